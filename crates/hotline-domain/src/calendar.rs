@@ -1,0 +1,325 @@
+//! The official PRC working-day calendar, and time limits counted on it.
+//!
+//! Every Monday to Friday works and every Saturday and Sunday rests, except the days the
+//! State Council's yearly notice names: public holidays (`holiday`, weekend days inside a
+//! holiday block included) and the weekend days worked in exchange (`workday`, 调休上班).
+//! Only those exceptions are stored, so the calendar is small and a year is added by
+//! loading that year's notice with [`Calendar::extend_from_csv`].
+//!
+//! For a year the data does not cover ([`Calendar::covers`] is false) the calendar still
+//! answers, but only weekends rest there: holidays of an unpublished year are unknown.
+//! The server should warn when the current or next year is not covered.
+//!
+//! Days are Asia/Shanghai days ([`crate::shanghai`]); instants are UTC.
+
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The calendar published with the crate (2020-2026).
+const OFFICIAL_CSV: &str = include_str!("../data/cn-public-holidays.csv");
+
+/// How an official notice changes a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayKind {
+    /// A day off, even if it is a Monday to Friday.
+    Holiday,
+    /// A Saturday or Sunday that is worked (adjusted working day).
+    Workday,
+}
+
+/// One exception to the weekly rhythm, with the holiday it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayEntry {
+    pub kind: DayKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calendar {
+    exceptions: BTreeMap<NaiveDate, DayEntry>,
+    years: BTreeSet<i32>,
+}
+
+/// A calendar file that could not be read; `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("calendar line {line}: {message}")]
+pub struct CalendarError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl Calendar {
+    /// The official calendar embedded in the crate.
+    pub fn official() -> Calendar {
+        Calendar::from_csv(OFFICIAL_CSV).expect("the embedded holiday calendar is valid")
+    }
+
+    /// Reads a calendar file: `date,kind,name` lines (`YYYY-MM-DD`, `holiday` or
+    /// `workday`, free text); `#` comment lines, blank lines and the header are skipped.
+    pub fn from_csv(csv: &str) -> Result<Calendar, CalendarError> {
+        let mut cal = Calendar::default();
+        cal.extend_from_csv(csv)?;
+        Ok(cal)
+    }
+
+    /// Adds a calendar file on top of this one; a date already present takes the new
+    /// entry (a later notice wins). All or nothing: on error the calendar is unchanged.
+    pub fn extend_from_csv(&mut self, csv: &str) -> Result<(), CalendarError> {
+        let entries = parse_csv(csv)?;
+        for (date, entry) in entries {
+            self.years.insert(date.year());
+            self.exceptions.insert(date, entry);
+        }
+        Ok(())
+    }
+
+    /// Whether the data has any entry for `year`. Outside covered years only weekends
+    /// rest, which is wrong on that year's holidays: load its notice first.
+    pub fn covers(&self, year: i32) -> bool {
+        self.years.contains(&year)
+    }
+
+    /// The years with entries, ascending.
+    pub fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
+        self.years.iter().copied()
+    }
+
+    /// The official entry for a date, if the date is an exception.
+    pub fn entry(&self, date: NaiveDate) -> Option<&DayEntry> {
+        self.exceptions.get(&date)
+    }
+
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        match self.exceptions.get(&date) {
+            Some(e) => e.kind == DayKind::Workday,
+            None => !is_weekend(date),
+        }
+    }
+
+    /// The due instant of a limit of `n` working days for a matter received at `from`.
+    ///
+    /// Counting starts the day after receipt (the Shanghai date of `from`) and the last
+    /// day is included, so the matter is due at the end of the n-th working day after
+    /// that date: 00:00 Shanghai of the following calendar day. `n = 0` means the end of
+    /// the day of receipt.
+    pub fn add_working_days(&self, from: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        end_of_day(self.nth_working_day_after(shanghai_date(from), n))
+    }
+
+    /// `n` more working days past a due instant (an extension). A due at 00:00 Shanghai
+    /// is the end of the day before, so that day is the base: extending "end of Thursday"
+    /// by one gives "end of Friday", not "end of Monday" as counting from the Friday
+    /// receipt date would.
+    pub fn extend_due(&self, due: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        end_of_day(self.nth_working_day_after(last_day_of(due), n))
+    }
+
+    /// Plain wall-clock hours: urgent limits run through nights, weekends and holidays.
+    pub fn add_hours(&self, from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
+        from + Duration::hours(i64::from(hours))
+    }
+
+    /// Working days in `(a, b]`: how many working days after `a` it took to reach `b`.
+    /// Negative when `b < a` (minus the working days in `(b, a]`).
+    pub fn working_days_between(&self, a: NaiveDate, b: NaiveDate) -> i64 {
+        if b < a {
+            return -self.working_days_between(b, a);
+        }
+        if b == a {
+            return 0;
+        }
+        let mut count = weekdays_up_to(b) - weekdays_up_to(a);
+        let after_a = a.succ_opt().expect("date in range");
+        for (date, entry) in self.exceptions.range(after_a..=b) {
+            match (entry.kind, is_weekend(*date)) {
+                (DayKind::Holiday, false) => count -= 1,
+                (DayKind::Workday, true) => count += 1,
+                _ => {}
+            }
+        }
+        count
+    }
+
+    /// When a yellow card is due: one working day before `due`.
+    ///
+    /// Rule: take the last day the due covers (a due at 00:00 Shanghai covers the day
+    /// before; any other instant covers its own day), step back to the last working day
+    /// at or before it, and give the start (00:00 Shanghai) of that working day. For a
+    /// due at the end of working day X this is the start of X, one working day before.
+    /// For an hours-based (urgent) due it is the start of the working day it falls in,
+    /// which may be before the clock started: the card is then due at once.
+    pub fn yellow_card_at(&self, due: DateTime<Utc>) -> DateTime<Utc> {
+        let mut day = last_day_of(due);
+        // Bounded: outside holiday blocks every week has working days.
+        while !self.is_working_day(day) {
+            day = day.pred_opt().expect("date in range");
+        }
+        start_of_day(day)
+    }
+
+    fn nth_working_day_after(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        let mut day = date;
+        let mut left = n;
+        while left > 0 {
+            day = day.succ_opt().expect("date in range");
+            if self.is_working_day(day) {
+                left -= 1;
+            }
+        }
+        day
+    }
+}
+
+fn parse_csv(csv: &str) -> Result<Vec<(NaiveDate, DayEntry)>, CalendarError> {
+    let mut entries = Vec::new();
+    for (index, raw) in csv.lines().enumerate() {
+        let line = index + 1;
+        let text = raw.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let mut fields = text.splitn(3, ',').map(str::trim);
+        let date_text = fields.next().unwrap_or_default();
+        if date_text.eq_ignore_ascii_case("date") {
+            continue; // the header
+        }
+        let err = |message: String| CalendarError { line, message };
+        let date = NaiveDate::parse_from_str(date_text, "%Y-%m-%d")
+            .map_err(|_| err(format!("`{date_text}` is not a date (YYYY-MM-DD)")))?;
+        let kind = match fields.next() {
+            Some("holiday") => DayKind::Holiday,
+            Some("workday") => DayKind::Workday,
+            Some(other) => {
+                return Err(err(format!("kind `{other}` is not `holiday` or `workday`")));
+            }
+            None => return Err(err("missing kind (`holiday` or `workday`)".into())),
+        };
+        if kind == DayKind::Workday && !is_weekend(date) {
+            return Err(err(format!(
+                "{date} is a {:?}, a working day anyway; `workday` marks an adjusted Saturday or Sunday",
+                date.weekday()
+            )));
+        }
+        let name = fields.next().unwrap_or_default().trim_matches('"').to_owned();
+        entries.push((date, DayEntry { kind, name }));
+    }
+    Ok(entries)
+}
+
+fn is_weekend(date: NaiveDate) -> bool {
+    matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// Mondays to Fridays from a fixed epoch up to and including `date` (may be negative);
+/// only differences are used.
+fn weekdays_up_to(date: NaiveDate) -> i64 {
+    // Day 1 of the Common Era (0001-01-01) is a Monday.
+    let days = i64::from(date.num_days_from_ce()); // 1 for 0001-01-01
+    let weeks = (days - 1).div_euclid(7);
+    let rest = (days - 1).rem_euclid(7) + 1; // 1..=7 days into the week, Monday first
+    weeks * 5 + rest.min(5)
+}
+
+/// The Shanghai calendar date of an instant.
+pub(crate) fn shanghai_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&crate::shanghai()).date_naive()
+}
+
+/// The last Shanghai day an instant still covers: 00:00 belongs to the day before.
+fn last_day_of(t: DateTime<Utc>) -> NaiveDate {
+    let local = t.with_timezone(&crate::shanghai());
+    if local.time() == NaiveTime::MIN {
+        local.date_naive().pred_opt().expect("date in range")
+    } else {
+        local.date_naive()
+    }
+}
+
+/// 00:00 Shanghai of `date`, in UTC.
+fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
+    crate::shanghai()
+        .from_local_datetime(&date.and_time(NaiveTime::MIN))
+        .single()
+        .expect("a fixed offset has exactly one mapping")
+        .with_timezone(&Utc)
+}
+
+/// The end of `date` in Shanghai: 00:00 of the next day, in UTC.
+fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
+    start_of_day(date.checked_add_days(Days::new(1)).expect("date in range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn official_calendar_loads_and_covers_its_years() {
+        let cal = Calendar::official();
+        assert!((2020..=2026).all(|y| cal.covers(y)));
+        assert!(!cal.covers(2019) && !cal.covers(2027));
+        assert_eq!(cal.covered_years().collect::<Vec<_>>(), (2020..=2026).collect::<Vec<_>>());
+        assert_eq!(cal.entry(d("2026-02-17")).unwrap().name, "Spring Festival");
+    }
+
+    #[test]
+    fn weekly_rhythm_with_exceptions() {
+        let cal = Calendar::official();
+        assert!(cal.is_working_day(d("2026-02-13"))); // Friday
+        assert!(cal.is_working_day(d("2026-02-14"))); // adjusted Saturday
+        assert!(!cal.is_working_day(d("2026-02-16"))); // Monday in Spring Festival
+        assert!(!cal.is_working_day(d("2026-03-07"))); // ordinary Saturday
+        assert!(cal.is_working_day(d("2026-03-09"))); // ordinary Monday
+        // An uncovered year: weekends only.
+        assert!(cal.is_working_day(d("2027-01-01"))); // a Friday; its holiday is unknown
+        assert!(!cal.is_working_day(d("2027-01-02")));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let e = Calendar::from_csv("date,kind,name\n2025-13-01,holiday,x\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.to_string(), "calendar line 2: `2025-13-01` is not a date (YYYY-MM-DD)");
+        let e = Calendar::from_csv("# c\n\n2025-10-01,holidy,National Day\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("`holidy` is not `holiday` or `workday`"), "{e}");
+        let e = Calendar::from_csv("2025-10-01\n").unwrap_err();
+        assert!(e.message.contains("missing kind"), "{e}");
+        let e = Calendar::from_csv("2025-09-29,workday,x\n").unwrap_err();
+        assert!(e.message.contains("adjusted Saturday or Sunday"), "{e}");
+    }
+
+    #[test]
+    fn extension_overrides_and_is_atomic() {
+        let mut cal = Calendar::from_csv("2027-01-01,holiday,New Year's Day\n").unwrap();
+        assert!(!cal.is_working_day(d("2027-01-01")));
+        assert!(cal.covers(2027));
+        // A later notice turns a Saturday into a working day and adds a holiday.
+        cal.extend_from_csv("date,kind,name\n2027-01-02,workday,x\n2027-01-04,holiday,x\n").unwrap();
+        assert!(cal.is_working_day(d("2027-01-02")));
+        assert!(!cal.is_working_day(d("2027-01-04")));
+        // A later entry for the same date replaces the earlier one.
+        cal.extend_from_csv("2027-01-04,holiday,changed\n").unwrap();
+        assert_eq!(cal.entry(d("2027-01-04")).unwrap().name, "changed");
+        // A bad file changes nothing.
+        let before = cal.clone();
+        assert!(cal.extend_from_csv("2028-01-03,holiday,x\nbad,holiday,x\n").is_err());
+        assert_eq!(cal, before);
+        assert!(!cal.covers(2028));
+    }
+
+    #[test]
+    fn weekday_arithmetic_matches_counting() {
+        let cal = Calendar::default();
+        let start = d("2024-12-25");
+        for offset in 0..40 {
+            let end = start + Days::new(offset);
+            let counted = (1..=offset).filter(|k| cal.is_working_day(start + Days::new(*k))).count() as i64;
+            assert_eq!(cal.working_days_between(start, end), counted, "{end}");
+        }
+    }
+}

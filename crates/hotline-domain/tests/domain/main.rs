@@ -1,0 +1,8 @@
+//! Tests of the domain through its public API, in one binary to keep links few.
+
+mod deadlines;
+mod fixtures;
+mod policy;
+mod rules;
+mod staffing;
+mod transitions;

@@ -1,0 +1,119 @@
+//! The running application: shared state, and the gRPC server built from it.
+
+use crate::auth::{Authenticate, Tokens};
+use crate::services::{AuthSvc, CallSvc, DirectorySvc, WorkOrderSvc};
+use chrono::{DateTime, Utc};
+use hotline_domain::{Calendar, Ctx, SlaPolicy};
+use hotline_proto::v1 as pb;
+use hotline_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Where time comes from: the wall clock in production, a settable one in tests.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        truncate_micros(Utc::now())
+    }
+}
+
+/// Every stored instant has microsecond precision (PostgreSQL's), so a value read back
+/// equals the value written.
+pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = t.timestamp_subsec_nanos();
+    DateTime::from_timestamp(t.timestamp(), nanos - nanos % 1000).expect("in range")
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub calendar: Arc<Calendar>,
+    pub policy: Arc<SlaPolicy>,
+    pub tokens: Arc<Tokens>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The lifecycle's view of the world at `now`.
+    pub fn ctx(&self, now: DateTime<Utc>) -> Ctx<'_> {
+        Ctx { now, calendar: &self.calendar, policy: &self.policy }
+    }
+}
+
+/// Opens the store named by the URL's scheme and runs its migrations.
+pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(hotline_store_sqlite::SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(hotline_store_postgres::PostgresStore::connect_with(url, max_connections).await?))
+    } else {
+        anyhow::bail!(
+            "database URL must start with sqlite:// or postgres:// (got `{}`)",
+            crate::config::redact_url(url)
+        )
+    }
+}
+
+/// Largest request accepted, in bytes. The biggest legitimate message (a reply with
+/// 4,000 characters of notes) is far below it.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// Serves the API on `listener` until `shutdown` completes, then drains in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use pb::auth_service_server::AuthServiceServer;
+    use pb::call_service_server::CallServiceServer;
+    use pb::directory_service_server::DirectoryServiceServer;
+    use pb::work_order_service_server::WorkOrderServiceServer;
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AuthServiceServer<AuthSvc>>().await;
+    health.set_serving::<CallServiceServer<CallSvc>>().await;
+    health.set_serving::<DirectoryServiceServer<DirectorySvc>>().await;
+    health.set_serving::<WorkOrderServiceServer<WorkOrderSvc>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let auth = Authenticate(app.tokens.clone());
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    tonic::transport::Server::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            AuthServiceServer::new(AuthSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            CallServiceServer::new(CallSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            DirectoryServiceServer::new(DirectorySvc::new(app.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            WorkOrderServiceServer::new(WorkOrderSvc::new(app.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth,
+        ))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

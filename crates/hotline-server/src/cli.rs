@@ -1,0 +1,285 @@
+//! The `hotline` command line: `serve`, `user add`, `directory import`, `demo seed`.
+
+use crate::app::{App, SystemClock, open_store, truncate_micros};
+use crate::auth::{Tokens, check_password_rules, hash_password, load_or_create_key};
+use crate::config::{Config, LogFormat, redact_url};
+use crate::import::{self, Format};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hotline_domain::{Calendar, Role, SlaPolicy};
+use hotline_store::{Store, User};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "hotline", version, about = "The 12348 public legal service hotline server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Configuration file (TOML); values in it are overridden by HOTLINE_* variables.
+    #[arg(long, global = true, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database: sqlite://path (default sqlite://data/hotline.db) or postgres://...
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the directory (administrative tree, stations, counsel).
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// Demo data for trying the API.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:50051).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// pretty or json log lines.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Load the demo directory and demo users before serving.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from HOTLINE_NEW_PASSWORD, or else from the
+    /// first line of standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// seat_agent, dispatcher, callback_agent, counsel, station_lead, county_manager,
+        /// city_admin or telephony.
+        #[arg(long)]
+        role: Role,
+        /// Home unit id in the directory (city, county, township or village).
+        #[arg(long)]
+        unit: String,
+        /// The directory person this user is (counsel and station leads).
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Import a directory file (JSON or CSV; see docs/operations.md) in one transaction.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Load the demo directory and one user per role (password: hotline-demo-1).
+    Seed,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.common.config.as_deref())?;
+    if let Some(url) = cli.common.database_url {
+        config.database_url = url;
+    }
+    if let Command::Serve(args) = &cli.command {
+        if let Some(listen) = args.listen {
+            config.listen = listen;
+        }
+        if let Some(format) = args.log_format {
+            config.log_format = format;
+        }
+    }
+    crate::telemetry::init(&config);
+    let store = open_store(&config.database_url, config.max_connections)
+        .await
+        .with_context(|| format!("opening {}", redact_url(&config.database_url)))?;
+    match cli.command {
+        Command::Serve(args) => serve(config, store, args.demo).await,
+        Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {
+            add_user(store.as_ref(), username, role, unit, person, display_name).await
+        }
+        Command::Directory(DirectoryCommand::Import { file, format }) => {
+            let dir = import::read_file(&file, format)?;
+            let started = std::time::Instant::now();
+            let summary = store.import_directory(&dir).await?;
+            println!(
+                "imported {} units, {} stations, {} people, {} counsel links in {:.2?}",
+                summary.units,
+                summary.stations,
+                summary.people,
+                summary.counsel_links,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Seed) => {
+            let created = crate::demo::seed(store.as_ref()).await?;
+            println!(
+                "demo directory loaded; {created} demo users created (password: {})",
+                crate::demo::DEMO_PASSWORD
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Builds the application state from the configuration.
+pub fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
+    let mut calendar = Calendar::official();
+    for path in &config.calendar_files {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        calendar.extend_from_csv(&text).with_context(|| format!("calendar {}", path.display()))?;
+    }
+    let policy = match &config.sla_policy_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            SlaPolicy::from_toml(&text).with_context(|| format!("policy {}", path.display()))?
+        }
+        None => SlaPolicy::default(),
+    };
+    let key = load_or_create_key(&config.signing_key_file)?;
+    let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
+    Ok(App {
+        store,
+        calendar: Arc::new(calendar),
+        policy: Arc::new(policy),
+        tokens: Arc::new(Tokens::new(&key, ttl)),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        let created = crate::demo::seed(store.as_ref()).await?;
+        tracing::info!(created, password = crate::demo::DEMO_PASSWORD, "demo directory and users loaded");
+    }
+    let app = build_app(&config, store)?;
+    let year = chrono::Datelike::year(&app.now());
+    for y in [year, year + 1] {
+        if !app.calendar.covers(y) {
+            tracing::warn!(
+                year = y,
+                "the holiday calendar does not cover this year: deadlines count weekends only; add the official notice with calendar_files"
+            );
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database_url), "hotline serving");
+    // After the signal, calls in flight get DRAIN to finish; connections still open
+    // then (idle clients, long streams) are cut so that a stop never hangs.
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stopping.send(());
+    };
+    let server = crate::app::serve(listener, app, signal);
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(DRAIN).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!(seconds = DRAIN.as_secs(), "connections still open after the drain period; closing them"),
+    }
+    tracing::info!("hotline stopped");
+    Ok(())
+}
+
+/// How long calls in flight may run on after a stop signal.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing calls in flight");
+}
+
+async fn add_user(
+    store: &dyn Store,
+    username: String,
+    role: Role,
+    unit: String,
+    person: Option<String>,
+    display_name: Option<String>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(role != Role::System, "the system role is the server's own; it cannot sign in");
+    let username = hotline_domain::values::parse_text("username", &username, 64)?;
+    anyhow::ensure!(
+        username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+        "username: letters, digits, '.', '_' and '-' only"
+    );
+    store.get_unit(&unit).await.with_context(|| format!("unit `{unit}`"))?;
+    if let Some(p) = &person {
+        store.get_person(p).await.with_context(|| format!("person `{p}`"))?;
+    }
+    if matches!(role, Role::Counsel | Role::StationLead) {
+        anyhow::ensure!(person.is_some(), "a {role} needs --person (their directory entry)");
+    }
+    let password = match std::env::var("HOTLINE_NEW_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    check_password_rules(&password)?;
+    let user = User {
+        id: uuid::Uuid::now_v7(),
+        display_name: display_name.unwrap_or_else(|| username.clone()),
+        username,
+        role,
+        unit_id: unit,
+        person_id: person,
+        password_hash: hash_password(&password),
+        active: true,
+        created_at: truncate_micros(chrono::Utc::now()),
+    };
+    let user = store.create_user(&user).await?;
+    println!("created user {} ({}) with id {}", user.username, user.role, user.id);
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Layered configuration: built-in defaults, then a TOML file (`--config` /
+//! `HOTLINE_CONFIG`), then `HOTLINE_*` environment variables, then command-line flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// `sqlite://path` (embedded default) or `postgres://...`.
+    pub database_url: String,
+    /// `pretty` for people, `json` for log shippers.
+    pub log_format: LogFormat,
+    /// An `EnvFilter` directive, e.g. `info,hotline=debug`. `RUST_LOG` wins when set.
+    pub log_level: String,
+    /// How long a sign-in token lasts.
+    pub token_ttl_minutes: u32,
+    /// File holding the token signing key (created with 0600 permissions on first run).
+    pub signing_key_file: PathBuf,
+    /// Optional time-limit policy overrides (TOML, see docs/operations.md).
+    pub sla_policy_file: Option<PathBuf>,
+    /// Extra holiday calendar files (same CSV format as the shipped one), for years the
+    /// shipped calendar does not cover yet.
+    pub calendar_files: Vec<PathBuf>,
+    /// Postgres pool size.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:50051".parse().expect("valid address"),
+            database_url: "sqlite://data/hotline.db".into(),
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            token_ttl_minutes: 12 * 60,
+            signing_key_file: PathBuf::from("data/signing.key"),
+            sla_policy_file: None,
+            calendar_files: Vec::new(),
+            max_connections: 16,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then `HOTLINE_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(Box::new(figment::Error::from(format!(
+                    "config file {} not found",
+                    path.display()
+                ))));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig.merge(Env::prefixed("HOTLINE_").ignore(&["config"])).extract().map_err(Box::new)
+    }
+}
+
+/// Hides the password of a database URL, for logs and `Debug`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("token_ttl_minutes", &self.token_ttl_minutes)
+            .field("signing_key_file", &self.signing_key_file)
+            .field("sla_policy_file", &self.sla_policy_file)
+            .field("calendar_files", &self.calendar_files)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/hotline"), "postgres://app:***@db:5432/hotline");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(redact_url("sqlite://data/hotline.db"), "sqlite://data/hotline.db");
+        let c = Config { database_url: "postgres://a:b@h/d".into(), ..Config::default() };
+        assert!(!format!("{c:?}").contains(":b@"));
+    }
+}

@@ -1,0 +1,133 @@
+use crate::access::{CALL_READERS, call_view, order_view, require_role};
+use crate::app::App;
+use crate::auth::actor;
+use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, request_id, uuid};
+use crate::error::{ApiResult, respond};
+use hotline_domain::values::{limits, parse_optional_text, parse_text};
+use hotline_domain::{Channel, FieldError, Phone, Role, Urgency};
+use hotline_proto::v1::{self as pb, call_service_server::CallService};
+use hotline_store::{Call, StoreError};
+use tonic::{Request, Response, Status};
+
+/// Calls may be recorded up to this long after they happened (a seat types up a call
+/// after hanging up), and not in the future beyond clock skew.
+const MAX_CALL_AGE_DAYS: i64 = 30;
+const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+pub struct CallSvc {
+    app: App,
+}
+
+impl CallSvc {
+    pub fn new(app: App) -> Self {
+        CallSvc { app }
+    }
+
+    async fn record_call(&self, req: Request<pb::RecordCallRequest>) -> ApiResult<pb::Call> {
+        let actor = actor(&req)?;
+        require_role(&actor, &[Role::SeatAgent, Role::Dispatcher], "record calls")?;
+        let r = req.into_inner();
+        let now = self.app.now();
+        let rid = request_id(&r.request_id)?;
+        let call_time = match &r.call_time {
+            None => now,
+            Some(t) => instant("call_time", t)?,
+        };
+        if call_time > now + chrono::Duration::seconds(MAX_CLOCK_SKEW_SECS) {
+            return Err(FieldError::new("call_time", "is in the future").into());
+        }
+        if call_time < now - chrono::Duration::days(MAX_CALL_AGE_DAYS) {
+            return Err(
+                FieldError::new("call_time", format!("is more than {MAX_CALL_AGE_DAYS} days ago")).into()
+            );
+        }
+        let caller = convert::caller(r.caller.as_ref())?;
+        let village_id = code("village_id", &r.village_id)?;
+        let telephony_call_id = parse_optional_text("telephony_call_id", &r.telephony_call_id, limits::ID)?;
+        let channel = or_default(convert::channel, "channel", r.channel, Channel::Phone)?;
+        let category = convert::category("category", r.category)?;
+        let subcategory = convert::subcategory("subcategory", r.subcategory)?;
+        let urgency = or_default(convert::urgency, "urgency", r.urgency, Urgency::Normal)?;
+        let summary = parse_text("summary", &r.summary, limits::SUMMARY)?;
+        let answer = parse_optional_text("answer", &r.answer, limits::ANSWER)?;
+        let amount_in_dispute = optional_yuan("amount_in_dispute", &r.amount_in_dispute)?;
+        // Every field is valid; only now ask the directory about the village.
+        let place = match self.app.store.village_place(&village_id).await {
+            Ok(p) => p,
+            Err(StoreError::NotFound { .. }) => {
+                let msg = format!("`{village_id}` is not a village of the directory");
+                return Err(FieldError::new("village_id", msg).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let call = Call {
+            id: uuid::Uuid::now_v7(),
+            telephony_call_id,
+            channel,
+            call_time,
+            agent_id: actor.user_id,
+            caller,
+            place,
+            category,
+            subcategory,
+            urgency,
+            summary,
+            answer,
+            amount_in_dispute,
+            created_at: now,
+        };
+        let recorded = self.app.store.record_call(&call, rid.as_deref()).await?;
+        tracing::info!(call_id = %recorded.value.id, created = recorded.created, category = %recorded.value.category, "call recorded");
+        Ok(call_pb(&recorded.value, call_view(&actor, &recorded.value)))
+    }
+
+    async fn get_call(&self, req: Request<pb::GetCallRequest>) -> ApiResult<pb::Call> {
+        let actor = actor(&req)?;
+        require_role(&actor, CALL_READERS, "read calls")?;
+        let id = uuid("id", &req.get_ref().id)?;
+        let call = self.app.store.get_call(id).await?;
+        Ok(call_pb(&call, call_view(&actor, &call)))
+    }
+
+    async fn caller_history(
+        &self,
+        req: Request<pb::GetCallerHistoryRequest>,
+    ) -> ApiResult<pb::GetCallerHistoryResponse> {
+        let actor = actor(&req)?;
+        require_role(&actor, CALL_READERS, "read a caller's history")?;
+        let r = req.get_ref();
+        let phone = Phone::parse("phone", &r.phone)?;
+        let limit = match r.limit {
+            0 => 20,
+            n if n > 100 => return Err(FieldError::new("limit", "at most 100").into()),
+            n => n,
+        };
+        let (calls, orders) = self.app.store.caller_history(&phone, limit).await?;
+        let now = self.app.now();
+        Ok(pb::GetCallerHistoryResponse {
+            calls: calls.iter().map(|c| call_pb(c, call_view(&actor, c))).collect(),
+            work_orders: orders.iter().map(|o| order_pb(o, order_view(&actor, o), now)).collect(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl CallService for CallSvc {
+    #[tracing::instrument(skip_all)]
+    async fn record_call(&self, req: Request<pb::RecordCallRequest>) -> Result<Response<pb::Call>, Status> {
+        respond(CallSvc::record_call(self, req).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_call(&self, req: Request<pb::GetCallRequest>) -> Result<Response<pb::Call>, Status> {
+        respond(CallSvc::get_call(self, req).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_caller_history(
+        &self,
+        req: Request<pb::GetCallerHistoryRequest>,
+    ) -> Result<Response<pb::GetCallerHistoryResponse>, Status> {
+        respond(CallSvc::caller_history(self, req).await)
+    }
+}

@@ -1,0 +1,12 @@
+//! The gRPC services. Each handler parses its request at the edge (`convert`), checks
+//! access, calls the domain and the store, and maps errors in one place (`error`).
+
+mod auth;
+mod call;
+mod directory;
+mod work_order;
+
+pub use auth::AuthSvc;
+pub use call::CallSvc;
+pub use directory::DirectorySvc;
+pub use work_order::WorkOrderSvc;

@@ -1,0 +1,482 @@
+use crate::access::{check_handler_scope, order_view};
+use crate::app::App;
+use crate::auth::actor;
+use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
+use crate::error::{ApiResult, respond};
+use hotline_domain::values::{limits, parse_optional_text, parse_text};
+use hotline_domain::{
+    Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
+};
+use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
+use hotline_store::{Event, OrderFilter, StoreError};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+pub struct WorkOrderSvc {
+    app: App,
+}
+
+/// The three fields every action request starts with.
+struct ActionHead<'a> {
+    id: &'a str,
+    version: i64,
+    request_id: &'a str,
+}
+
+impl WorkOrderSvc {
+    pub fn new(app: App) -> Self {
+        WorkOrderSvc { app }
+    }
+
+    fn action_response(&self, actor: &Actor, order: &WorkOrder, event: &Event) -> pb::ActionResponse {
+        pb::ActionResponse {
+            work_order: Some(order_pb(order, order_view(actor, order), self.app.now())),
+            event: Some(event_pb(event)),
+        }
+    }
+
+    /// Checks that a target names a unit of the directory and, if given, an active
+    /// person of it.
+    async fn check_target(&self, field: &str, target: &Target) -> ApiResult<()> {
+        match self.app.store.get_unit(&target.unit_id).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound { .. }) => {
+                return Err(FieldError::new(
+                    format!("{field}.unit_id"),
+                    format!("unit `{}` not found", target.unit_id),
+                )
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(person_id) = &target.assignee_id {
+            match self.app.store.get_person(person_id).await {
+                Ok(p) if p.active => {}
+                Ok(_) => {
+                    return Err(FieldError::new(
+                        format!("{field}.assignee_id"),
+                        format!("`{person_id}` is not active"),
+                    )
+                    .into());
+                }
+                Err(StoreError::NotFound { .. }) => {
+                    return Err(FieldError::new(
+                        format!("{field}.assignee_id"),
+                        format!("person `{person_id}` not found"),
+                    )
+                    .into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides `cmd` against the order at the version the client saw and stores the
+    /// change. A retry of a command that already succeeded (same request id, same
+    /// actor) returns the first result.
+    async fn act(&self, actor: &Actor, head: ActionHead<'_>, cmd: Command) -> ApiResult<pb::ActionResponse> {
+        let id = convert::uuid("id", head.id)?;
+        if head.version < 1 {
+            return Err(FieldError::new("version", "must be the version last read (1 or more)").into());
+        }
+        let rid = request_id(head.request_id)?;
+        let order = self.app.store.get_order(id).await?;
+        if let Some(rid) = &rid
+            && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
+        {
+            return Ok(self.action_response(actor, &order, &event));
+        }
+        check_handler_scope(actor, &order, cmd.action())?;
+        if order.version != head.version {
+            return Err(StoreError::Stale { id, expected: head.version }.into());
+        }
+        let now = self.app.now();
+        let transition = order.apply(&cmd, actor, &self.app.ctx(now))?;
+        match self
+            .app
+            .store
+            .save_transition(head.version, &transition.order, &transition.event, rid.as_deref())
+            .await
+        {
+            Ok(event) => {
+                tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
+                Ok(self.action_response(actor, &transition.order, &event))
+            }
+            Err(StoreError::Stale { .. }) if rid.is_some() => {
+                // A concurrent retry of this very command may have won the race.
+                let rid = rid.as_deref().unwrap_or_default();
+                match self.app.store.event_by_request(id, actor.user_id, rid).await? {
+                    Some(event) => {
+                        let order = self.app.store.get_order(id).await?;
+                        Ok(self.action_response(actor, &order, &event))
+                    }
+                    None => Err(StoreError::Stale { id, expected: head.version }.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn create(&self, req: Request<pb::CreateWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
+        let actor = actor(&req)?;
+        let r = req.into_inner();
+        let rid = request_id(&r.request_id)?;
+        let call_id = convert::uuid("call_id", &r.call_id)?;
+        let description = parse_optional_text("description", &r.description, limits::SUMMARY)?;
+        let dispatch = match &r.dispatch_to {
+            Some(t) => Some(convert::target("dispatch_to", Some(t))?),
+            None if r.complex => {
+                return Err(FieldError::new("complex", "only applies when dispatching (dispatch_to)").into());
+            }
+            None => None,
+        };
+        let call = match self.app.store.get_call(call_id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound { .. }) => {
+                return Err(FieldError::new("call_id", format!("call `{call_id}` not found")).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(t) = &dispatch {
+            self.check_target("dispatch_to", t).await?;
+        }
+        let now = self.app.now();
+        let ctx = self.app.ctx(now);
+        let new = NewOrder {
+            id: Uuid::now_v7(),
+            number: String::new(),
+            call_id: Some(call.id),
+            channel: call.channel,
+            caller: call.caller.clone(),
+            place: call.place.clone(),
+            category: call.category,
+            subcategory: call.subcategory,
+            urgency: call.urgency,
+            description: description.unwrap_or_else(|| call.summary.clone()),
+            agent_answer: call.answer.clone(),
+            amount_in_dispute: call.amount_in_dispute,
+        };
+        let created = WorkOrder::register(new, &actor, &ctx)?;
+        let mut order = created.order;
+        let mut events = vec![created.event];
+        if let Some(target) = dispatch {
+            let cmd = Command::Dispatch { target, complex: r.complex, note: None };
+            let dispatched = order.apply(&cmd, &actor, &ctx)?;
+            order = dispatched.order;
+            events.push(dispatched.event);
+        }
+        let recorded = self.app.store.create_order(&order, &events, rid.as_deref()).await?;
+        let (order, _) = recorded.value;
+        tracing::info!(order_id = %order.id, number = %order.number, created = recorded.created, state = %order.state, "work order created");
+        Ok(order_pb(&order, order_view(&actor, &order), now))
+    }
+
+    async fn get(&self, req: Request<pb::GetWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
+        let actor = actor(&req)?;
+        let key = req.get_ref().id.trim();
+        let order = if key.starts_with("GD") {
+            self.app.store.get_order_by_number(key).await?
+        } else {
+            self.app.store.get_order(convert::uuid("id", key)?).await?
+        };
+        Ok(order_pb(&order, order_view(&actor, &order), self.app.now()))
+    }
+
+    async fn list(&self, req: Request<pb::ListWorkOrdersRequest>) -> ApiResult<pb::ListWorkOrdersResponse> {
+        let actor = actor(&req)?;
+        let r = req.get_ref();
+        let now = self.app.now();
+        let states = r
+            .states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| convert::state(&format!("states[{i}]"), *s))
+            .collect::<Result<Vec<State>, _>>()?;
+        let filter = OrderFilter {
+            states,
+            category: match r.category {
+                0 => None,
+                c => Some(convert::category("category", c)?),
+            },
+            county_id: optional_code("county_id", &r.county_id)?,
+            township_id: optional_code("township_id", &r.township_id)?,
+            village_id: optional_code("village_id", &r.village_id)?,
+            handling_unit_id: optional_code("handling_unit_id", &r.handling_unit_id)?,
+            assignee_id: optional_code("assignee_id", &r.assignee_id)?,
+            overdue_at: r.overdue_only.then_some(now),
+            created_from: r.created_from.as_ref().map(|t| instant("created_from", t)).transpose()?,
+            created_to: r.created_to.as_ref().map(|t| instant("created_to", t)).transpose()?,
+        };
+        if let (Some(from), Some(to)) = (filter.created_from, filter.created_to)
+            && from >= to
+        {
+            return Err(FieldError::new("created_to", "must be after created_from").into());
+        }
+        let page = page(r.page.as_ref())?;
+        let result = self.app.store.list_orders(&filter, &page).await?;
+        Ok(pb::ListWorkOrdersResponse {
+            work_orders: result.items.iter().map(|o| order_pb(o, order_view(&actor, o), now)).collect(),
+            next_page_token: result.next_cursor.unwrap_or_default(),
+        })
+    }
+
+    async fn history(
+        &self,
+        req: Request<pb::GetWorkOrderHistoryRequest>,
+    ) -> ApiResult<pb::GetWorkOrderHistoryResponse> {
+        actor(&req)?;
+        let id = convert::uuid("id", &req.get_ref().id)?;
+        // NOT_FOUND for an unknown order rather than an empty history.
+        self.app.store.get_order(id).await?;
+        let events = self.app.store.order_events(id).await?;
+        Ok(pb::GetWorkOrderHistoryResponse { events: events.iter().map(event_pb).collect() })
+    }
+}
+
+fn note(raw: &str) -> Result<Option<String>, FieldError> {
+    parse_optional_text("note", raw, limits::NOTE)
+}
+
+/// An action request: the order, the version the client saw, and a request id.
+trait ActionRequest {
+    fn head(&self) -> ActionHead<'_>;
+}
+
+macro_rules! action_requests {
+    ($($t:ty),+ $(,)?) => {
+        $(impl ActionRequest for $t {
+            fn head(&self) -> ActionHead<'_> {
+                ActionHead { id: &self.id, version: self.version, request_id: &self.request_id }
+            }
+        })+
+    };
+}
+
+action_requests!(
+    pb::DispatchWorkOrderRequest,
+    pb::AnswerAndCloseRequest,
+    pb::SignOffWorkOrderRequest,
+    pb::ReturnWorkOrderRequest,
+    pb::ReviewReturnRequest,
+    pb::RequestExtensionRequest,
+    pb::DecideExtensionRequest,
+    pb::ReplyWorkOrderRequest,
+    pb::ReviewReplyRequest,
+    pb::RecordCallbackRequest,
+    pb::PassOnRedoRequest,
+    pb::CancelWorkOrderRequest,
+    pb::ArchiveWorkOrderRequest,
+);
+
+/// The new target a command sends the order to, with the request field that named it.
+fn new_target(cmd: &Command) -> Option<(&'static str, &Target)> {
+    match cmd {
+        Command::Dispatch { target, .. } => Some(("target", target)),
+        Command::ReviewReturn { decision: ReturnDecision::Reassign { target } } => {
+            Some(("reassign_to", target))
+        }
+        Command::PassOnRedo { target: Some(target), .. } => Some(("target", target)),
+        _ => None,
+    }
+}
+
+impl WorkOrderSvc {
+    /// One action RPC: parse the request into a command (bad input is refused before
+    /// anything is read), check any new target against the directory, then `act`.
+    async fn run<R: ActionRequest>(
+        &self,
+        req: Request<R>,
+        parse: impl FnOnce(&R) -> Result<Command, FieldError>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        respond(
+            async {
+                let actor = actor(&req)?;
+                let r = req.get_ref();
+                let cmd = parse(r)?;
+                if let Some((field, target)) = new_target(&cmd) {
+                    self.check_target(field, target).await?;
+                }
+                self.act(&actor, r.head(), cmd).await
+            }
+            .await,
+        )
+    }
+}
+
+#[tonic::async_trait]
+impl WorkOrderService for WorkOrderSvc {
+    #[tracing::instrument(skip_all)]
+    async fn create_work_order(
+        &self,
+        req: Request<pb::CreateWorkOrderRequest>,
+    ) -> Result<Response<pb::WorkOrder>, Status> {
+        respond(self.create(req).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_work_order(
+        &self,
+        req: Request<pb::GetWorkOrderRequest>,
+    ) -> Result<Response<pb::WorkOrder>, Status> {
+        respond(self.get(req).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_work_orders(
+        &self,
+        req: Request<pb::ListWorkOrdersRequest>,
+    ) -> Result<Response<pb::ListWorkOrdersResponse>, Status> {
+        respond(self.list(req).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_work_order_history(
+        &self,
+        req: Request<pb::GetWorkOrderHistoryRequest>,
+    ) -> Result<Response<pb::GetWorkOrderHistoryResponse>, Status> {
+        respond(self.history(req).await)
+    }
+
+    async fn dispatch_work_order(
+        &self,
+        req: Request<pb::DispatchWorkOrderRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            Ok(Command::Dispatch {
+                target: convert::target("target", r.target.as_ref())?,
+                complex: r.complex,
+                note: note(&r.note)?,
+            })
+        })
+        .await
+    }
+
+    async fn answer_and_close(
+        &self,
+        req: Request<pb::AnswerAndCloseRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            Ok(Command::AnswerAndClose { answer: parse_text("answer", &r.answer, limits::ANSWER)? })
+        })
+        .await
+    }
+
+    async fn sign_off_work_order(
+        &self,
+        req: Request<pb::SignOffWorkOrderRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |_| Ok(Command::SignOff)).await
+    }
+
+    async fn return_work_order(
+        &self,
+        req: Request<pb::ReturnWorkOrderRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            Ok(Command::Return { reason: convert::return_reason("reason", r.reason)?, note: note(&r.note)? })
+        })
+        .await
+    }
+
+    async fn review_return(
+        &self,
+        req: Request<pb::ReviewReturnRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        use pb::review_return_request::Decision;
+        self.run(req, |r| {
+            let decision = match &r.decision {
+                Some(Decision::ReassignTo(t)) => {
+                    ReturnDecision::Reassign { target: convert::target("reassign_to", Some(t))? }
+                }
+                Some(Decision::RefuseNote(n)) => {
+                    ReturnDecision::Refuse { note: parse_text("refuse_note", n, limits::NOTE)? }
+                }
+                None => return Err(FieldError::new("decision", "set reassign_to or refuse_note")),
+            };
+            Ok(Command::ReviewReturn { decision })
+        })
+        .await
+    }
+
+    async fn request_extension(
+        &self,
+        req: Request<pb::RequestExtensionRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            Ok(Command::RequestExtension {
+                days: r.days,
+                reason: parse_text("reason", &r.reason, limits::NOTE)?,
+            })
+        })
+        .await
+    }
+
+    async fn decide_extension(
+        &self,
+        req: Request<pb::DecideExtensionRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| Ok(Command::DecideExtension { approve: r.approve, note: note(&r.note)? })).await
+    }
+
+    async fn reply_work_order(
+        &self,
+        req: Request<pb::ReplyWorkOrderRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| Ok(Command::Reply { result: convert::handling_result(r.result.as_ref())? })).await
+    }
+
+    async fn review_reply(
+        &self,
+        req: Request<pb::ReviewReplyRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| Ok(Command::ReviewReply { pass: r.pass, note: note(&r.note)? })).await
+    }
+
+    async fn record_callback(
+        &self,
+        req: Request<pb::RecordCallbackRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            Ok(Command::RecordCallback {
+                satisfaction: convert::satisfaction("satisfaction", r.satisfaction)?,
+                method: or_default(convert::callback_method, "method", r.method, CallbackMethod::Phone)?,
+                note: note(&r.note)?,
+            })
+        })
+        .await
+    }
+
+    async fn pass_on_redo(
+        &self,
+        req: Request<pb::PassOnRedoRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            let target = match &r.target {
+                Some(t) if !t.unit_id.is_empty() || !t.assignee_id.is_empty() => {
+                    Some(convert::target("target", Some(t))?)
+                }
+                _ => None,
+            };
+            Ok(Command::PassOnRedo { target, note: note(&r.note)? })
+        })
+        .await
+    }
+
+    async fn cancel_work_order(
+        &self,
+        req: Request<pb::CancelWorkOrderRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |r| {
+            Ok(Command::Cancel { reason: convert::cancel_reason("reason", r.reason)?, note: note(&r.note)? })
+        })
+        .await
+    }
+
+    async fn archive_work_order(
+        &self,
+        req: Request<pb::ArchiveWorkOrderRequest>,
+    ) -> Result<Response<pb::ActionResponse>, Status> {
+        self.run(req, |_| Ok(Command::Archive)).await
+    }
+}

@@ -1,0 +1,158 @@
+//! The `hotline` binary as an operator uses it: seed, import, add a user, serve, sign in
+//! over a real socket, and stop gracefully on SIGTERM.
+
+use hotline_proto::v1 as pb;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn hotline(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    cmd.current_dir(dir)
+        .env("HOTLINE_DATABASE_URL", format!("sqlite://{}", dir.join("hotline.db").display()))
+        .env("HOTLINE_SIGNING_KEY_FILE", dir.join("keys/signing.key"))
+        .env_remove("HOTLINE_CONFIG")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run hotline");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_and_graceful_shutdown() {
+    let dir = TempDir(std::env::temp_dir().join(format!("hotline-bin-{}", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+
+    let out = run_ok(hotline(&dir.0).args(["demo", "seed"]));
+    assert!(out.contains("8 demo users created"), "{out}");
+
+    let csv = dir.0.join("more.csv");
+    std::fs::write(
+        &csv,
+        "city_id,city_name,county_id,county_name,township_id,township_name,village_id,village_name,counsel_id,counsel_name\n\
+         371500,聊城市,371521,阳谷县,371521102,石佛镇,371521102001,石佛村,P0100,周律师\n\
+         371500,聊城市,371521,阳谷县,371521102,石佛镇,371521102002,南湖村,P0100,周律师\n",
+    )
+    .unwrap();
+    let out = run_ok(hotline(&dir.0).args(["directory", "import"]).arg(&csv));
+    assert!(out.contains("imported") && out.contains("2 counsel links"), "{out}");
+
+    // A bad file is refused whole with the reason.
+    let bad = dir.0.join("bad.json");
+    std::fs::write(&bad, r#"{"units":[{"id":"X1","parent_id":"nowhere","level":"village","name":"孤村"}]}"#)
+        .unwrap();
+    let out = hotline(&dir.0).args(["directory", "import"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nowhere"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = hotline(&dir.0)
+        .args([
+            "user",
+            "add",
+            "--username",
+            "zhou",
+            "--role",
+            "counsel",
+            "--unit",
+            "371521102001",
+            "--person",
+            "P0100",
+        ])
+        .env("HOTLINE_NEW_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a weak password is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+    let out = run_ok(
+        hotline(&dir.0)
+            .args([
+                "user",
+                "add",
+                "--username",
+                "zhou",
+                "--role",
+                "counsel",
+                "--unit",
+                "371521102001",
+                "--person",
+                "P0100",
+            ])
+            .env("HOTLINE_NEW_PASSWORD", "village counsel 2026"),
+    );
+    assert!(out.contains("created user zhou (counsel)"), "{out}");
+
+    let port = free_port();
+    let mut server = hotline(&dir.0)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+
+    // Wait until the health service answers SERVING (the process needs a moment to bind).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let channel = loop {
+        let attempt = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await;
+        if let Ok(ch) = attempt {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
+            if let Ok(r) = health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await
+                && r.into_inner().status
+                    == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+            {
+                break ch;
+            }
+        }
+        assert!(Instant::now() < deadline, "server did not become healthy");
+        assert!(server.try_wait().unwrap().is_none(), "server exited early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    let mut auth = pb::auth_service_client::AuthServiceClient::new(channel);
+    let signed = auth
+        .sign_in(pb::SignInRequest { username: "zhou".into(), password: "village counsel 2026".into() })
+        .await
+        .expect("sign in")
+        .into_inner();
+    assert_eq!(signed.user.unwrap().person_id, "P0100");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.0.join("keys/signing.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the generated signing key is private");
+    }
+
+    // Close our connection first: graceful shutdown lets open connections finish.
+    drop(auth);
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "graceful exit: {logs}");
+    assert!(logs.contains("hotline stopped"), "{logs}");
+    assert!(logs.lines().all(|l| l.trim_start().starts_with('{')), "json log lines: {logs}");
+}

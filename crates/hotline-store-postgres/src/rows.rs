@@ -1,0 +1,397 @@
+//! Between Rust values and PostgreSQL columns: timestamptz, uuid, numeric(16,2), jsonb,
+//! and enums by their stable names.
+
+use chrono::{DateTime, Utc};
+use hotline_domain::{Caller, Deadlines, Phone, Place, Target, WorkOrder};
+use hotline_store::{Call, Event, Person, PersonKind, Result, Station, StoreError, TeamRole, Unit, User};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder, Row};
+use std::fmt::Display;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Maps a database error: a broken uniqueness rule is a `Conflict`, the rest `Other`.
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.constraint().unwrap_or("unique constraint").to_owned())
+        }
+        _ => StoreError::other(e),
+    }
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
+}
+
+/// A stored value that does not decode. Names the column, never the value (it may be
+/// personal data).
+pub(crate) fn corrupt(column: &str, e: impl Display) -> StoreError {
+    StoreError::other(format!("corrupt value in column `{column}`: {e}"))
+}
+
+/// A value to bind, typed as its column.
+pub(crate) enum V {
+    Text(Option<String>),
+    Int8(Option<i64>),
+    Int4(Option<i32>),
+    Bool(Option<bool>),
+    Uuid(Option<Uuid>),
+    Time(Option<DateTime<Utc>>),
+    Dec(Option<Decimal>),
+    Json(Option<serde_json::Value>),
+}
+
+impl V {
+    pub fn text(s: impl Into<String>) -> V {
+        V::Text(Some(s.into()))
+    }
+    pub fn opt_text(s: Option<&str>) -> V {
+        V::Text(s.map(str::to_owned))
+    }
+    pub fn json<T: Serialize>(value: Option<&T>) -> Result<V> {
+        value.map(serde_json::to_value).transpose().map(V::Json).map_err(StoreError::other)
+    }
+
+    pub fn bind(self, qb: &mut QueryBuilder<'_, Postgres>) {
+        match self {
+            V::Text(v) => qb.push_bind(v),
+            V::Int8(v) => qb.push_bind(v),
+            V::Int4(v) => qb.push_bind(v),
+            V::Bool(v) => qb.push_bind(v),
+            V::Uuid(v) => qb.push_bind(v),
+            V::Time(v) => qb.push_bind(v),
+            V::Dec(v) => qb.push_bind(v),
+            V::Json(v) => qb.push_bind(v),
+        };
+    }
+}
+
+/// Appends `insert into <table> (c1, ..) values ($1, ..)`.
+pub(crate) fn push_insert(qb: &mut QueryBuilder<'_, Postgres>, table: &str, values: Vec<(&'static str, V)>) {
+    qb.push("insert into ").push(table).push(" (");
+    let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    qb.push(names.join(", ")).push(") values (");
+    for (i, (_, v)) in values.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        v.bind(qb);
+    }
+    qb.push(")");
+}
+
+/// Reads typed columns from a row, reporting which column is corrupt.
+pub(crate) struct R<'a>(pub &'a PgRow);
+
+impl<'a> R<'a> {
+    pub fn get<T>(&self, col: &str) -> Result<T>
+    where
+        T: sqlx::Decode<'a, Postgres> + sqlx::Type<Postgres>,
+    {
+        self.0.try_get(col).map_err(|e| corrupt(col, e))
+    }
+
+    pub fn named<T>(&self, col: &str) -> Result<T>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let s: String = self.get(col)?;
+        s.parse().map_err(|e| corrupt(col, e))
+    }
+
+    pub fn opt_named<T>(&self, col: &str) -> Result<Option<T>>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let s: Option<String> = self.get(col)?;
+        s.map(|s| s.parse().map_err(|e| corrupt(col, e))).transpose()
+    }
+
+    /// A numeric(16,2) amount, with its two places (sqlx reads a zero as plain `0`).
+    pub fn money(&self, col: &str) -> Result<Option<Decimal>> {
+        let v: Option<Decimal> = self.get(col)?;
+        Ok(v.map(|mut d| {
+            d.rescale(2);
+            d
+        }))
+    }
+
+    pub fn opt_phone(&self, col: &str) -> Result<Option<Phone>> {
+        let s: Option<String> = self.get(col)?;
+        s.map(|s| Phone::parse(col, &s).map_err(|e| corrupt(col, e))).transpose()
+    }
+
+    pub fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>> {
+        let v: Option<Json<T>> = self.get(col)?;
+        Ok(v.map(|j| j.0))
+    }
+}
+
+// ---- work orders ------------------------------------------------------------------
+
+/// Columns an update leaves alone.
+pub(crate) const ORDER_IMMUTABLE: [&str; 4] = ["id", "number", "created_by", "created_at"];
+
+/// Every stored column of an order (but `request_id`), with its value.
+pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
+    let target = o.target.as_ref();
+    let d = &o.deadlines;
+    Ok(vec![
+        ("id", V::Uuid(Some(o.id))),
+        ("number", V::text(&o.number)),
+        ("version", V::Int8(Some(o.version))),
+        ("state", V::text(o.state.as_str())),
+        ("call_id", V::Uuid(o.call_id)),
+        ("channel", V::text(o.channel.as_str())),
+        ("caller_name", V::opt_text(o.caller.name.as_deref())),
+        ("caller_phone", V::opt_text(o.caller.phone.as_ref().map(Phone::expose))),
+        ("caller_anonymous", V::Bool(Some(o.caller.anonymous))),
+        ("caller_confidential", V::Bool(Some(o.caller.confidential))),
+        ("county_id", V::text(&o.place.county_id)),
+        ("township_id", V::text(&o.place.township_id)),
+        ("village_id", V::text(&o.place.village_id)),
+        ("category", V::text(o.category.as_str())),
+        ("subcategory", V::text(o.subcategory.as_str())),
+        ("urgency", V::text(o.urgency.as_str())),
+        ("complex", V::Bool(Some(o.complex))),
+        ("description", V::text(&o.description)),
+        ("agent_answer", V::opt_text(o.agent_answer.as_deref())),
+        ("amount_in_dispute", V::Dec(o.amount_in_dispute)),
+        ("handling_unit_id", V::opt_text(target.map(|t| t.unit_id.as_str()))),
+        ("assignee_id", V::opt_text(target.and_then(|t| t.assignee_id.as_deref()))),
+        ("dispatch_due", V::Time(d.dispatch_due)),
+        ("sign_off_due", V::Time(d.sign_off_due)),
+        ("reply_due", V::Time(d.reply_due)),
+        ("callback_due", V::Time(d.callback_due)),
+        ("redo_due", V::Time(d.redo_due)),
+        ("current_due", V::Time(o.current_deadline().map(|(_, due)| due))),
+        ("dispatched_at", V::Time(o.dispatched_at)),
+        ("signed_off_at", V::Time(o.signed_off_at)),
+        ("replied_at", V::Time(o.replied_at)),
+        ("closed_at", V::Time(o.closed_at)),
+        ("archived_at", V::Time(o.archived_at)),
+        ("pending_return", V::json(o.pending_return.as_ref())?),
+        ("pending_extension", V::json(o.pending_extension.as_ref())?),
+        ("result", V::json(o.result.as_ref())?),
+        ("callback", V::json(o.callback.as_ref())?),
+        ("resolved", V::Bool(o.result.as_ref().map(|r| r.resolved))),
+        ("amount_recovered", V::Dec(o.result.as_ref().and_then(|r| r.amount_recovered))),
+        ("callback_satisfaction", V::opt_text(o.callback.as_ref().map(|c| c.satisfaction.as_str()))),
+        ("callback_at", V::Time(o.callback.as_ref().map(|c| c.at))),
+        ("cancel_reason", V::opt_text(o.cancel_reason.map(|c| c.as_str()))),
+        ("return_count", V::Int4(Some(o.return_count))),
+        ("extension_count", V::Int4(Some(o.extension_count))),
+        ("redo_count", V::Int4(Some(o.redo_count))),
+        ("dissatisfied_count", V::Int4(Some(o.dissatisfied_count))),
+        ("created_by", V::Uuid(Some(o.created_by))),
+        ("created_at", V::Time(Some(o.created_at))),
+        ("updated_at", V::Time(Some(o.updated_at))),
+    ])
+}
+
+pub(crate) fn order_from_row(row: &PgRow) -> Result<WorkOrder> {
+    let r = R(row);
+    let handling_unit: Option<String> = r.get("handling_unit_id")?;
+    let target = match handling_unit {
+        Some(unit_id) => Some(Target { unit_id, assignee_id: r.get("assignee_id")? }),
+        None => None,
+    };
+    Ok(WorkOrder {
+        id: r.get("id")?,
+        number: r.get("number")?,
+        version: r.get("version")?,
+        state: r.named("state")?,
+        call_id: r.get("call_id")?,
+        channel: r.named("channel")?,
+        caller: Caller {
+            name: r.get("caller_name")?,
+            phone: r.opt_phone("caller_phone")?,
+            anonymous: r.get("caller_anonymous")?,
+            confidential: r.get("caller_confidential")?,
+        },
+        place: Place {
+            county_id: r.get("county_id")?,
+            township_id: r.get("township_id")?,
+            village_id: r.get("village_id")?,
+        },
+        category: r.named("category")?,
+        subcategory: r.named("subcategory")?,
+        urgency: r.named("urgency")?,
+        complex: r.get("complex")?,
+        description: r.get("description")?,
+        agent_answer: r.get("agent_answer")?,
+        amount_in_dispute: r.money("amount_in_dispute")?,
+        target,
+        deadlines: Deadlines {
+            dispatch_due: r.get("dispatch_due")?,
+            sign_off_due: r.get("sign_off_due")?,
+            reply_due: r.get("reply_due")?,
+            callback_due: r.get("callback_due")?,
+            redo_due: r.get("redo_due")?,
+        },
+        dispatched_at: r.get("dispatched_at")?,
+        signed_off_at: r.get("signed_off_at")?,
+        replied_at: r.get("replied_at")?,
+        closed_at: r.get("closed_at")?,
+        archived_at: r.get("archived_at")?,
+        pending_return: r.opt_json("pending_return")?,
+        pending_extension: r.opt_json("pending_extension")?,
+        result: r.opt_json("result")?,
+        callback: r.opt_json("callback")?,
+        cancel_reason: r.opt_named("cancel_reason")?,
+        return_count: r.get("return_count")?,
+        extension_count: r.get("extension_count")?,
+        redo_count: r.get("redo_count")?,
+        dissatisfied_count: r.get("dissatisfied_count")?,
+        created_by: r.get("created_by")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+pub(crate) fn event_from_row(row: &PgRow) -> Result<Event> {
+    let r = R(row);
+    Ok(Event {
+        id: r.get("id")?,
+        order_id: r.get("order_id")?,
+        seq: r.get("seq")?,
+        kind: r.named("kind")?,
+        actor_id: r.get("actor_id")?,
+        actor_role: r.named("actor_role")?,
+        at: r.get("at")?,
+        from_state: r.opt_named("from_state")?,
+        to_state: r.named("to_state")?,
+        payload: r.get("payload")?,
+    })
+}
+
+// ---- calls and users -------------------------------------------------------------
+
+pub(crate) fn call_values(c: &Call) -> Vec<(&'static str, V)> {
+    vec![
+        ("id", V::Uuid(Some(c.id))),
+        ("telephony_call_id", V::opt_text(c.telephony_call_id.as_deref())),
+        ("channel", V::text(c.channel.as_str())),
+        ("call_time", V::Time(Some(c.call_time))),
+        ("agent_id", V::Uuid(Some(c.agent_id))),
+        ("caller_name", V::opt_text(c.caller.name.as_deref())),
+        ("caller_phone", V::opt_text(c.caller.phone.as_ref().map(Phone::expose))),
+        ("caller_anonymous", V::Bool(Some(c.caller.anonymous))),
+        ("caller_confidential", V::Bool(Some(c.caller.confidential))),
+        ("county_id", V::text(&c.place.county_id)),
+        ("township_id", V::text(&c.place.township_id)),
+        ("village_id", V::text(&c.place.village_id)),
+        ("category", V::text(c.category.as_str())),
+        ("subcategory", V::text(c.subcategory.as_str())),
+        ("urgency", V::text(c.urgency.as_str())),
+        ("summary", V::text(&c.summary)),
+        ("answer", V::opt_text(c.answer.as_deref())),
+        ("amount_in_dispute", V::Dec(c.amount_in_dispute)),
+        ("created_at", V::Time(Some(c.created_at))),
+    ]
+}
+
+pub(crate) fn call_from_row(row: &PgRow) -> Result<Call> {
+    let r = R(row);
+    Ok(Call {
+        id: r.get("id")?,
+        telephony_call_id: r.get("telephony_call_id")?,
+        channel: r.named("channel")?,
+        call_time: r.get("call_time")?,
+        agent_id: r.get("agent_id")?,
+        caller: Caller {
+            name: r.get("caller_name")?,
+            phone: r.opt_phone("caller_phone")?,
+            anonymous: r.get("caller_anonymous")?,
+            confidential: r.get("caller_confidential")?,
+        },
+        place: Place {
+            county_id: r.get("county_id")?,
+            township_id: r.get("township_id")?,
+            village_id: r.get("village_id")?,
+        },
+        category: r.named("category")?,
+        subcategory: r.named("subcategory")?,
+        urgency: r.named("urgency")?,
+        summary: r.get("summary")?,
+        answer: r.get("answer")?,
+        amount_in_dispute: r.money("amount_in_dispute")?,
+        created_at: r.get("created_at")?,
+    })
+}
+
+pub(crate) fn user_from_row(row: &PgRow) -> Result<User> {
+    let r = R(row);
+    Ok(User {
+        id: r.get("id")?,
+        username: r.get("username")?,
+        display_name: r.get("display_name")?,
+        role: r.named("role")?,
+        unit_id: r.get("unit_id")?,
+        person_id: r.get("person_id")?,
+        password_hash: r.get("password_hash")?,
+        active: r.get("active")?,
+        created_at: r.get("created_at")?,
+    })
+}
+
+// ---- directory -------------------------------------------------------------------
+
+pub(crate) fn unit_from_row(row: &PgRow) -> Result<Unit> {
+    let r = R(row);
+    Ok(Unit {
+        id: r.get("id")?,
+        parent_id: r.get("parent_id")?,
+        level: r.named("level")?,
+        name: r.get("name")?,
+        latitude: r.get("latitude")?,
+        longitude: r.get("longitude")?,
+    })
+}
+
+pub(crate) fn station_from_row(row: &PgRow) -> Result<Station> {
+    let r = R(row);
+    Ok(Station {
+        id: r.get("id")?,
+        township_id: r.get("township_id")?,
+        name: r.get("name")?,
+        phone: r.get("phone")?,
+        address: r.get("address")?,
+    })
+}
+
+/// A person without their villages (read separately).
+pub(crate) fn person_from_row(row: &PgRow) -> Result<Person> {
+    let r = R(row);
+    let kind: String = r.get("kind")?;
+    let team_role: Option<String> = r.get("team_role")?;
+    Ok(Person {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        kind: PersonKind::parse(&kind)
+            .ok_or_else(|| corrupt("kind", format_args!("unknown person kind `{kind}`")))?,
+        organization: r.get("organization")?,
+        phone: r.get("phone")?,
+        team_township_id: r.get("team_township_id")?,
+        team_role: team_role
+            .map(|t| {
+                TeamRole::parse(&t)
+                    .ok_or_else(|| corrupt("team_role", format_args!("unknown team role `{t}`")))
+            })
+            .transpose()?,
+        villages: Vec::new(),
+        active: r.get("active")?,
+        capacity: r.get("capacity")?,
+    })
+}

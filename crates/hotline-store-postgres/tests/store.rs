@@ -1,0 +1,35 @@
+//! The generic store suite on PostgreSQL: every case in its own fresh database.
+
+use hotline_store_postgres::PostgresStore;
+use hotline_store_postgres::testing::{TestDatabase, pg_test_database};
+
+async fn setup() -> Option<(PostgresStore, TestDatabase)> {
+    let db = pg_test_database().await?;
+    let store = PostgresStore::connect_with(db.url(), 4).await.expect("connect to the test database");
+    Some((store, db))
+}
+
+hotline_store::store_tests!(setup());
+
+#[tokio::test]
+async fn migrations_run_once_and_the_guard_drops_the_database() {
+    let Some(db) = pg_test_database().await else { return };
+    let name = db.name().to_owned();
+    let store = PostgresStore::connect(db.url()).await.expect("connect");
+    // A second instance on the same database finds the migrations applied.
+    let again = PostgresStore::connect_with(db.url(), 1).await.expect("connect again");
+    let applied: i64 =
+        sqlx::query_scalar("select count(*) from _sqlx_migrations").fetch_one(again.pool()).await.unwrap();
+    assert_eq!(applied, 1);
+    drop((store, again));
+    let admin = std::env::var(hotline_store_postgres::testing::URL_ENV)
+        .unwrap_or_else(|_| hotline_store_postgres::testing::DEFAULT_URL.to_owned());
+    drop(db);
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+    let left: i64 = sqlx::query_scalar("select count(*) from pg_database where datname = $1")
+        .bind(&name)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the guard dropped {name}");
+}

@@ -1,0 +1,575 @@
+//! SQLite backend of the hotline [`Store`]: the embedded default, one file (WAL) that is
+//! created on first start, with the migrations of `migrations/sqlite` built in.
+//!
+//! Every write is one `BEGIN IMMEDIATE` transaction, so a writer takes SQLite's single
+//! write lock up front (waiting up to the busy timeout) instead of failing to upgrade a
+//! read snapshot halfway through.
+
+mod directory;
+mod rows;
+pub mod testing;
+
+use async_trait::async_trait;
+use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
+use hotline_store::{
+    Call, Directory, Event, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page, PageRequest,
+    Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User, decode_cursor,
+    encode_cursor, order_day, order_number,
+};
+use rows::{
+    ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
+    order_from_row, order_values, push_insert, user_from_row,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// Connections in the pool when none is asked for. Readers run in parallel under WAL;
+/// writers queue on SQLite's one write lock.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+/// How long a writer waits for the write lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its directory if missing) `sqlite://path`, with WAL,
+    /// foreign keys, a 5 s busy timeout and `synchronous = NORMAL`, and runs the
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Like [`SqliteStore::connect`] with a pool of at most `max_connections`.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(StoreError::other)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(StoreError::other)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .connect_with(options)
+            .await
+            .map_err(StoreError::other)?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::other)?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write transaction holding the write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+
+    async fn order_by_request(
+        &self,
+        created_by: Uuid,
+        request_id: &str,
+    ) -> Result<Option<(WorkOrder, Vec<Event>)>> {
+        let row = sqlx::query("select * from work_orders where created_by = ? and request_id = ?")
+            .bind(created_by.to_string())
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let order = order_from_row(&row)?;
+        let rows = sqlx::query("select * from work_order_events where order_id = ? order by seq")
+            .bind(order.id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Some((order, events)))
+    }
+
+    async fn insert_order(
+        &self,
+        order: &WorkOrder,
+        drafts: &[EventDraft],
+        request_id: Option<&str>,
+    ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
+        let day = order_day(order.created_at);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let seq: i64 = sqlx::query_scalar(
+            "insert into order_counters (day, value) values (?, 1) \
+             on conflict (day) do update set value = order_counters.value + 1 \
+             returning value",
+        )
+        .bind(&day)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut stored = order.clone();
+        stored.number = order_number(&day, seq);
+        stored.version = drafts.len() as i64;
+        let mut values = order_values(&stored).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
+        let mut qb = QueryBuilder::new("");
+        push_insert(&mut qb, "work_orders", values);
+        qb.build().execute(&mut *tx).await?;
+        let mut events = Vec::with_capacity(drafts.len());
+        for (i, draft) in drafts.iter().enumerate() {
+            // The request id marks the first event only: it is unique per order and actor.
+            let rid = if i == 0 { request_id } else { None };
+            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid).await?);
+        }
+        tx.commit().await?;
+        Ok((stored, events))
+    }
+}
+
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    order_id: Uuid,
+    seq: i64,
+    draft: &EventDraft,
+    request_id: Option<&str>,
+) -> Result<Event, sqlx::Error> {
+    let payload = serde_json::to_string(&draft.payload).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into work_order_events \
+         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
+    )
+    .bind(order_id.to_string())
+    .bind(seq)
+    .bind(draft.kind.as_str())
+    .bind(draft.actor_id.to_string())
+    .bind(draft.actor_role.as_str())
+    .bind(micros(draft.at))
+    .bind(draft.from_state.map(State::as_str))
+    .bind(draft.to_state.as_str())
+    .bind(payload)
+    .bind(request_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Event {
+        id,
+        order_id,
+        seq,
+        kind: draft.kind,
+        actor_id: draft.actor_id,
+        actor_role: draft.actor_role,
+        at: draft.at,
+        from_state: draft.from_state,
+        to_state: draft.to_state,
+        payload: draft.payload.clone(),
+    })
+}
+
+fn page_cursor<T: for<'de> serde::Deserialize<'de>>(page: &PageRequest) -> Result<Option<T>> {
+    page.cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| decode_cursor(c).ok_or(StoreError::BadCursor))
+        .transpose()
+}
+
+/// States that are not open (closed, cancelled, archived).
+fn closed_states() -> impl Iterator<Item = State> {
+    State::ALL.iter().copied().filter(|s| !s.is_open())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    // ---- directory ---------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(units = dir.units.len(), people = dir.people.len()))]
+    async fn import_directory(&self, dir: &Directory) -> Result<ImportSummary> {
+        let mut tx = self.begin_write().await?;
+        let summary = directory::import(&mut tx, dir).await?;
+        tx.commit().await.map_err(directory::commit_error)?;
+        Ok(summary)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_unit(&self, id: &str) -> Result<Unit> {
+        directory::get_unit(&self.pool, id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_units(
+        &self,
+        parent_id: Option<&str>,
+        level: Option<UnitLevel>,
+        page: &PageRequest,
+    ) -> Result<Page<Unit>> {
+        let after: Option<String> = page_cursor(page)?;
+        directory::list_units(&self.pool, parent_id, level, after.as_deref(), page.size()).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn village_place(&self, village_id: &str) -> Result<hotline_domain::Place> {
+        directory::village_place(&self.pool, village_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_station(&self, township_id: &str) -> Result<Station> {
+        directory::get_station(&self.pool, township_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_person(&self, id: &str) -> Result<Person> {
+        directory::get_person(&self.pool, id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_people(&self, filter: &PersonFilter, page: &PageRequest) -> Result<Page<Person>> {
+        let after: Option<String> = page_cursor(page)?;
+        directory::list_people(&self.pool, filter, after.as_deref(), page.size()).await
+    }
+
+    // ---- users -------------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
+    async fn create_user(&self, user: &User) -> Result<User> {
+        let result = sqlx::query(
+            "insert into users \
+             (id, username, display_name, role, unit_id, person_id, password_hash, active, created_at) \
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(user.role.as_str())
+        .bind(&user.unit_id)
+        .bind(&user.person_id)
+        .bind(&user.password_hash)
+        .bind(user.active)
+        .bind(micros(user.created_at))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(user.clone()),
+            Err(e) if is_unique_violation(&e) => {
+                if self.user_by_username(&user.username).await?.is_some() {
+                    Err(StoreError::Conflict(format!("username `{}` is taken", user.username)))
+                } else {
+                    Err(StoreError::Conflict(format!("user `{}` exists", user.id)))
+                }
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn get_user(&self, id: Uuid) -> Result<User> {
+        let row = sqlx::query("select * from users where id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| StoreError::not_found("user", id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query("select * from users where username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    // ---- calls -------------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(call_id = %call.id))]
+    async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
+        let existing = async |rid: &str| -> Result<Option<Call>> {
+            let row = sqlx::query("select * from calls where agent_id = ? and request_id = ?")
+                .bind(call.agent_id.to_string())
+                .bind(rid)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+            row.as_ref().map(call_from_row).transpose()
+        };
+        if let Some(rid) = request_id
+            && let Some(found) = existing(rid).await?
+        {
+            return Ok(Recorded { value: found, created: false });
+        }
+        let mut values = call_values(call);
+        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
+        let mut qb = QueryBuilder::new("");
+        push_insert(&mut qb, "calls", values);
+        match qb.build().execute(&self.pool).await {
+            Ok(_) => Ok(Recorded { value: call.clone(), created: true }),
+            Err(e) if is_unique_violation(&e) => {
+                // A concurrent retry may have stored the same request first.
+                if let Some(rid) = request_id
+                    && let Some(found) = existing(rid).await?
+                {
+                    return Ok(Recorded { value: found, created: false });
+                }
+                Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(call_id = %id))]
+    async fn get_call(&self, id: Uuid) -> Result<Call> {
+        let row = sqlx::query("select * from calls where id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(call_from_row).transpose()?.ok_or_else(|| StoreError::not_found("call", id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)> {
+        let limit = i64::from(limit.min(MAX_PAGE_SIZE));
+        let calls = sqlx::query(
+            "select * from calls where caller_phone = ? order by call_time desc, id desc limit ?",
+        )
+        .bind(phone.expose())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let orders = sqlx::query(
+            "select * from work_orders where caller_phone = ? \
+             order by created_at desc, id desc limit ?",
+        )
+        .bind(phone.expose())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok((
+            calls.iter().map(call_from_row).collect::<Result<_>>()?,
+            orders.iter().map(order_from_row).collect::<Result<_>>()?,
+        ))
+    }
+
+    // ---- work orders -------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(order_id = %order.id))]
+    async fn create_order(
+        &self,
+        order: &WorkOrder,
+        events: &[EventDraft],
+        request_id: Option<&str>,
+    ) -> Result<Recorded<(WorkOrder, Vec<Event>)>> {
+        if events.is_empty() || order.version != events.len() as i64 {
+            return Err(StoreError::other(format!(
+                "create_order: version {} does not match {} events",
+                order.version,
+                events.len()
+            )));
+        }
+        if let Some(rid) = request_id
+            && let Some(found) = self.order_by_request(order.created_by, rid).await?
+        {
+            return Ok(Recorded { value: found, created: false });
+        }
+        match self.insert_order(order, events, request_id).await {
+            Ok(value) => Ok(Recorded { value, created: true }),
+            Err(e) if is_unique_violation(&e) => {
+                // A concurrent retry with the same request id committed first.
+                if let Some(rid) = request_id
+                    && let Some(found) = self.order_by_request(order.created_by, rid).await?
+                {
+                    return Ok(Recorded { value: found, created: false });
+                }
+                Err(StoreError::Conflict(format!("work order `{}` exists", order.id)))
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %id))]
+    async fn get_order(&self, id: Uuid) -> Result<WorkOrder> {
+        let row = sqlx::query("select * from work_orders where id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(order_from_row).transpose()?.ok_or_else(|| StoreError::not_found("work order", id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_order_by_number(&self, number: &str) -> Result<WorkOrder> {
+        let row = sqlx::query("select * from work_orders where number = ?")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref()
+            .map(order_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("work order", number))
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %next.id, expected_version = expected_version))]
+    async fn save_transition(
+        &self,
+        expected_version: i64,
+        next: &WorkOrder,
+        event: &EventDraft,
+        request_id: Option<&str>,
+    ) -> Result<Event> {
+        if next.version != expected_version + 1 {
+            return Err(StoreError::other(format!(
+                "save_transition: next version {} is not {expected_version} + 1",
+                next.version
+            )));
+        }
+        let mut tx = self.begin_write().await?;
+        // The guarded write comes first: nothing is read before the lock is held.
+        let mut qb = QueryBuilder::new("update work_orders set ");
+        let mut first = true;
+        for (column, value) in order_values(next)? {
+            if ORDER_IMMUTABLE.contains(&column) {
+                continue;
+            }
+            if !first {
+                qb.push(", ");
+            }
+            first = false;
+            qb.push(column).push(" = ");
+            value.bind(&mut qb);
+        }
+        qb.push(" where id = ").push_bind(next.id.to_string());
+        qb.push(" and version = ").push_bind(expected_version);
+        let updated = qb.build().execute(&mut *tx).await.map_err(db)?.rows_affected();
+        if updated == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("select version from work_orders where id = ?")
+                .bind(next.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            return Err(match exists {
+                Some(_) => StoreError::Stale { id: next.id, expected: expected_version },
+                None => StoreError::not_found("work order", next.id),
+            });
+        }
+        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id).await {
+            Ok(e) => e,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "request id already used for an event of work order {}",
+                    next.id
+                )));
+            }
+            Err(e) => return Err(db(e)),
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(stored)
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
+    async fn event_by_request(
+        &self,
+        order_id: Uuid,
+        actor_id: Uuid,
+        request_id: &str,
+    ) -> Result<Option<Event>> {
+        let row = sqlx::query(
+            "select * from work_order_events where order_id = ? and actor_id = ? and request_id = ?",
+        )
+        .bind(order_id.to_string())
+        .bind(actor_id.to_string())
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>> {
+        let cursor: Option<OrderCursor> = page_cursor(page)?;
+        let size = page.size();
+        let mut qb = QueryBuilder::<Sqlite>::new("select * from work_orders where 1 = 1");
+        if !filter.states.is_empty() {
+            qb.push(" and state in (");
+            let mut list = qb.separated(", ");
+            for s in &filter.states {
+                list.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        let mut eq = |column: &str, value: Option<&str>| {
+            if let Some(v) = value {
+                qb.push(" and ").push(column).push(" = ").push_bind(v.to_owned());
+            }
+        };
+        eq("category", filter.category.map(|c| c.as_str()));
+        eq("county_id", filter.county_id.as_deref());
+        eq("township_id", filter.township_id.as_deref());
+        eq("village_id", filter.village_id.as_deref());
+        eq("handling_unit_id", filter.handling_unit_id.as_deref());
+        eq("assignee_id", filter.assignee_id.as_deref());
+        if let Some(at) = filter.overdue_at {
+            qb.push(" and state not in (");
+            let mut list = qb.separated(", ");
+            for s in closed_states() {
+                list.push_bind(s.as_str());
+            }
+            qb.push(") and current_due < ").push_bind(micros(at));
+        }
+        if let Some(from) = filter.created_from {
+            qb.push(" and created_at >= ").push_bind(micros(from));
+        }
+        if let Some(to) = filter.created_to {
+            qb.push(" and created_at < ").push_bind(micros(to));
+        }
+        if let Some(c) = cursor {
+            qb.push(" and (created_at, id) < (")
+                .push_bind(micros(c.created_at))
+                .push(", ")
+                .push_bind(c.id.to_string())
+                .push(")");
+        }
+        qb.push(" order by created_at desc, id desc limit ").push_bind(i64::from(size));
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        let items: Vec<WorkOrder> = rows.iter().map(order_from_row).collect::<Result<_>>()?;
+        let next_cursor = match items.last() {
+            Some(last) if items.len() == size as usize => {
+                Some(encode_cursor(&OrderCursor { created_at: last.created_at, id: last.id }))
+            }
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
+    async fn order_events(&self, order_id: Uuid) -> Result<Vec<Event>> {
+        let rows = sqlx::query("select * from work_order_events where order_id = ? order by seq")
+            .bind(order_id.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        if rows.is_empty() {
+            // Every order has its creation event: none means no such order.
+            return Err(StoreError::not_found("work order", order_id));
+        }
+        rows.iter().map(event_from_row).collect()
+    }
+}

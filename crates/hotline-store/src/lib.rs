@@ -1,0 +1,225 @@
+//! The `Store` trait: everything the hotline keeps, behind one interface with a SQLite
+//! backend (the embedded default) and a PostgreSQL backend (production).
+//!
+//! Each write method is one transaction. Order changes are guarded by the version the
+//! command was decided against, so a stale writer is refused instead of overwriting.
+//! Creation takes a client request id, so a retried call returns the first result.
+
+mod directory;
+mod import;
+mod numbering;
+mod page;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+
+pub use directory::*;
+pub use import::*;
+pub use numbering::*;
+pub use page::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hotline_domain::{
+    Caller, Category, Channel, EventDraft, EventKind, Phone, Place, Role, State, Subcategory, Urgency,
+    WorkOrder,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What storage can report. Backends map their database errors onto these.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} `{id}` not found")]
+    NotFound { entity: &'static str, id: String },
+    /// A uniqueness rule was broken (e.g. a username that exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The order changed since the command read it (optimistic version check failed).
+    #[error("work order {id} is no longer at version {expected}")]
+    Stale { id: Uuid, expected: i64 },
+    /// Input that storage refuses as a whole, e.g. a directory whose references do not
+    /// resolve; the message says which record and field.
+    #[error("{0}")]
+    Invalid(String),
+    /// A page cursor that this store did not make.
+    #[error("page token is not valid")]
+    BadCursor,
+    /// Anything else: connection lost, corrupt row. Logged, never shown to clients.
+    #[error("storage failure: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn other(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Other(e.into())
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        StoreError::NotFound { entity, id: id.to_string() }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The result of an idempotent write: the stored value, and whether this call created
+/// it (`false` when a retry with the same request id found the first result).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded<T> {
+    pub value: T,
+    pub created: bool,
+}
+
+/// A sign-in identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Home unit in the administrative tree (city, county, township or village id).
+    pub unit_id: String,
+    /// The directory person this user is, for counsel and station leads.
+    pub person_id: Option<String>,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A call as the seat agent recorded it (the intake record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub id: Uuid,
+    /// The id the telephony layer gave the call, when it came through the CTI.
+    pub telephony_call_id: Option<String>,
+    pub channel: Channel,
+    pub call_time: DateTime<Utc>,
+    /// The seat agent who recorded it.
+    pub agent_id: Uuid,
+    pub caller: Caller,
+    pub place: Place,
+    pub category: Category,
+    pub subcategory: Subcategory,
+    pub urgency: Urgency,
+    pub summary: String,
+    /// The answer given at once, if the agent answered the caller on the call.
+    pub answer: Option<String>,
+    pub amount_in_dispute: Option<Decimal>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One entry of an order's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Global, increasing in commit order within one database.
+    pub id: i64,
+    pub order_id: Uuid,
+    /// The order's version after this event (1 for creation).
+    pub seq: i64,
+    pub kind: EventKind,
+    pub actor_id: Uuid,
+    pub actor_role: Role,
+    pub at: DateTime<Utc>,
+    pub from_state: Option<State>,
+    pub to_state: State,
+    pub payload: serde_json::Value,
+}
+
+/// Filters for listing orders. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Any of these states.
+    pub states: Vec<State>,
+    pub category: Option<Category>,
+    pub county_id: Option<String>,
+    pub township_id: Option<String>,
+    pub village_id: Option<String>,
+    /// The order's current handling unit.
+    pub handling_unit_id: Option<String>,
+    pub assignee_id: Option<String>,
+    /// Only open orders past the deadline they are running against at this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- directory -------------------------------------------------------------
+
+    /// Inserts or updates every unit, station and person in one transaction, and replaces
+    /// each imported person's village list. Refuses (nothing written) a directory whose
+    /// parents or references do not resolve within it or in storage.
+    async fn import_directory(&self, dir: &Directory) -> Result<ImportSummary>;
+    async fn get_unit(&self, id: &str) -> Result<Unit>;
+    /// Children of `parent_id` (top level when `None`), optionally of one level, by id.
+    async fn list_units(
+        &self,
+        parent_id: Option<&str>,
+        level: Option<hotline_domain::UnitLevel>,
+        page: &PageRequest,
+    ) -> Result<Page<Unit>>;
+    /// The village's place (its township and county). NotFound for an unknown or
+    /// non-village id.
+    async fn village_place(&self, village_id: &str) -> Result<Place>;
+    async fn get_station(&self, township_id: &str) -> Result<Station>;
+    async fn get_person(&self, id: &str) -> Result<Person>;
+    async fn list_people(&self, filter: &PersonFilter, page: &PageRequest) -> Result<Page<Person>>;
+
+    // ---- users -------------------------------------------------------------------
+
+    /// Conflict when the username is taken.
+    async fn create_user(&self, user: &User) -> Result<User>;
+    async fn get_user(&self, id: Uuid) -> Result<User>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+
+    // ---- calls -------------------------------------------------------------------
+
+    /// Stores the call. With a request id, a retry by the same agent returns the first
+    /// call (`created: false`) and writes nothing.
+    async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>>;
+    async fn get_call(&self, id: Uuid) -> Result<Call>;
+    /// The caller's earlier calls and orders, newest first, at most `limit` of each.
+    async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)>;
+
+    // ---- work orders -------------------------------------------------------------
+
+    /// Stores a new order and the events that made it, in one transaction: the creation
+    /// event, and a dispatch event when the order was dispatched at once. The order's
+    /// version must equal the number of events. Assigns its number (`GD` + Shanghai date
+    /// `yyyymmdd` + 6-digit daily sequence, e.g. `GD20261126000001`); the order's
+    /// `number` on input is ignored. With a request id, a retry by the same creator
+    /// returns the first order (as it stands now) and all its events.
+    async fn create_order(
+        &self,
+        order: &WorkOrder,
+        events: &[EventDraft],
+        request_id: Option<&str>,
+    ) -> Result<Recorded<(WorkOrder, Vec<Event>)>>;
+    async fn get_order(&self, id: Uuid) -> Result<WorkOrder>;
+    async fn get_order_by_number(&self, number: &str) -> Result<WorkOrder>;
+    /// Writes `next` (whose version must be `expected_version + 1`) and appends `event`,
+    /// in one transaction, only if the stored order is still at `expected_version`;
+    /// otherwise `Stale`. `request_id` is kept on the event so a retry can be recognised.
+    async fn save_transition(
+        &self,
+        expected_version: i64,
+        next: &WorkOrder,
+        event: &EventDraft,
+        request_id: Option<&str>,
+    ) -> Result<Event>;
+    /// The event that a command with this request id produced on this order, by this user.
+    async fn event_by_request(
+        &self,
+        order_id: Uuid,
+        actor_id: Uuid,
+        request_id: &str,
+    ) -> Result<Option<Event>>;
+    /// Newest first (created_at, then id, descending), with a cursor.
+    async fn list_orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>>;
+    /// The order's whole history, oldest first.
+    async fn order_events(&self, order_id: Uuid) -> Result<Vec<Event>>;
+}

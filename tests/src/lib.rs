@@ -1,0 +1,236 @@
+//! Test harness: starts the real server in-process on 127.0.0.1:0 over a fresh
+//! database (a new SQLite file, or a uniquely named PostgreSQL database that is dropped
+//! afterwards), loads the demo directory and users, and hands out signed-in clients.
+//!
+//! PostgreSQL comes from `HOTLINE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the Postgres
+//! variant of a test is skipped with a printed reason, except under `CI=true`, where
+//! that is a failure.
+
+use hotline_proto::v1 as pb;
+use hotline_server::config::Config;
+use hotline_store::Store;
+use hotline_store_postgres::testing::{TestDatabase, pg_test_database};
+use hotline_store_sqlite::testing::TempSqlite;
+use pb::auth_service_client::AuthServiceClient;
+use pb::call_service_client::CallServiceClient;
+use pb::directory_service_client::DirectoryServiceClient;
+use pb::work_order_service_client::WorkOrderServiceClient;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub use hotline_server::demo::DEMO_PASSWORD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database; removed when dropped (the store crates' test helpers).
+pub enum TestDb {
+    Sqlite(TempSqlite, String),
+    Postgres(TestDatabase),
+}
+
+impl TestDb {
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite(_, url) => url,
+            TestDb::Postgres(db) => db.url(),
+        }
+    }
+
+    /// Creates a fresh database, or `None` when Postgres is unreachable outside CI.
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let file = TempSqlite::new();
+                let url = file.url();
+                Some(TestDb::Sqlite(file, url))
+            }
+            Backend::Postgres => pg_test_database().await.map(TestDb::Postgres),
+        }
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    pub db: TestDb,
+    channel: Channel,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// One signed-in user's clients.
+#[derive(Clone)]
+pub struct Clients {
+    pub user: pb::User,
+    pub calls: CallServiceClient<Authed>,
+    pub orders: WorkOrderServiceClient<Authed>,
+    pub directory: DirectoryServiceClient<Authed>,
+    pub auth: AuthServiceClient<Authed>,
+}
+
+/// Adds `authorization: Bearer <token>` to every request.
+#[derive(Clone)]
+pub struct Bearer(pub Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+impl TestApp {
+    /// Starts a server over a fresh database with the demo directory and users, or
+    /// `None` when the backend is unavailable (outside CI).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let db = TestDb::create(backend).await?;
+        let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
+        hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
+        let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
+        let config = Config { signing_key_file: key_dir.join("signing.key"), ..Config::default() };
+        let app = hotline_server::cli::build_app(&config, store.clone()).expect("build app");
+        let _ = std::fs::remove_dir_all(&key_dir);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(hotline_server::serve(listener, app, async {
+            let _ = rx.await;
+        }));
+        let channel =
+            Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest { service: "hotline.v1.WorkOrderService".into() })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+        Some(TestApp { addr, store, db, channel, shutdown: Some(tx), server: Some(server) })
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Clients that send no token at all.
+    pub fn anonymous(&self) -> Clients {
+        self.clients(Bearer(None), pb::User::default())
+    }
+
+    fn clients(&self, bearer: Bearer, user: pb::User) -> Clients {
+        let ch = self.channel.clone();
+        Clients {
+            user,
+            calls: CallServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            orders: WorkOrderServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            directory: DirectoryServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            auth: AuthServiceClient::with_interceptor(ch, bearer),
+        }
+    }
+
+    /// Signs a demo user in (see `hotline_server::demo::USERS`).
+    pub async fn sign_in(&self, username: &str) -> Clients {
+        let mut auth = AuthServiceClient::new(self.channel.clone());
+        let resp = auth
+            .sign_in(pb::SignInRequest { username: username.into(), password: DEMO_PASSWORD.into() })
+            .await
+            .unwrap_or_else(|e| panic!("sign in {username}: {e}"))
+            .into_inner();
+        let value: MetadataValue<_> = format!("Bearer {}", resp.token).parse().expect("ascii token");
+        self.clients(Bearer(Some(value)), resp.user.expect("user"))
+    }
+
+    /// Row counts of every table, to prove a refused request wrote nothing.
+    pub async fn table_counts(&self) -> Vec<(String, i64)> {
+        const TABLES: &[&str] = &["calls", "work_orders", "work_order_events", "users", "units", "people"];
+        let mut out = Vec::new();
+        match &self.db {
+            TestDb::Sqlite(_, url) => {
+                let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
+                for t in TABLES {
+                    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {t}"))
+                        .fetch_one(&pool)
+                        .await
+                        .expect("count");
+                    out.push(((*t).to_owned(), n));
+                }
+                pool.close().await;
+            }
+            TestDb::Postgres(db) => {
+                let pool = sqlx::PgPool::connect(db.url()).await.expect("postgres");
+                for t in TABLES {
+                    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {t}"))
+                        .fetch_one(&pool)
+                        .await
+                        .expect("count");
+                    out.push(((*t).to_owned(), n));
+                }
+                pool.close().await;
+            }
+        }
+        out
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.expect("server task").expect("server result");
+        }
+    }
+}
+
+/// Runs an async test body once per backend, each as its own `#[tokio::test]`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+/// A valid call to record, in the demo village 前进村 of 沙镇镇.
+pub fn sample_call(request_id: &str) -> pb::RecordCallRequest {
+    pb::RecordCallRequest {
+        request_id: request_id.into(),
+        caller: Some(pb::Caller {
+            name: "刘桂兰".into(),
+            phone: "13800138000".into(),
+            anonymous: false,
+            confidential: false,
+        }),
+        village_id: "371502101001".into(),
+        category: pb::Category::Mediation as i32,
+        subcategory: pb::Subcategory::NeighbourDispute as i32,
+        urgency: pb::Urgency::Normal as i32,
+        summary: "邻居盖房占了我家宅基地，想请村里调解".into(),
+        amount_in_dispute: "12000.50".into(),
+        ..Default::default()
+    }
+}

@@ -97,11 +97,22 @@ impl TestApp {
     /// `None` when the backend is unavailable (outside CI).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
+        Some(TestApp::spawn_on(db).await)
+    }
+
+    /// Stops this server and starts a new one on the same database, as after a restart.
+    pub async fn restart(mut self) -> TestApp {
+        self.shutdown_and_wait().await;
+        let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
+        TestApp::spawn_on(db).await
+    }
+
+    async fn spawn_on(db: TestDb) -> TestApp {
         let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
         let config = Config { signing_key_file: key_dir.join("signing.key"), ..Config::default() };
-        let app = hotline_server::cli::build_app(&config, store.clone()).expect("build app");
+        let app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
         let _ = std::fs::remove_dir_all(&key_dir);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -119,7 +130,7 @@ impl TestApp {
             .into_inner()
             .status;
         assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
-        Some(TestApp { addr, store, db, channel, shutdown: Some(tx), server: Some(server) })
+        TestApp { addr, store, db, channel, shutdown: Some(tx), server: Some(server) }
     }
 
     pub fn channel(&self) -> Channel {
@@ -187,6 +198,10 @@ impl TestApp {
 
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
+        self.shutdown_and_wait().await;
+    }
+
+    async fn shutdown_and_wait(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -38,6 +38,7 @@ pub struct App {
     pub policy: Arc<SlaPolicy>,
     pub tokens: Arc<Tokens>,
     pub clock: Arc<dyn Clock>,
+    pub suggester: Arc<crate::suggest::Suggester>,
 }
 
 impl App {

@@ -145,7 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Builds the application state from the configuration.
-pub fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
+pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
     let mut calendar = Calendar::official();
     for path in &config.calendar_files {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -161,7 +161,10 @@ pub fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> 
     };
     let key = load_or_create_key(&config.signing_key_file)?;
     let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
+    let suggester =
+        crate::suggest::Suggester::load(store.as_ref()).await.context("loading the category model")?;
     Ok(App {
+        suggester: Arc::new(suggester),
         store,
         calendar: Arc::new(calendar),
         policy: Arc::new(policy),
@@ -175,7 +178,7 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
         let created = crate::demo::seed(store.as_ref()).await?;
         tracing::info!(created, password = crate::demo::DEMO_PASSWORD, "demo directory and users loaded");
     }
-    let app = build_app(&config, store)?;
+    let app = build_app(&config, store).await?;
     let year = chrono::Datelike::year(&app.now());
     for y in [year, year + 1] {
         if !app.calendar.covers(y) {

@@ -309,6 +309,8 @@ pub fn call_pb(c: &st::Call, view: CallerView) -> pb::Call {
         answer: c.answer.clone().unwrap_or_default(),
         amount_in_dispute: yuan_text(c.amount_in_dispute),
         created_at: Some(timestamp(c.created_at)),
+        suggested_category: c.suggestion.map(|s| category_pb(s.category)).unwrap_or(0),
+        suggested_subcategory: c.suggestion.map(|s| subcategory_pb(s.subcategory)).unwrap_or(0),
     }
 }
 

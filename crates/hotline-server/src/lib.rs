@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod services;
+pub mod suggest;
 pub mod telemetry;
 
 pub use app::{App, Clock, SystemClock, open_store, serve};

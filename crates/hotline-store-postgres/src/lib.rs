@@ -9,6 +9,7 @@
 
 mod directory;
 mod rows;
+mod suggestion;
 pub mod testing;
 
 use async_trait::async_trait;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use hotline_domain::{Caller, Deadlines, Phone, Place, Target, WorkOrder};
-use hotline_store::{Call, Event, Person, Result, Station, StoreError, Unit, User};
+use hotline_store::{Call, CallSuggestion, Event, Person, Result, Station, StoreError, Unit, User};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -335,6 +335,12 @@ pub(crate) fn call_values(c: &Call) -> Vec<(&'static str, V)> {
         ("answer", V::opt_text(c.answer.as_deref())),
         ("amount_in_dispute", V::dec(c.amount_in_dispute)),
         ("created_at", V::time(c.created_at)),
+        ("suggested_category", V::opt_text(c.suggestion.map(|s| s.category.as_str()))),
+        (
+            "suggested_category_2",
+            V::opt_text(c.suggestion.and_then(|s| s.second_category).map(|c| c.as_str())),
+        ),
+        ("suggested_subcategory", V::opt_text(c.suggestion.map(|s| s.subcategory.as_str()))),
     ]
 }
 
@@ -364,6 +370,14 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call> {
         answer: r.get("answer")?,
         amount_in_dispute: r.opt_dec("amount_in_dispute")?,
         created_at: r.time("created_at")?,
+        suggestion: match (r.opt_named("suggested_category")?, r.opt_named("suggested_subcategory")?) {
+            (Some(category), Some(subcategory)) => Some(CallSuggestion {
+                category,
+                second_category: r.opt_named("suggested_category_2")?,
+                subcategory,
+            }),
+            _ => None,
+        },
     })
 }
 

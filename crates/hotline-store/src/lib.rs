@@ -9,6 +9,7 @@ mod directory;
 mod import;
 mod numbering;
 mod page;
+mod suggestion;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
@@ -16,6 +17,7 @@ pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
+pub use suggestion::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -107,6 +109,17 @@ pub struct Call {
     pub answer: Option<String>,
     pub amount_in_dispute: Option<Decimal>,
     pub created_at: DateTime<Utc>,
+    /// What the core suggested for the summary when the call was recorded.
+    pub suggestion: Option<CallSuggestion>,
+}
+
+/// The suggestion recorded with a call: the first two categories and the first
+/// subcategory, as the core ranked them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSuggestion {
+    pub category: Category,
+    pub second_category: Option<Category>,
+    pub subcategory: Subcategory,
 }
 
 /// One entry of an order's history.
@@ -147,7 +160,7 @@ pub struct OrderFilter {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SuggestionStore + Send + Sync + 'static {
     // ---- directory -------------------------------------------------------------
 
     /// Inserts or updates every unit, station and person in one transaction, and replaces

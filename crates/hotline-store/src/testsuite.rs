@@ -48,6 +48,7 @@ macro_rules! store_tests {
             orders_numbering,
             orders_create_idempotency,
             orders_create_with_dispatch,
+            calls_labelled_and_acceptance,
             orders_round_trip,
             orders_save_transition_version_check,
             orders_concurrent_transitions,
@@ -678,7 +679,88 @@ fn call(agent: Uuid, call_time: DateTime<Utc>, caller_phone: Option<&str>) -> Ca
         answer: Some("可向劳动监察大队投诉，或申请劳动仲裁".into()),
         amount_in_dispute: Some(dec("12000.50")),
         created_at: call_time + mins(3),
+        suggestion: Some(crate::CallSuggestion {
+            category: Category::Consultation,
+            second_category: Some(Category::LegalAid),
+            subcategory: Subcategory::LabourWages,
+        }),
     }
+}
+
+pub async fn calls_labelled_and_acceptance(store: &dyn Store) {
+    use crate::{CallSuggestion, SuggestionFilter};
+    let agent = Uuid::new_v4();
+    let suggest = |category, second, subcategory| {
+        Some(CallSuggestion { category, second_category: second, subcategory })
+    };
+    let base = call(agent, at("2026-11-26T01:00:00Z"), None);
+    let calls = [
+        // Suggested first and right, subcategory right.
+        Call { id: Uuid::new_v4(), created_at: at("2026-11-26T01:00:00Z"), ..base.clone() },
+        // The agent chose the runner-up.
+        Call {
+            id: Uuid::new_v4(),
+            created_at: at("2026-11-26T02:00:00Z"),
+            category: Category::LegalAid,
+            subcategory: Subcategory::Other,
+            ..base.clone()
+        },
+        // Neither category suggested; another county.
+        Call {
+            id: Uuid::new_v4(),
+            created_at: at("2026-11-27T01:00:00Z"),
+            category: Category::Mediation,
+            place: Place { county_id: "371521".into(), ..base.place.clone() },
+            suggestion: suggest(Category::LegalEducation, None, Subcategory::LabourWages),
+            ..base.clone()
+        },
+        // Recorded without a suggestion: learned from, not counted.
+        Call { id: Uuid::new_v4(), created_at: at("2026-11-27T02:00:00Z"), suggestion: None, ..base.clone() },
+    ];
+    for c in &calls {
+        store.record_call(c, None).await.unwrap();
+    }
+    assert_eq!(store.get_call(calls[3].id).await.unwrap().suggestion, None);
+
+    // Creation order, resumable from any cursor.
+    let all = store.labelled_calls(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|l| l.cursor.id).collect::<Vec<_>>(),
+        calls.iter().map(|c| c.id).collect::<Vec<_>>()
+    );
+    assert_eq!(all[1].category, Category::LegalAid);
+    assert_eq!(all[1].summary, base.summary);
+    let rest = store.labelled_calls(Some(all[1].cursor), 1).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].cursor.id, calls[2].id);
+    assert!(store.labelled_calls(Some(all[3].cursor), 10).await.unwrap().is_empty());
+
+    let acc = store.suggestion_acceptance(&SuggestionFilter::default()).await.unwrap();
+    let by = |c| acc.iter().find(|a| a.category == c).copied().unwrap();
+    assert_eq!(acc.len(), 3);
+    let consult = by(Category::Consultation);
+    assert_eq!(
+        (consult.calls, consult.suggested_first, consult.in_top_two, consult.subcategory_first),
+        (1, 1, 1, 1)
+    );
+    let aid = by(Category::LegalAid);
+    assert_eq!((aid.calls, aid.suggested_first, aid.in_top_two, aid.subcategory_first), (1, 0, 1, 0));
+    let med = by(Category::Mediation);
+    assert_eq!((med.calls, med.suggested_first, med.in_top_two, med.subcategory_first), (1, 0, 0, 1));
+
+    let one_county = SuggestionFilter { county_id: Some("371521".into()), ..Default::default() };
+    let acc = store.suggestion_acceptance(&one_county).await.unwrap();
+    assert_eq!(acc.iter().map(|a| a.category).collect::<Vec<_>>(), vec![Category::Mediation]);
+    let first_day = SuggestionFilter {
+        created_from: Some(at("2026-11-26T00:00:00Z")),
+        created_to: Some(at("2026-11-26T02:00:00Z")),
+        ..Default::default()
+    };
+    let acc = store.suggestion_acceptance(&first_day).await.unwrap();
+    assert_eq!(
+        acc.iter().map(|a| (a.category, a.calls)).collect::<Vec<_>>(),
+        vec![(Category::Consultation, 1)]
+    );
 }
 
 pub async fn calls_record_and_idempotency(store: &dyn Store) {

@@ -6,7 +6,7 @@ use crate::error::{ApiResult, respond};
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{Channel, FieldError, Phone, Role, Urgency};
 use hotline_proto::v1::{self as pb, call_service_server::CallService};
-use hotline_store::{Call, StoreError};
+use hotline_store::{Call, CallSuggestion, StoreError, SuggestionFilter};
 use tonic::{Request, Response, Status};
 
 /// Calls may be recorded up to this long after they happened (a seat types up a call
@@ -60,8 +60,16 @@ impl CallSvc {
             }
             Err(e) => return Err(e.into()),
         };
+        // What the core proposes for these words, recorded so the centre can see how
+        // often agents accept it.
+        let proposed = self.app.suggester.suggest(&summary);
+        let suggestion = CallSuggestion {
+            category: proposed.category(),
+            second_category: proposed.categories.get(1).map(|s| s.value),
+            subcategory: proposed.subcategory(),
+        };
         let call = Call {
-            id: uuid::Uuid::now_v7(),
+            id: ::uuid::Uuid::now_v7(),
             telephony_call_id,
             channel,
             call_time,
@@ -75,8 +83,13 @@ impl CallSvc {
             answer,
             amount_in_dispute,
             created_at: now,
+            suggestion: Some(suggestion),
         };
         let recorded = self.app.store.record_call(&call, rid.as_deref()).await?;
+        if recorded.created {
+            // The agent's final classification is a confirmed example.
+            self.app.suggester.learn(&call.summary, call.category, call.subcategory);
+        }
         tracing::info!(call_id = %recorded.value.id, created = recorded.created, category = %recorded.value.category, "call recorded");
         Ok(call_pb(&recorded.value, call_view(&actor, &recorded.value)))
     }
@@ -111,8 +124,111 @@ impl CallSvc {
     }
 }
 
+impl CallSvc {
+    async fn suggest_category(
+        &self,
+        req: Request<pb::SuggestCategoryRequest>,
+    ) -> ApiResult<pb::SuggestCategoryResponse> {
+        let actor = actor(&req)?;
+        require_role(&actor, &[Role::SeatAgent, Role::Dispatcher], "ask for category suggestions")?;
+        // Empty text is fine: the suggestion is then how often each category occurs.
+        let summary =
+            parse_optional_text("summary", &req.get_ref().summary, limits::SUMMARY)?.unwrap_or_default();
+        let s = self.app.suggester.suggest(&summary);
+        Ok(pb::SuggestCategoryResponse {
+            categories: s
+                .categories
+                .iter()
+                .map(|c| pb::ScoredCategory {
+                    category: convert::category_pb(c.value),
+                    score: c.score,
+                    cue_words: c.cue_words.clone(),
+                })
+                .collect(),
+            subcategories: s
+                .subcategories
+                .iter()
+                .map(|c| pb::ScoredSubcategory {
+                    subcategory: convert::subcategory_pb(c.value),
+                    score: c.score,
+                    cue_words: c.cue_words.clone(),
+                })
+                .collect(),
+            cue_words: s.cue_words,
+            examples_learned: self.app.suggester.examples_learned(),
+        })
+    }
+
+    async fn suggestion_stats(
+        &self,
+        req: Request<pb::GetSuggestionStatsRequest>,
+    ) -> ApiResult<pb::SuggestionStats> {
+        let actor = actor(&req)?;
+        require_role(
+            &actor,
+            &[Role::Dispatcher, Role::CountyManager, Role::CityAdmin],
+            "read suggestion figures",
+        )?;
+        let r = req.get_ref();
+        let mut county_id = convert::optional_code("county_id", &r.county_id)?;
+        if actor.role == Role::CountyManager {
+            match &county_id {
+                Some(c) if *c != actor.unit_id => {
+                    return Err(crate::error::ApiError::denied(
+                        "a county manager reads their own county's figures",
+                    ));
+                }
+                _ => county_id = Some(actor.unit_id.clone()),
+            }
+        }
+        let filter = SuggestionFilter {
+            county_id,
+            created_from: r.created_from.as_ref().map(|t| instant("created_from", t)).transpose()?,
+            created_to: r.created_to.as_ref().map(|t| instant("created_to", t)).transpose()?,
+        };
+        let rows = self.app.store.suggestion_acceptance(&filter).await?;
+        let sum = |f: fn(&hotline_store::CategoryAcceptance) -> u64| rows.iter().map(f).sum::<u64>();
+        let calls = sum(|a| a.calls);
+        let rate = |n: u64| if calls == 0 { 0.0 } else { n as f64 / calls as f64 };
+        let (first, top2, sub) =
+            (sum(|a| a.suggested_first), sum(|a| a.in_top_two), sum(|a| a.subcategory_first));
+        Ok(pb::SuggestionStats {
+            calls,
+            category_accepted: first,
+            category_in_top_two: top2,
+            subcategory_accepted: sub,
+            category_acceptance_rate: rate(first),
+            subcategory_acceptance_rate: rate(sub),
+            by_category: rows
+                .iter()
+                .map(|a| pb::CategoryAcceptance {
+                    category: convert::category_pb(a.category),
+                    calls: a.calls,
+                    suggested_first: a.suggested_first,
+                })
+                .collect(),
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl CallService for CallSvc {
+    #[tracing::instrument(skip_all)]
+    async fn suggest_category(
+        &self,
+        req: Request<pb::SuggestCategoryRequest>,
+    ) -> Result<Response<pb::SuggestCategoryResponse>, Status> {
+        respond(CallSvc::suggest_category(self, req).await)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_suggestion_stats(
+        &self,
+        req: Request<pb::GetSuggestionStatsRequest>,
+    ) -> Result<Response<pb::SuggestionStats>, Status> {
+        respond(CallSvc::suggestion_stats(self, req).await)
+    }
+
     #[tracing::instrument(skip_all)]
     async fn record_call(&self, req: Request<pb::RecordCallRequest>) -> Result<Response<pb::Call>, Status> {
         respond(CallSvc::record_call(self, req).await)

@@ -1,0 +1,7 @@
+//! `hotline-loadgen`: realistic traffic for a running hotline server over real gRPC.
+//! See docs/benchmarks.md for how it is used.
+
+pub mod driver;
+pub mod mix;
+pub mod recorder;
+pub mod scenario;

@@ -1,0 +1,197 @@
+//! Drives a running hotline server with the workload of `hotline_loadgen::mix`, in open
+//! or closed loop, and prints per-RPC throughput and latency (and writes them as JSON).
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use hotline_loadgen::driver::{Progress, closed_loop, open_loop};
+use hotline_loadgen::mix::Mix;
+use hotline_loadgen::recorder::{Recorder, table};
+use hotline_loadgen::scenario::{Counsel, World, sign_in};
+use hotline_proto::v1 as pb;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    /// Poisson arrivals at --rate calls per second; latency from the intended start.
+    Open,
+    /// --clients callers back to back, as fast as the server answers.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Scenario {
+    /// The report's mix of calls, orders worked through their whole lifecycle.
+    Mixed,
+    /// Every call becomes a dispatched work order, and nothing more: the create-order
+    /// benchmark.
+    Intake,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "hotline-loadgen", about = "Realistic traffic for a hotline server")]
+struct Args {
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    target: String,
+    #[arg(long, value_enum, default_value = "open")]
+    mode: Mode,
+    #[arg(long, value_enum, default_value = "mixed")]
+    scenario: Scenario,
+    /// Calls per second (open loop).
+    #[arg(long, default_value_t = 5.0)]
+    rate: f64,
+    /// Concurrent callers (closed loop), or the most calls in flight (open loop).
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Manager screens polling the backlog, once a second each.
+    #[arg(long, default_value_t = 1)]
+    managers: usize,
+    /// Users to act as (demo users by default) and their password.
+    #[arg(long, default_value = "agent")]
+    agent: String,
+    #[arg(long, default_value = "dispatcher")]
+    dispatcher: String,
+    #[arg(long, default_value = "callback")]
+    callback: String,
+    #[arg(long, value_delimiter = ',', default_value = "counsel,counsel2")]
+    counsel: Vec<String>,
+    #[arg(long, env = "HOTLINE_LOADGEN_PASSWORD", default_value = "hotline-demo-1")]
+    password: String,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let channel = tonic::transport::Channel::from_shared(args.target.clone())?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", args.target))?;
+    let (agent, _) = sign_in(&channel, &args.agent, &args.password).await?;
+    let (dispatcher, _) = sign_in(&channel, &args.dispatcher, &args.password).await?;
+    let (callback, _) = sign_in(&channel, &args.callback, &args.password).await?;
+    let mut counsel = Vec::new();
+    for name in &args.counsel {
+        let (seat, user) = sign_in(&channel, name, &args.password).await?;
+        let mut dir = seat.directory.clone();
+        let person = dir.get_person(pb::GetPersonRequest { id: user.person_id.clone() }).await?.into_inner();
+        anyhow::ensure!(!person.villages.is_empty(), "{name} counsels no village");
+        counsel.push(Counsel { seat, person_id: user.person_id, villages: person.villages });
+    }
+    let recorder = Arc::new(Recorder::default());
+    let world =
+        World { agent, dispatcher, callback, counsel, mix: Mix::default(), recorder: recorder.clone() };
+    let progress = Arc::new(Progress::default());
+    let duration = Duration::from_secs(args.duration);
+    let intake_only = matches!(args.scenario, Scenario::Intake);
+
+    let ticker = {
+        let (progress, recorder) = (progress.clone(), recorder.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                eprintln!(
+                    "{:>5.0}s  calls started {:>7}  finished {:>7}  rpcs ok {:>8}  errors {:>5}",
+                    started.elapsed().as_secs_f64(),
+                    progress.started.load(Ordering::Relaxed),
+                    progress.finished.load(Ordering::Relaxed),
+                    recorder.total_ok(),
+                    recorder.total_errors()
+                );
+            }
+        })
+    };
+    let managers: Vec<_> = (0..args.managers)
+        .map(|_| {
+            let world = world.clone();
+            tokio::spawn(async move {
+                let end = tokio::time::Instant::now() + duration;
+                while tokio::time::Instant::now() < end {
+                    world.poll_backlog().await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            })
+        })
+        .collect();
+
+    let started = std::time::Instant::now();
+    let mut dropped = 0;
+    match args.mode {
+        Mode::Open => {
+            let w = world.clone();
+            let rec = recorder.clone();
+            dropped = open_loop(
+                args.rate,
+                duration,
+                args.clients.max(1),
+                args.seed,
+                progress.clone(),
+                move |intended| {
+                    let (w, rec) = (w.clone(), rec.clone());
+                    async move {
+                        let ok = w.call(intake_only).await;
+                        rec.record(
+                            "call (from intended start)",
+                            intended.elapsed(),
+                            (!ok).then_some(tonic::Code::Unknown),
+                        );
+                    }
+                },
+            )
+            .await;
+        }
+        Mode::Closed => {
+            let w = world.clone();
+            let rec = recorder.clone();
+            closed_loop(args.clients, duration, progress.clone(), move |start| {
+                let (w, rec) = (w.clone(), rec.clone());
+                async move {
+                    let ok = w.call(intake_only).await;
+                    rec.record("call", start.elapsed(), (!ok).then_some(tonic::Code::Unknown));
+                }
+            })
+            .await;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    for m in managers {
+        let _ = m.await;
+    }
+    ticker.abort();
+
+    let rows = recorder.summary();
+    println!("{}", table(&rows, seconds));
+    let finished = progress.finished.load(Ordering::Relaxed);
+    println!(
+        "calls finished: {finished} in {seconds:.1} s ({:.1} per s); dropped by the generator: {dropped}",
+        finished as f64 / seconds
+    );
+    if let Some(path) = args.report {
+        let report = serde_json::json!({
+            "target": args.target,
+            "mode": args.mode,
+            "scenario": args.scenario,
+            "rate": args.rate,
+            "clients": args.clients,
+            "seconds": seconds,
+            "calls_finished": finished,
+            "calls_per_second": finished as f64 / seconds,
+            "dropped": dropped,
+            "errors": recorder.total_errors(),
+            "rpcs": rows,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    }
+    Ok(())
+}

@@ -3,5 +3,6 @@
 
 pub mod driver;
 pub mod mix;
+pub mod raw;
 pub mod recorder;
 pub mod scenario;

@@ -68,11 +68,34 @@ struct Args {
     report: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Instead of driving a server: measure the database's raw limit for the same
+    /// intake transactions at --clients concurrency (sqlite://… or postgres://…; use a
+    /// fresh database).
+    #[arg(long)]
+    raw: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(url) = &args.raw {
+        let recorder = Arc::new(Recorder::default());
+        let rate = hotline_loadgen::raw::run(
+            url,
+            args.clients,
+            Duration::from_secs(args.duration),
+            recorder.clone(),
+        )
+        .await?;
+        let rows = recorder.summary();
+        println!("{}", table(&rows, args.duration as f64));
+        println!("raw intakes: {rate:.1} per s at {} clients", args.clients);
+        if let Some(path) = &args.report {
+            let report = serde_json::json!({ "raw": true, "clients": args.clients, "intakes_per_second": rate, "rpcs": rows });
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        }
+        return Ok(());
+    }
     let channel = tonic::transport::Channel::from_shared(args.target.clone())?
         .connect()
         .await

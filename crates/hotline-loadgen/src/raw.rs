@@ -1,0 +1,134 @@
+//! The database's raw limit for the work the server does to take in one matter: the
+//! same two transactions as `RecordCall` and `CreateWorkOrder` with dispatch (a call
+//! row; then the daily counter, the order row and its two events), as plain SQL on the
+//! same schema with the same driver, and none of the server's parsing, rules, gRPC or
+//! checks. The server's intake throughput at the same concurrency, divided by this, is
+//! how close the service gets to its database.
+
+use crate::driver::{Progress, closed_loop};
+use crate::recorder::Recorder;
+use chrono::Utc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Runs `clients` loops of the raw intake against `url` (a fresh database is best: the
+/// schema is migrated if needed) for `duration`; returns intakes per second.
+pub async fn run(
+    url: &str,
+    clients: usize,
+    duration: Duration,
+    recorder: Arc<Recorder>,
+) -> anyhow::Result<f64> {
+    let progress = Arc::new(Progress::default());
+    let seq = Arc::new(AtomicU64::new(0));
+    let started = std::time::Instant::now();
+    if url.starts_with("sqlite:") {
+        let store = hotline_store_sqlite::SqliteStore::connect_with(url, clients as u32).await?;
+        let pool = store.pool().clone();
+        closed_loop(clients, duration, progress.clone(), move |start| {
+            let (pool, rec, seq) = (pool.clone(), recorder.clone(), seq.clone());
+            async move {
+                let r = sqlite_intake(&pool, seq.fetch_add(1, Ordering::Relaxed)).await;
+                rec.record("raw intake", start.elapsed(), r.err().map(|_| tonic::Code::Internal));
+            }
+        })
+        .await;
+    } else {
+        let store = hotline_store_postgres::PostgresStore::connect_with(url, clients as u32).await?;
+        let pool = store.pool().clone();
+        closed_loop(clients, duration, progress.clone(), move |start| {
+            let (pool, rec, seq) = (pool.clone(), recorder.clone(), seq.clone());
+            async move {
+                let r = postgres_intake(&pool, seq.fetch_add(1, Ordering::Relaxed)).await;
+                rec.record("raw intake", start.elapsed(), r.err().map(|_| tonic::Code::Internal));
+            }
+        })
+        .await;
+    }
+    Ok(progress.finished.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+const CALL_SQL: &str = "insert into calls (id, channel, call_time, agent_id, caller_name, caller_phone, \
+    caller_anonymous, caller_confidential, county_id, township_id, village_id, category, subcategory, \
+    urgency, summary, created_at, request_id) values ";
+const ORDER_SQL: &str = "insert into work_orders (id, number, version, state, call_id, channel, caller_name, \
+    caller_phone, caller_anonymous, caller_confidential, county_id, township_id, village_id, category, \
+    subcategory, urgency, complex, description, handling_unit_id, assignee_id, dispatch_due, sign_off_due, \
+    current_due, dispatched_at, return_count, extension_count, redo_count, dissatisfied_count, created_by, \
+    created_at, updated_at, request_id) values ";
+const EVENT_SQL: &str = "insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, \
+    from_state, to_state, payload) values ";
+const SUMMARY: &str = "邻居盖房占了我家宅基地，想请村里调解";
+
+async fn sqlite_intake(pool: &sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error> {
+    let now = Utc::now().timestamp_micros();
+    let (call, order, agent) =
+        (Uuid::now_v7().to_string(), Uuid::now_v7().to_string(), Uuid::nil().to_string());
+    let phone = format!("139{:08}", n % 100_000_000);
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(&format!("{CALL_SQL}(?, 'phone', ?, ?, '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', ?, ?, ?)"))
+        .bind(&call).bind(now).bind(&agent).bind(&phone).bind(SUMMARY).bind(now).bind(format!("raw-c-{n}"))
+        .execute(&mut *tx).await?;
+    tx.commit().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let day = "20261126";
+    let seq: i64 = sqlx::query_scalar("insert into order_counters (day, value) values (?, 1) on conflict (day) do update set value = order_counters.value + 1 returning value")
+        .bind(day).fetch_one(&mut *tx).await?;
+    sqlx::query(&format!("{ORDER_SQL}(?, ?, 2, 'awaiting_sign_off', ?, 'phone', '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', 0, ?, 'V', 'P', ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?, ?)"))
+        .bind(&order).bind(format!("GD{day}{seq:06}")).bind(&call).bind(&phone).bind(SUMMARY)
+        .bind(now).bind(now).bind(now).bind(now).bind(&agent).bind(now).bind(now).bind(format!("raw-o-{n}"))
+        .execute(&mut *tx).await?;
+    for (seq, kind, from, to) in
+        [(1, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
+    {
+        sqlx::query(&format!("{EVENT_SQL}(?, ?, ?, ?, 'seat_agent', ?, ?, ?, ?)"))
+            .bind(&order)
+            .bind(seq)
+            .bind(kind)
+            .bind(&agent)
+            .bind(now)
+            .bind(from)
+            .bind(to)
+            .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+async fn postgres_intake(pool: &sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let (call, order, agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::nil());
+    let phone = format!("139{:08}", n % 100_000_000);
+    let mut tx = pool.begin().await?;
+    sqlx::query(&format!("{CALL_SQL}($1, 'phone', $2, $3, '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', $5, $6, $7)"))
+        .bind(call).bind(now).bind(agent).bind(&phone).bind(SUMMARY).bind(now).bind(format!("raw-c-{n}"))
+        .execute(&mut *tx).await?;
+    tx.commit().await?;
+    let mut tx = pool.begin().await?;
+    let day = "20261126";
+    let seq: i64 = sqlx::query_scalar("insert into order_counters (day, value) values ($1, 1) on conflict (day) do update set value = order_counters.value + 1 returning value")
+        .bind(day).fetch_one(&mut *tx).await?;
+    sqlx::query(&format!("{ORDER_SQL}($1, $2, 2, 'awaiting_sign_off', $3, 'phone', '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', false, $5, 'V', 'P', $6, $7, $8, $9, 0, 0, 0, 0, $10, $11, $12, $13)"))
+        .bind(order).bind(format!("GD{day}{seq:06}")).bind(call).bind(&phone).bind(SUMMARY)
+        .bind(now).bind(now).bind(now).bind(now).bind(agent).bind(now).bind(now).bind(format!("raw-o-{n}"))
+        .execute(&mut *tx).await?;
+    for (seq, kind, from, to) in
+        [(1i64, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
+    {
+        sqlx::query(&format!("{EVENT_SQL}($1, $2, $3, $4, 'seat_agent', $5, $6, $7, $8::jsonb)"))
+            .bind(order)
+            .bind(seq)
+            .bind(kind)
+            .bind(agent)
+            .bind(now)
+            .bind(from)
+            .bind(to)
+            .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}

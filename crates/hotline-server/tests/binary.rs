@@ -105,6 +105,8 @@ async fn operator_commands_and_graceful_shutdown() {
     let port = free_port();
     let mut server = hotline(&dir.0)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+        // The most verbose level the server's own code and its libraries log at.
+        .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -131,13 +133,14 @@ async fn operator_commands_and_graceful_shutdown() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
-    let mut auth = pb::auth_service_client::AuthServiceClient::new(channel);
+    let mut auth = pb::auth_service_client::AuthServiceClient::new(channel.clone());
     let signed = auth
         .sign_in(pb::SignInRequest { username: "zhou".into(), password: "village counsel 2026".into() })
         .await
         .expect("sign in")
         .into_inner();
     assert_eq!(signed.user.unwrap().person_id, "P0100");
+    call_to_close(&channel).await;
 
     #[cfg(unix)]
     {
@@ -155,4 +158,132 @@ async fn operator_commands_and_graceful_shutdown() {
     assert!(out.status.success(), "graceful exit: {logs}");
     assert!(logs.contains("hotline stopped"), "{logs}");
     assert!(logs.lines().all(|l| l.trim_start().starts_with('{')), "json log lines: {logs}");
+    assert!(logs.contains("work order changed"), "the run was logged");
+    for secret in [CALLER_PHONE, "138****8000", CALLER_NAME] {
+        assert!(!logs.contains(secret), "caller data `{secret}` in the logs");
+    }
+}
+
+const CALLER_PHONE: &str = "13800138000";
+const CALLER_NAME: &str = "欧阳秀英";
+
+type Authed = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
+
+#[derive(Clone)]
+struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+async fn clients_of(
+    channel: &tonic::transport::Channel,
+    user: &str,
+) -> (
+    pb::call_service_client::CallServiceClient<Authed>,
+    pb::work_order_service_client::WorkOrderServiceClient<Authed>,
+) {
+    let mut auth = pb::auth_service_client::AuthServiceClient::new(channel.clone());
+    let token = auth
+        .sign_in(pb::SignInRequest { username: user.into(), password: "hotline-demo-1".into() })
+        .await
+        .expect("sign in")
+        .into_inner()
+        .token;
+    let bearer = Bearer(format!("Bearer {token}").parse().unwrap());
+    (
+        pb::call_service_client::CallServiceClient::with_interceptor(channel.clone(), bearer.clone()),
+        pb::work_order_service_client::WorkOrderServiceClient::with_interceptor(channel.clone(), bearer),
+    )
+}
+
+/// A named caller's call recorded, dispatched, handled, passed and called back.
+async fn call_to_close(channel: &tonic::transport::Channel) {
+    let (mut calls, mut agent) = clients_of(channel, "agent").await;
+    let (_, mut counsel) = clients_of(channel, "counsel").await;
+    let (_, mut dispatcher) = clients_of(channel, "dispatcher").await;
+    let (_, mut callback) = clients_of(channel, "callback").await;
+    let call = calls
+        .record_call(pb::RecordCallRequest {
+            caller: Some(pb::Caller {
+                name: CALLER_NAME.into(),
+                phone: CALLER_PHONE.into(),
+                ..Default::default()
+            }),
+            village_id: "371502101001".into(),
+            category: pb::Category::Mediation as i32,
+            subcategory: pb::Subcategory::NeighbourDispute as i32,
+            summary: "邻居占地".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // A refused request with the number in it is not logged either.
+    let bad = pb::RecordCallRequest {
+        caller: Some(pb::Caller {
+            name: CALLER_NAME.into(),
+            phone: format!("{CALLER_PHONE}9"),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert_eq!(calls.record_call(bad).await.unwrap_err().code(), tonic::Code::InvalidArgument);
+    let target = pb::Target { unit_id: "371502101001".into(), assignee_id: "P0001".into() };
+    let o = agent
+        .create_work_order(pb::CreateWorkOrderRequest {
+            call_id: call.id,
+            dispatch_to: Some(target),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (id, v) = (o.id.clone(), o.version);
+    let v = counsel
+        .sign_off_work_order(pb::SignOffWorkOrderRequest { id: id.clone(), version: v, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap()
+        .version;
+    let result = pb::HandlingResult { resolved: true, notes: "已调解".into(), ..Default::default() };
+    let v = counsel
+        .reply_work_order(pb::ReplyWorkOrderRequest {
+            id: id.clone(),
+            version: v,
+            result: Some(result),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap()
+        .version;
+    let v = dispatcher
+        .review_reply(pb::ReviewReplyRequest { id: id.clone(), version: v, pass: true, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap()
+        .version;
+    let closed = callback
+        .record_callback(pb::RecordCallbackRequest {
+            id,
+            version: v,
+            satisfaction: pb::Satisfaction::Satisfied as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .work_order
+        .unwrap();
+    assert_eq!(closed.state, pb::WorkOrderState::Closed as i32);
 }

@@ -10,6 +10,7 @@ pub mod model;
 pub mod order;
 pub mod sla;
 pub mod staffing;
+pub mod sweep;
 pub mod values;
 
 pub(crate) use model::named_enum;

@@ -5,4 +5,5 @@ mod fixtures;
 mod policy;
 mod rules;
 mod staffing;
+mod sweep;
 mod transitions;

@@ -1,0 +1,135 @@
+//! What the time-limit sweeper decides for one order: reminders are flags on open
+//! orders, not states (DOMAIN.md). A yellow card when less than one working day is left
+//! before the deadline the order runs against, a red card once it is overdue, and a
+//! supervision order (督办) from the county when an order is overdue or its caller has
+//! been dissatisfied twice.
+//!
+//! Each reminder is raised once: once per deadline instant for the cards (a new
+//! deadline after a sign-off, an extension or a redo earns new cards), once per order
+//! and reason for supervision. What was raised already is read from the order's history,
+//! so the decision is a pure function of the order, the time and that history, and any
+//! number of sweepers deciding the same order agree.
+
+use crate::calendar::Calendar;
+use crate::lifecycle::{Actor, EventDraft, EventKind, Transition};
+use crate::model::DeadlineKind;
+use crate::order::WorkOrder;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Why the county supervises an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionReason {
+    Overdue,
+    DissatisfiedTwice,
+}
+
+/// A reminder the sweeper raises on an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reminder {
+    YellowCard { deadline: DeadlineKind, due: DateTime<Utc> },
+    RedCard { deadline: DeadlineKind, due: DateTime<Utc> },
+    Supervision { reason: SupervisionReason },
+}
+
+impl Reminder {
+    pub fn kind(self) -> EventKind {
+        match self {
+            Reminder::YellowCard { .. } => EventKind::YellowCard,
+            Reminder::RedCard { .. } => EventKind::RedCard,
+            Reminder::Supervision { .. } => EventKind::Supervised,
+        }
+    }
+
+    /// The event payload that records it, and from which [`Raised::from_event`] reads
+    /// it back.
+    pub fn payload(self) -> serde_json::Value {
+        match self {
+            Reminder::YellowCard { deadline, due } | Reminder::RedCard { deadline, due } => {
+                json!({ "deadline": deadline, "due": due })
+            }
+            Reminder::Supervision { reason } => json!({ "reason": reason }),
+        }
+    }
+}
+
+/// A reminder already in an order's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raised(pub Reminder);
+
+impl Raised {
+    /// Reads a reminder event back; `None` for every other event.
+    pub fn from_event(kind: EventKind, payload: &serde_json::Value) -> Option<Raised> {
+        let deadline = || serde_json::from_value(payload.get("deadline")?.clone()).ok();
+        let due = || serde_json::from_value(payload.get("due")?.clone()).ok();
+        let reminder = match kind {
+            EventKind::YellowCard => Reminder::YellowCard { deadline: deadline()?, due: due()? },
+            EventKind::RedCard => Reminder::RedCard { deadline: deadline()?, due: due()? },
+            EventKind::Supervised => {
+                Reminder::Supervision { reason: serde_json::from_value(payload.get("reason")?.clone()).ok()? }
+            }
+            _ => return None,
+        };
+        Some(Raised(reminder))
+    }
+}
+
+/// The reminders due on `order` at `now` that `history` does not hold yet, in the order
+/// they should be recorded.
+pub fn reminders_due(
+    order: &WorkOrder,
+    now: DateTime<Utc>,
+    calendar: &Calendar,
+    history: &[Raised],
+) -> Vec<Reminder> {
+    let raised = |r: Reminder| history.iter().any(|h| h.0 == r);
+    let mut due_now = Vec::new();
+    if !order.state.is_open() {
+        return due_now;
+    }
+    let mut overdue = false;
+    if let Some((deadline, due)) = order.current_deadline() {
+        overdue = now > due;
+        let yellow = Reminder::YellowCard { deadline, due };
+        let red = Reminder::RedCard { deadline, due };
+        if overdue {
+            // Past the deadline a yellow card says nothing the red one does not.
+            if !raised(red) {
+                due_now.push(red);
+            }
+        } else if now >= calendar.yellow_card_at(due) && !raised(yellow) {
+            due_now.push(yellow);
+        }
+    }
+    let supervision = [
+        (overdue, SupervisionReason::Overdue),
+        (order.dissatisfied_count >= 2, SupervisionReason::DissatisfiedTwice),
+    ];
+    for (applies, reason) in supervision {
+        let s = Reminder::Supervision { reason };
+        if applies && !raised(s) {
+            due_now.push(s);
+        }
+    }
+    due_now
+}
+
+impl WorkOrder {
+    /// Records a reminder as an event; the order's state does not change, its version
+    /// does (the history grew).
+    pub fn remind(&self, reminder: Reminder, actor: &Actor, now: DateTime<Utc>) -> Transition {
+        let order = WorkOrder { version: self.version + 1, updated_at: now, ..self.clone() };
+        let event = EventDraft {
+            kind: reminder.kind(),
+            actor_id: actor.user_id,
+            actor_role: actor.role,
+            at: now,
+            from_state: Some(self.state),
+            to_state: self.state,
+            payload: reminder.payload(),
+        };
+        Transition { order, event }
+    }
+}

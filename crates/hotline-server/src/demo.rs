@@ -149,7 +149,7 @@ pub fn directory() -> Directory {
             &["371521101001", "371521101002"],
         ),
     ];
-    Directory { units, stations, people }
+    Directory { units, stations, people, institutions: Vec::new() }
 }
 
 /// (username, display name, role, home unit, person)

@@ -128,7 +128,12 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Directory> {
             address: None,
         })
         .collect();
-    Ok(Directory { units: units.into_values().collect(), stations, people: people.into_values().collect() })
+    Ok(Directory {
+        units: units.into_values().collect(),
+        stations,
+        people: people.into_values().collect(),
+        institutions: Vec::new(),
+    })
 }
 
 /// Checks each record on its own; references between records are checked by the store

@@ -9,6 +9,7 @@ mod directory;
 mod import;
 mod numbering;
 mod page;
+mod routing;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
@@ -16,6 +17,7 @@ pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
+pub use routing::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -147,7 +149,7 @@ pub struct OrderFilter {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RoutingStore + Send + Sync + 'static {
     // ---- directory -------------------------------------------------------------
 
     /// Inserts or updates every unit, station and person in one transaction, and replaces

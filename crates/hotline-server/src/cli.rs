@@ -6,7 +6,7 @@ use crate::config::{Config, LogFormat, redact_url};
 use crate::import::{self, Format};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hotline_domain::{Calendar, Role, SlaPolicy};
+use hotline_domain::{Calendar, Role, RoutingPolicy, SlaPolicy};
 use hotline_store::{Store, User};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -159,6 +159,14 @@ pub fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> 
         }
         None => SlaPolicy::default(),
     };
+    let routing_policy = match &config.routing_policy_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            RoutingPolicy::from_toml(&text).with_context(|| format!("routing policy {}", path.display()))?
+        }
+        None => RoutingPolicy::default(),
+    };
     let key = load_or_create_key(&config.signing_key_file)?;
     let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
     Ok(App {
@@ -167,6 +175,7 @@ pub fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> 
         policy: Arc::new(policy),
         tokens: Arc::new(Tokens::new(&key, ttl)),
         clock: Arc::new(SystemClock),
+        routing: Arc::new(crate::routing::Routing::new(routing_policy)),
     })
 }
 

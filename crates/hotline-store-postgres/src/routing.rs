@@ -147,7 +147,7 @@ impl RoutingStore for PostgresStore {
             let r = R(&row);
             villages.entry(r.get("person_id")?).or_default().push(r.get("village_id")?);
         }
-        for row in sqlx::query("select id, team_township_id, team_role from people order by id")
+        for row in sqlx::query("select id, name, team_township_id, team_role from people order by id")
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?
@@ -155,6 +155,7 @@ impl RoutingStore for PostgresStore {
             let r = R(&row);
             let id: String = r.get("id")?;
             let role: Option<String> = r.get("team_role")?;
+            snapshot.person_names.insert(id.clone(), r.get("name")?);
             snapshot.people.push(PersonInput {
                 villages: villages.remove(&id).unwrap_or_default(),
                 id,
@@ -214,102 +215,106 @@ impl RoutingStore for PostgresStore {
         Ok(out)
     }
 
-    #[tracing::instrument(skip_all, fields(kind = change.kind()))]
+    #[tracing::instrument(skip_all, fields(changes = changes.len()))]
     async fn change_availability(
         &self,
         person_id: &str,
-        change: &AvailabilityChange,
+        changes: &[AvailabilityChange],
         actor_id: Uuid,
         at: DateTime<Utc>,
-    ) -> Result<AvailabilityEvent> {
+    ) -> Result<Vec<AvailabilityEvent>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let touched = match change {
-            AvailabilityChange::SetActive { active } => {
-                sqlx::query("update people set active = $1 where id = $2")
-                    .bind(active)
+        let mut events = Vec::with_capacity(changes.len());
+        for change in changes {
+            let touched = match change {
+                AvailabilityChange::SetActive { active } => {
+                    sqlx::query("update people set active = $1 where id = $2")
+                        .bind(active)
+                        .bind(person_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                }
+                AvailabilityChange::SetCapacity { capacity } => {
+                    sqlx::query("update people set capacity = $1 where id = $2")
+                        .bind(capacity)
+                        .bind(person_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                }
+                AvailabilityChange::AddLeave { leave } => {
+                    let exists: Option<String> = sqlx::query_scalar("select id from people where id = $1")
+                        .bind(person_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    if exists.is_none() {
+                        return Err(StoreError::not_found("person", person_id));
+                    }
+                    sqlx::query(
+                        "insert into person_leaves (id, person_id, starts_at, ends_at, note, created_by, created_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(leave.id)
                     .bind(person_id)
+                    .bind(leave.starts_at)
+                    .bind(leave.ends_at)
+                    .bind(leave.note.as_deref())
+                    .bind(actor_id)
+                    .bind(at)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?
                     .rows_affected()
-            }
-            AvailabilityChange::SetCapacity { capacity } => {
-                sqlx::query("update people set capacity = $1 where id = $2")
-                    .bind(capacity)
+                }
+                AvailabilityChange::CancelLeave { leave_id } => {
+                    let n = sqlx::query(
+                        "update person_leaves set cancelled_at = $1 \
+                         where id = $2 and person_id = $3 and cancelled_at is null",
+                    )
+                    .bind(at)
+                    .bind(leave_id)
                     .bind(person_id)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?
-                    .rows_affected()
-            }
-            AvailabilityChange::AddLeave { leave } => {
-                let exists: Option<String> = sqlx::query_scalar("select id from people where id = $1")
-                    .bind(person_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                if exists.is_none() {
-                    return Err(StoreError::not_found("person", person_id));
+                    .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::not_found("leave", leave_id));
+                    }
+                    n
                 }
-                sqlx::query(
-                    "insert into person_leaves (id, person_id, starts_at, ends_at, note, created_by, created_at) \
-                     values ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(leave.id)
-                .bind(person_id)
-                .bind(leave.starts_at)
-                .bind(leave.ends_at)
-                .bind(leave.note.as_deref())
-                .bind(actor_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected()
+            };
+            if touched == 0 {
+                return Err(StoreError::not_found("person", person_id));
             }
-            AvailabilityChange::CancelLeave { leave_id } => {
-                let n = sqlx::query(
-                    "update person_leaves set cancelled_at = $1 \
-                     where id = $2 and person_id = $3 and cancelled_at is null",
-                )
-                .bind(at)
-                .bind(leave_id)
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::not_found("leave", leave_id));
-                }
-                n
-            }
-        };
-        if touched == 0 {
-            return Err(StoreError::not_found("person", person_id));
+            let payload = serde_json::to_value(change).map_err(StoreError::other)?;
+            let id: i64 = sqlx::query_scalar(
+                "insert into availability_events (person_id, kind, actor_id, at, payload) \
+                 values ($1, $2, $3, $4, $5) returning id",
+            )
+            .bind(person_id)
+            .bind(change.kind())
+            .bind(actor_id)
+            .bind(at)
+            .bind(&payload)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            events.push(AvailabilityEvent {
+                id,
+                person_id: person_id.to_owned(),
+                kind: change.kind().to_owned(),
+                actor_id,
+                at,
+                payload,
+            });
         }
-        let payload = serde_json::to_value(change).map_err(StoreError::other)?;
-        let id: i64 = sqlx::query_scalar(
-            "insert into availability_events (person_id, kind, actor_id, at, payload) \
-             values ($1, $2, $3, $4, $5) returning id",
-        )
-        .bind(person_id)
-        .bind(change.kind())
-        .bind(actor_id)
-        .bind(at)
-        .bind(&payload)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(AvailabilityEvent {
-            id,
-            person_id: person_id.to_owned(),
-            kind: change.kind().to_owned(),
-            actor_id,
-            at,
-            payload,
-        })
+        Ok(events)
     }
 
     #[tracing::instrument(skip_all)]

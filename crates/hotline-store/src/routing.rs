@@ -117,6 +117,8 @@ pub struct RoutingSnapshot {
     /// Village coordinates (latitude, longitude), for villages that have them.
     pub village_coords: HashMap<String, (f64, f64)>,
     pub people: Vec<PersonInput>,
+    /// Each person's name, for candidate lists.
+    pub person_names: HashMap<String, String>,
     pub institutions: Vec<Institution>,
 }
 
@@ -135,16 +137,16 @@ pub trait RoutingStore: Send + Sync {
         person_ids: &[String],
         at: DateTime<Utc>,
     ) -> Result<HashMap<String, PersonStatus>>;
-    /// Applies one change and records it as an event, in one transaction. NotFound for
-    /// an unknown person, or (cancelling) a leave that is not theirs or already
-    /// cancelled.
+    /// Applies the changes and records each as an event, all in one transaction (none
+    /// when one fails). NotFound for an unknown person, or (cancelling) a leave that is
+    /// not theirs or already cancelled.
     async fn change_availability(
         &self,
         person_id: &str,
-        change: &AvailabilityChange,
+        changes: &[AvailabilityChange],
         actor_id: Uuid,
         at: DateTime<Utc>,
-    ) -> Result<AvailabilityEvent>;
+    ) -> Result<Vec<AvailabilityEvent>>;
     /// The person's availability at `at`. NotFound for an unknown person.
     async fn availability(&self, person_id: &str, at: DateTime<Utc>) -> Result<Availability>;
     async fn stored_routing_policy(&self) -> Result<Option<StoredPolicy>>;

@@ -1599,10 +1599,10 @@ pub async fn routing_candidate_status_counts_open_orders_and_leave(store: &dyn S
         note: Some("年假".into()),
     };
     let e = store
-        .change_availability("p-0002", &AvailabilityChange::AddLeave { leave: leave.clone() }, admin, now)
+        .change_availability("p-0002", &[AvailabilityChange::AddLeave { leave: leave.clone() }], admin, now)
         .await
         .unwrap();
-    assert_eq!(e.kind, "leave_added");
+    assert_eq!(e[0].kind, "leave_added");
     let on = |t: &str| {
         let (ids, t) = (ids.clone(), at(t));
         async move { store.candidate_status(&ids, t).await.unwrap()["p-0002"].on_leave }
@@ -1615,13 +1615,13 @@ pub async fn routing_candidate_status_counts_open_orders_and_leave(store: &dyn S
     assert_eq!(a.leaves, vec![leave.clone()]);
     assert_eq!(a.open_orders, 1);
     store
-        .change_availability("p-0002", &AvailabilityChange::CancelLeave { leave_id: leave.id }, admin, now)
+        .change_availability("p-0002", &[AvailabilityChange::CancelLeave { leave_id: leave.id }], admin, now)
         .await
         .unwrap();
     assert!(!on("2026-11-28T00:00:00Z").await);
     // Cancelling twice, or another person's leave, is NotFound.
     let again = store
-        .change_availability("p-0002", &AvailabilityChange::CancelLeave { leave_id: leave.id }, admin, now)
+        .change_availability("p-0002", &[AvailabilityChange::CancelLeave { leave_id: leave.id }], admin, now)
         .await;
     assert!(matches!(again, Err(StoreError::NotFound { .. })), "{again:?}");
 }
@@ -1632,11 +1632,11 @@ pub async fn routing_availability_changes_are_events(store: &dyn Store) {
     let admin = Uuid::new_v4();
     let t = |m| at("2026-11-26T02:00:00Z") + mins(m);
     store
-        .change_availability("p-0001", &AvailabilityChange::SetActive { active: false }, admin, t(0))
+        .change_availability("p-0001", &[AvailabilityChange::SetActive { active: false }], admin, t(0))
         .await
         .unwrap();
     store
-        .change_availability("p-0001", &AvailabilityChange::SetCapacity { capacity: 3 }, admin, t(1))
+        .change_availability("p-0001", &[AvailabilityChange::SetCapacity { capacity: 3 }], admin, t(1))
         .await
         .unwrap();
     let a = store.availability("p-0001", t(2)).await.unwrap();
@@ -1651,7 +1651,7 @@ pub async fn routing_availability_changes_are_events(store: &dyn Store) {
     let p = store.get_person("p-0001").await.unwrap();
     assert_eq!((p.active, p.capacity), (false, 3), "the directory shows the change");
     store
-        .change_availability("p-0001", &AvailabilityChange::SetActive { active: true }, admin, t(3))
+        .change_availability("p-0001", &[AvailabilityChange::SetActive { active: true }], admin, t(3))
         .await
         .unwrap();
     assert!(store.get_person("p-0001").await.unwrap().active);
@@ -1669,10 +1669,39 @@ pub async fn routing_availability_changes_are_events(store: &dyn Store) {
             },
         },
     ] {
-        let r = store.change_availability("nobody", &change, admin, t(4)).await;
+        let r = store.change_availability("nobody", std::slice::from_ref(&change), admin, t(4)).await;
         assert!(matches!(r, Err(StoreError::NotFound { .. })), "{r:?}");
     }
     assert_not_found(store.availability("nobody", t(4)).await, "person", "nobody");
+
+    // Several changes are one transaction: a failing one undoes the others.
+    let r = store
+        .change_availability(
+            "p-0001",
+            &[
+                AvailabilityChange::SetCapacity { capacity: 7 },
+                AvailabilityChange::CancelLeave { leave_id: Uuid::new_v4() },
+            ],
+            admin,
+            t(5),
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{r:?}");
+    assert_eq!(store.get_person("p-0001").await.unwrap().capacity, 3);
+    let both = store
+        .change_availability(
+            "p-0001",
+            &[
+                AvailabilityChange::SetActive { active: false },
+                AvailabilityChange::SetCapacity { capacity: 7 },
+            ],
+            admin,
+            t(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    assert!(both[0].id < both[1].id);
 }
 
 pub async fn routing_policy_is_saved(store: &dyn Store) {

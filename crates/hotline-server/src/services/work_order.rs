@@ -125,9 +125,12 @@ impl WorkOrderSvc {
         let call_id = convert::uuid("call_id", &r.call_id)?;
         let description = parse_optional_text("description", &r.description, limits::SUMMARY)?;
         let dispatch = match &r.dispatch_to {
+            Some(_) if r.register_only => {
+                return Err(FieldError::new("register_only", "cannot be combined with dispatch_to").into());
+            }
             Some(t) => Some(convert::target("dispatch_to", Some(t))?),
-            None if r.complex => {
-                return Err(FieldError::new("complex", "only applies when dispatching (dispatch_to)").into());
+            None if r.complex && r.register_only => {
+                return Err(FieldError::new("complex", "only applies when the order is dispatched").into());
             }
             None => None,
         };
@@ -160,9 +163,34 @@ impl WorkOrderSvc {
         let created = WorkOrder::register(new, &actor, &ctx)?;
         let mut order = created.order;
         let mut events = vec![created.event];
+        // Without a target, routing chooses one (unless the order is only registered).
+        let (dispatch, route) = match dispatch {
+            Some(t) => (Some(t), None),
+            None if r.register_only => (None, None),
+            None => {
+                let route = self
+                    .app
+                    .routing
+                    .route(
+                        self.app.store.as_ref(),
+                        &order.place.village_id,
+                        order.category,
+                        order.subcategory,
+                        order.amount_in_dispute,
+                        now,
+                    )
+                    .await?;
+                (Some(route.target.clone()), Some(route.reason))
+            }
+        };
         if let Some(target) = dispatch {
             let cmd = Command::Dispatch { target, complex: r.complex, note: None };
-            let dispatched = order.apply(&cmd, &actor, &ctx)?;
+            let mut dispatched = order.apply(&cmd, &actor, &ctx)?;
+            if let Some(reason) = route
+                && let serde_json::Value::Object(payload) = &mut dispatched.event.payload
+            {
+                payload.insert("routing".into(), serde_json::to_value(&reason).map_err(StoreError::other)?);
+            }
             order = dispatched.order;
             events.push(dispatched.event);
         }

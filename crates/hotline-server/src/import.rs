@@ -171,6 +171,14 @@ fn check(dir: &Directory) -> anyhow::Result<()> {
             "people[{i}]: team_township_id and team_role go together"
         );
     }
+    for (i, inst) in dir.institutions.iter().enumerate() {
+        text(format!("institutions[{i}].id"), &inst.id)?;
+        text(format!("institutions[{i}].name"), &inst.name)?;
+        anyhow::ensure!(
+            inst.capacity.is_none_or(|c| c >= 0),
+            "institutions[{i}].capacity must not be negative"
+        );
+    }
     Ok(())
 }
 

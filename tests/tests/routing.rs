@@ -351,7 +351,7 @@ async fn suggestions_and_policy_edits(backend: Backend) {
 
 /// Imports the generated city into the test app's store.
 async fn import_city(app: &TestApp) -> Directory {
-    let city = hotline_server::citygen::generate(12348);
+    let city = hotline_store::citygen::generate(12348);
     let started = std::time::Instant::now();
     app.store.import_directory(&city).await.expect("import the generated city");
     eprintln!("generated city imported in {:.2?}", started.elapsed());

@@ -126,7 +126,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(&config);
     if let Command::Demo(DemoCommand::Generate { out, seed, import }) = &cli.command {
         let started = std::time::Instant::now();
-        let dir = crate::citygen::generate(*seed);
+        let dir = hotline_store::citygen::generate(*seed);
         let json = serde_json::to_string(&dir)?;
         std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
         println!(

@@ -4,7 +4,6 @@
 pub mod access;
 pub mod app;
 pub mod auth;
-pub mod citygen;
 pub mod cli;
 pub mod config;
 pub mod convert;

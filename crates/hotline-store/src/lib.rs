@@ -5,6 +5,7 @@
 //! command was decided against, so a stale writer is refused instead of overwriting.
 //! Creation takes a client request id, so a retried call returns the first result.
 
+pub mod citygen;
 mod directory;
 mod import;
 mod numbering;

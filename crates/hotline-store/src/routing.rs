@@ -122,6 +122,44 @@ pub struct RoutingSnapshot {
     pub institutions: Vec<Institution>,
 }
 
+impl RoutingSnapshot {
+    /// The snapshot storage would give after importing `dir` into an empty store (for
+    /// tools and benchmarks that work without a database).
+    pub fn from_directory(dir: &Directory) -> RoutingSnapshot {
+        let parents: HashMap<&str, &str> =
+            dir.units.iter().filter_map(|u| Some((u.id.as_str(), u.parent_id.as_deref()?))).collect();
+        let mut snap = RoutingSnapshot::default();
+        let mut units: Vec<&crate::Unit> =
+            dir.units.iter().filter(|u| u.level == UnitLevel::Village).collect();
+        units.sort_by(|a, b| a.id.cmp(&b.id));
+        for u in units {
+            let Some(township) = u.parent_id.as_deref() else { continue };
+            let Some(county) = parents.get(township) else { continue };
+            if let (Some(lat), Some(lon)) = (u.latitude, u.longitude) {
+                snap.village_coords.insert(u.id.clone(), (lat, lon));
+            }
+            snap.villages.push(VillageInput {
+                id: u.id.clone(),
+                township_id: township.to_owned(),
+                county_id: (*county).to_owned(),
+            });
+        }
+        for p in &dir.people {
+            snap.person_names.insert(p.id.clone(), p.name.clone());
+            snap.people.push(PersonInput {
+                id: p.id.clone(),
+                team_township_id: p.team_township_id.clone(),
+                lead: p.team_role == Some(crate::TeamRole::Lead),
+                villages: p.villages.clone(),
+            });
+        }
+        snap.people.sort_by(|a, b| a.id.cmp(&b.id));
+        snap.institutions = dir.institutions.clone();
+        snap.institutions.sort_by(|a, b| a.id.cmp(&b.id));
+        snap
+    }
+}
+
 /// Storage for routing, availability and the map. Every write is one transaction.
 #[async_trait]
 pub trait RoutingStore: Send + Sync {

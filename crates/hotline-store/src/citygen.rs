@@ -6,8 +6,8 @@
 //!
 //! The same seed always gives the same city.
 
+use crate::{Directory, Institution, Person, PersonKind, Station, TeamRole, Unit};
 use hotline_domain::{InstitutionKind, UnitLevel};
-use hotline_store::{Directory, Institution, Person, PersonKind, Station, TeamRole, Unit};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -441,6 +441,6 @@ mod tests {
         }
         // Deterministic.
         assert_eq!(generate(12348), d);
-        hotline_store::check_directory(&d, &Default::default()).unwrap();
+        crate::check_directory(&d, &Default::default()).unwrap();
     }
 }

@@ -300,6 +300,8 @@ async fn suggestions_and_policy_edits(backend: Backend) {
         ]
     );
     assert_eq!(s.candidates[0].name, "李娜");
+    assert_eq!(s.candidates[3].institution_id, "CC371502");
+    assert_eq!(s.candidates[3].name, "东昌府区公共法律服务指挥中心");
     assert_eq!(s.candidates[0].capacity, 30);
     let route = s.route.unwrap();
     assert_eq!(route.target.unwrap().assignee_id, "P0002");
@@ -325,6 +327,21 @@ async fn suggestions_and_policy_edits(backend: Backend) {
     assert!(err.message().starts_with("village_id:"), "{err:?}");
 
     // The policy: the built-in one, then an administrator's edit that applies at once.
+    // The demo map: around 前进村, the township's judicial office comes first.
+    let near = counsel
+        .map
+        .find_institutions_for_village(pb::FindInstitutionsForVillageRequest {
+            village_id: "371502101001".into(),
+            radius_km: 20.0,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = &near.institutions[0];
+    assert_eq!(first.institution.as_ref().unwrap().id, "JO371502101");
+    assert!((first.distance_km - 0.895).abs() < 0.01, "{}", first.distance_km);
+
     let p = dispatcher.routing.get_routing_policy(pb::GetRoutingPolicyRequest {}).await.unwrap().into_inner();
     assert_eq!(RoutingPolicy::from_toml(&p.toml).unwrap(), RoutingPolicy::default());
     assert!(p.updated_by.is_empty());

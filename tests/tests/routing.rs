@@ -96,6 +96,27 @@ async fn orders_route_automatically_with_the_reason_on_the_event(backend: Backen
     assert_eq!(r["escalated_above"], "50000");
     assert_eq!(r["level"], "township_team");
 
+    // A group dispute (more than five parties) goes up too.
+    let c = agent
+        .calls
+        .record_call(call("group", "371502101002", C::Mediation, S::LandContract, ""))
+        .await
+        .unwrap();
+    let o = agent
+        .orders
+        .create_work_order(pb::CreateWorkOrderRequest {
+            call_id: c.into_inner().id,
+            parties: 12,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(o.target.as_ref().unwrap().unit_id, "371502101");
+    let r = reason(&mut agent, &o).await;
+    assert_eq!(r["rule"], "category.mediation.subcategory.land_contract.escalate_parties_above");
+    assert_eq!(r["escalated_parties_above"], 5);
+
     // Legal aid goes to the station lead (the judicial office), 王强 P0003.
     let o = routed(&mut agent, call("aid", "371502101003", C::LegalAid, S::LabourWages, "")).await;
     assert_eq!(assignee(&o), ("371502101", "P0003"));

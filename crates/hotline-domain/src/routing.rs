@@ -120,6 +120,9 @@ pub struct Rule {
     /// An amount in dispute above this (yuan) moves the order up.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_decimal")]
     pub escalate_above: Option<Decimal>,
+    /// More parties than this (a group dispute) moves the order up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_parties_above: Option<u32>,
     /// Where a threshold moves it; the next level up when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalate_to: Option<Level>,
@@ -191,6 +194,7 @@ level = "township_team"
 [category.mediation]
 level = "village_counsel"
 escalate_above = "50000"
+escalate_parties_above = 5
 escalate_to = "township_team"
 
 [category.mediation.subcategory.land_contract]
@@ -224,6 +228,20 @@ pub struct RuleChoice {
     /// Set when the amount in dispute moved the order up: the limit that was passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated_above: Option<Decimal>,
+    /// Set when the number of parties moved the order up: the limit that was passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_parties_above: Option<u32>,
+}
+
+/// What routing knows of a matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matter {
+    pub category: Category,
+    pub subcategory: Subcategory,
+    /// The amount in dispute, yuan.
+    pub amount: Option<Decimal>,
+    /// How many parties the dispute involves, when known.
+    pub parties: Option<u32>,
 }
 
 impl Default for RoutingPolicy {
@@ -258,6 +276,13 @@ impl RoutingPolicy {
         subcategory: Subcategory,
         amount: Option<Decimal>,
     ) -> RuleChoice {
+        self.choose_for(&Matter { category, subcategory, amount, parties: None })
+    }
+
+    /// As [`RoutingPolicy::choose`], with every threshold: the amount in dispute is
+    /// checked first, then the number of parties.
+    pub fn choose_for(&self, matter: &Matter) -> RuleChoice {
+        let Matter { category, subcategory, amount, parties } = *matter;
         let mut rule_name = format!("category.{category}");
         let mut rule = Rule::default();
         if let Some(c) = self.category.get(&category) {
@@ -266,20 +291,35 @@ impl RoutingPolicy {
                 rule_name = format!("category.{category}.subcategory.{subcategory}");
                 rule.level = s.level.or(rule.level);
                 rule.escalate_above = s.escalate_above.or(rule.escalate_above);
+                rule.escalate_parties_above = s.escalate_parties_above.or(rule.escalate_parties_above);
                 rule.escalate_to = s.escalate_to.or(rule.escalate_to);
             }
         } else {
             rule_name = "default".to_owned();
         }
         let level = rule.level.unwrap_or(Level::VillageCounsel);
-        match (rule.escalate_above, amount) {
-            (Some(limit), Some(amount)) if amount > limit => RuleChoice {
-                level: rule.escalate_to.unwrap_or(level.up()),
+        let up = rule.escalate_to.unwrap_or(level.up());
+        if let (Some(limit), Some(amount)) = (rule.escalate_above, amount)
+            && amount > limit
+        {
+            return RuleChoice {
+                level: up,
                 rule: format!("{rule_name}.escalate_above"),
                 escalated_above: Some(limit),
-            },
-            _ => RuleChoice { level, rule: rule_name, escalated_above: None },
+                escalated_parties_above: None,
+            };
         }
+        if let (Some(limit), Some(parties)) = (rule.escalate_parties_above, parties)
+            && parties > limit
+        {
+            return RuleChoice {
+                level: up,
+                rule: format!("{rule_name}.escalate_parties_above"),
+                escalated_above: None,
+                escalated_parties_above: Some(limit),
+            };
+        }
+        RuleChoice { level, rule: rule_name, escalated_above: None, escalated_parties_above: None }
     }
 }
 

@@ -11,11 +11,10 @@ use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
 use hotline_domain::geo::GeoIndex;
 use hotline_domain::routing::{
-    Candidate, CentreInput, PersonStatus, Route, RoutingIndex, RoutingPolicy, UnknownVillage,
+    Candidate, CentreInput, Matter, PersonStatus, Route, RoutingIndex, RoutingPolicy, UnknownVillage,
 };
-use hotline_domain::{Category, DomainError, InstitutionKind, Subcategory};
+use hotline_domain::{DomainError, InstitutionKind};
 use hotline_store::{Institution, RoutingSnapshot, Store, StoredPolicy};
-use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
@@ -199,13 +198,11 @@ impl Routing {
         &self,
         store: &dyn Store,
         village_id: &str,
-        category: Category,
-        subcategory: Subcategory,
-        amount: Option<Decimal>,
+        matter: &Matter,
         now: DateTime<Utc>,
     ) -> ApiResult<Route> {
         let (built, policy) = (self.current(store).await?, self.policy(store).await?);
-        let choice = policy.policy.choose(category, subcategory, amount);
+        let choice = policy.policy.choose_for(matter);
         let status = statuses(store, &built, village_id, choice.level, now).await?;
         built.index.route(village_id, choice, &status).map_err(unknown)
     }
@@ -215,13 +212,11 @@ impl Routing {
         &self,
         store: &dyn Store,
         village_id: &str,
-        category: Category,
-        subcategory: Subcategory,
-        amount: Option<Decimal>,
+        matter: &Matter,
         now: DateTime<Utc>,
     ) -> ApiResult<(Arc<Built>, Vec<Candidate>, Route)> {
         let (built, policy) = (self.current(store).await?, self.policy(store).await?);
-        let choice = policy.policy.choose(category, subcategory, amount);
+        let choice = policy.policy.choose_for(matter);
         let status = statuses(store, &built, village_id, choice.level, now).await?;
         let candidates = built.index.candidates(village_id, choice.level, &status).map_err(unknown)?;
         let route = built.index.route(village_id, choice, &status).map_err(unknown)?;

@@ -1,8 +1,8 @@
 //! Routing: the policy's levels and thresholds, and every step of the fallback chain.
 
 use hotline_domain::routing::{
-    CentreInput, PersonInput, PersonStatus, RouteReason, RoutingIndex, RoutingPolicy, SkipReason, Skipped,
-    Step, VillageInput,
+    CentreInput, Matter, PersonInput, PersonStatus, RouteReason, RoutingIndex, RoutingPolicy, SkipReason,
+    Skipped, Step, VillageInput,
 };
 use hotline_domain::{Category, InstitutionKind, Level, Subcategory, Target};
 use rust_decimal::Decimal;
@@ -228,6 +228,44 @@ fn thresholds_move_a_dispute_up() {
 
     // No amount: no escalation.
     assert_eq!(go(Subcategory::NeighbourDispute, None).0, person_target(V1, "P1"));
+
+    // Many parties (a group dispute): above five, the township team.
+    let parties = |n: Option<u32>, amount: Option<Decimal>| {
+        p.choose_for(&Matter {
+            category: Category::Mediation,
+            subcategory: Subcategory::NeighbourDispute,
+            amount,
+            parties: n,
+        })
+    };
+    assert_eq!(parties(Some(5), None).level, Level::VillageCounsel);
+    let c = parties(Some(6), None);
+    assert_eq!(c.level, Level::TownshipTeam);
+    assert_eq!(c.rule, "category.mediation.escalate_parties_above");
+    assert_eq!(c.escalated_parties_above, Some(5));
+    let r = index().route(V1, c, &s).unwrap();
+    assert_eq!(r.target, person_target(T1, "P1"));
+    // The amount is checked first.
+    assert_eq!(parties(Some(6), yuan("60000")).rule, "category.mediation.escalate_above");
+    // Land contracts inherit the category's party limit.
+    let c = p.choose_for(&Matter {
+        category: Category::Mediation,
+        subcategory: Subcategory::LandContract,
+        amount: None,
+        parties: Some(9),
+    });
+    assert_eq!(c.rule, "category.mediation.subcategory.land_contract.escalate_parties_above");
+    // Categories without a party limit ignore it.
+    assert_eq!(
+        p.choose_for(&Matter {
+            category: Category::Consultation,
+            subcategory: Subcategory::Other,
+            amount: None,
+            parties: Some(100),
+        })
+        .level,
+        Level::VillageCounsel
+    );
 }
 
 #[test]
@@ -311,6 +349,8 @@ fn policy_documents_are_checked() {
     assert!(err("[category.mediation]\nescalate_above = \"-1\"").contains("negative"));
     assert!(err("[category.mediation]\nescalate_above = \"lots\"").contains("lots"));
     assert!(err("[category.mediation]\nlevle = \"village_counsel\"").contains("levle"));
+    let e = err("[category.mediation]\nescalate_parties_above = -2");
+    assert!(e.contains("-2") && e.contains("category"), "{e}");
     assert!(err("[category.mediation.subcategory.gossip]\nlevel = \"village_counsel\"").contains("gossip"));
     // Integers are amounts too; the policy round-trips through TOML.
     let p = RoutingPolicy::from_toml("[category.mediation]\nescalate_above = 30000").unwrap();

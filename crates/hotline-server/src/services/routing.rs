@@ -7,7 +7,7 @@ use crate::auth::actor;
 use crate::convert::{self, code, instant, opt_timestamp, optional_yuan, timestamp};
 use crate::error::{ApiError, ApiResult, respond};
 use chrono::{DateTime, TimeDelta, Utc};
-use hotline_domain::routing::{Route, SkipReason, Step};
+use hotline_domain::routing::{Matter, Route, SkipReason, Step};
 use hotline_domain::values::{limits, parse_optional_text};
 use hotline_domain::{Actor, FieldError, InstitutionKind, Level, Role, RoutingPolicy};
 use hotline_proto::v1::{self as pb, routing_service_server::RoutingService};
@@ -147,6 +147,13 @@ impl RoutingSvc {
         let actor = actor(&req)?;
         require_role(&actor, SUGGEST_ROLES, "see routing suggestions")?;
         let r = req.get_ref();
+        let parties = match r.parties {
+            0 => None,
+            n if n > crate::services::work_order::MAX_PARTIES => {
+                return Err(FieldError::new("parties", "is too large").into());
+            }
+            n => Some(n),
+        };
         let (village, category, subcategory, amount) = if !r.work_order_id.trim().is_empty() {
             let id = convert::uuid("work_order_id", &r.work_order_id)?;
             let order = match self.app.store.get_order(id).await {
@@ -175,7 +182,12 @@ impl RoutingSvc {
         let (built, candidates, route) = self
             .app
             .routing
-            .suggest(self.app.store.as_ref(), &village, category, subcategory, amount, now)
+            .suggest(
+                self.app.store.as_ref(),
+                &village,
+                &Matter { category, subcategory, amount, parties },
+                now,
+            )
             .await?;
         let names = built.person_names();
         let mut rank = 0;

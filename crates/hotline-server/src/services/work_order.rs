@@ -3,6 +3,7 @@ use crate::app::App;
 use crate::auth::actor;
 use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
 use crate::error::{ApiResult, respond};
+use hotline_domain::routing::Matter;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{
     Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
@@ -11,6 +12,9 @@ use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService}
 use hotline_store::{Event, OrderFilter, StoreError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+/// Largest number of parties accepted on an order.
+pub const MAX_PARTIES: u32 = 10_000;
 
 pub struct WorkOrderSvc {
     app: App,
@@ -134,6 +138,13 @@ impl WorkOrderSvc {
             }
             None => None,
         };
+        let parties = match r.parties {
+            0 => None,
+            n if n > MAX_PARTIES => {
+                return Err(FieldError::new("parties", format!("at most {MAX_PARTIES}")).into());
+            }
+            n => Some(n),
+        };
         let call = match self.app.store.get_call(call_id).await {
             Ok(c) => c,
             Err(StoreError::NotFound { .. }) => {
@@ -174,9 +185,12 @@ impl WorkOrderSvc {
                     .route(
                         self.app.store.as_ref(),
                         &order.place.village_id,
-                        order.category,
-                        order.subcategory,
-                        order.amount_in_dispute,
+                        &Matter {
+                            category: order.category,
+                            subcategory: order.subcategory,
+                            amount: order.amount_in_dispute,
+                            parties,
+                        },
                         now,
                     )
                     .await?;

@@ -393,6 +393,7 @@ async fn import_city(app: &TestApp) -> Directory {
     let started = std::time::Instant::now();
     app.store.import_directory(&city).await.expect("import the generated city");
     eprintln!("generated city imported in {:.2?}", started.elapsed());
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "imports in seconds");
     city
 }
 

@@ -234,6 +234,10 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
             );
         }
     }
+    // Build the routing and map indexes before the first order needs them.
+    if let Err(e) = app.routing.current(app.store.as_ref()).await {
+        tracing::warn!(error = %tonic::Status::from(e).message(), "routing indexes not built yet; retrying on first use");
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

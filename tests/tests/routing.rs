@@ -220,6 +220,25 @@ async fn availability_changes_apply_at_once(backend: Backend) {
     assert_eq!(assignee(&o), ("371502101", "P0002"));
     assert_eq!(reason(&mut agent, &o).await["skipped"][0]["why"], "at_capacity");
 
+    // 堂邑镇's only person, its lead and counsel, out of service: the county command centre.
+    county
+        .routing
+        .set_availability(pb::SetAvailabilityRequest {
+            person_id: "P0004".into(),
+            active: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let o = routed(&mut agent, call("4", "371502102002", C::Consultation, S::Other, "")).await;
+    assert_eq!(assignee(&o), ("371502", ""));
+    let r = reason(&mut agent, &o).await;
+    assert_eq!(
+        (&r["step"], &r["institution_id"], &r["fallback"]),
+        (&"county_centre".into(), &"CC371502".into(), &true.into())
+    );
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 1, "P0004 is tried once");
+
     // Who may change availability: not a counsel, not another county's manager.
     let err = counsel
         .routing

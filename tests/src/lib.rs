@@ -15,6 +15,8 @@ use hotline_store_sqlite::testing::TempSqlite;
 use pb::auth_service_client::AuthServiceClient;
 use pb::call_service_client::CallServiceClient;
 use pb::directory_service_client::DirectoryServiceClient;
+use pb::map_service_client::MapServiceClient;
+use pb::routing_service_client::RoutingServiceClient;
 use pb::work_order_service_client::WorkOrderServiceClient;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +79,8 @@ pub struct Clients {
     pub orders: WorkOrderServiceClient<Authed>,
     pub directory: DirectoryServiceClient<Authed>,
     pub auth: AuthServiceClient<Authed>,
+    pub routing: RoutingServiceClient<Authed>,
+    pub map: MapServiceClient<Authed>,
 }
 
 /// Adds `authorization: Bearer <token>` to every request.
@@ -149,7 +153,9 @@ impl TestApp {
             calls: CallServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             orders: WorkOrderServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             directory: DirectoryServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-            auth: AuthServiceClient::with_interceptor(ch, bearer),
+            auth: AuthServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            routing: RoutingServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            map: MapServiceClient::with_interceptor(ch, bearer),
         }
     }
 

@@ -138,6 +138,32 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
         "dispatch_to.assignee_id",
     );
     assert_field(
+        "register only, with a target",
+        agent
+            .orders
+            .create_work_order(pb::CreateWorkOrderRequest {
+                call_id: call.id.clone(),
+                dispatch_to: Some(pb::Target { unit_id: "371502101001".into(), assignee_id: "P0001".into() }),
+                register_only: true,
+                ..Default::default()
+            })
+            .await,
+        "register_only",
+    );
+    assert_field(
+        "complex, but only registered",
+        agent
+            .orders
+            .create_work_order(pb::CreateWorkOrderRequest {
+                call_id: call.id.clone(),
+                register_only: true,
+                complex: true,
+                ..Default::default()
+            })
+            .await,
+        "complex",
+    );
+    assert_field(
         "order id not a UUID",
         agent.orders.get_work_order(pb::GetWorkOrderRequest { id: "12345".into() }).await,
         "id",

@@ -30,6 +30,7 @@ async fn record_and_create(agent: &mut Clients, rid: &str) -> pb::WorkOrder {
         .create_work_order(pb::CreateWorkOrderRequest {
             request_id: rid.into(),
             call_id: call.id,
+            register_only: true,
             ..Default::default()
         })
         .await
@@ -60,6 +61,7 @@ async fn full_lifecycle_with_return_extension_and_redo(backend: Backend) {
         .create_work_order(pb::CreateWorkOrderRequest {
             request_id: "o-1".into(),
             call_id: call.id.clone(),
+            register_only: true,
             ..Default::default()
         })
         .await
@@ -429,6 +431,7 @@ async fn retried_create_yields_one_order(backend: Backend) {
     let req = pb::CreateWorkOrderRequest {
         request_id: "same-order".into(),
         call_id: call.id.clone(),
+        register_only: true,
         ..Default::default()
     };
     let first = agent.orders.create_work_order(req.clone()).await.unwrap().into_inner();

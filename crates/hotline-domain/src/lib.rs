@@ -5,9 +5,11 @@
 
 pub mod calendar;
 pub mod error;
+pub mod geo;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+pub mod routing;
 pub mod sla;
 pub mod staffing;
 pub mod sweep;
@@ -23,6 +25,7 @@ pub use lifecycle::{
 };
 pub use model::*;
 pub use order::*;
+pub use routing::{InstitutionKind, Level, RoutingIndex, RoutingPolicy};
 pub use sla::{Limit, PolicyError, SlaPolicy};
 pub use values::Phone;
 

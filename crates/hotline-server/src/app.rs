@@ -1,7 +1,7 @@
 //! The running application: shared state, and the gRPC server built from it.
 
 use crate::auth::{Authenticate, Tokens};
-use crate::services::{AuthSvc, CallSvc, DirectorySvc, WorkOrderSvc};
+use crate::services::{AuthSvc, CallSvc, DirectorySvc, MapSvc, RoutingSvc, WorkOrderSvc};
 use chrono::{DateTime, Utc};
 use hotline_domain::{Calendar, Ctx, SlaPolicy};
 use hotline_proto::v1 as pb;
@@ -39,6 +39,8 @@ pub struct App {
     pub tokens: Arc<Tokens>,
     pub clock: Arc<dyn Clock>,
     pub suggester: Arc<crate::suggest::Suggester>,
+    /// Routing of work orders and the map.
+    pub routing: Arc<crate::routing::Routing>,
 }
 
 impl App {
@@ -79,6 +81,8 @@ pub async fn serve(
     use pb::auth_service_server::AuthServiceServer;
     use pb::call_service_server::CallServiceServer;
     use pb::directory_service_server::DirectoryServiceServer;
+    use pb::map_service_server::MapServiceServer;
+    use pb::routing_service_server::RoutingServiceServer;
     use pb::work_order_service_server::WorkOrderServiceServer;
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -86,6 +90,8 @@ pub async fn serve(
     health.set_serving::<CallServiceServer<CallSvc>>().await;
     health.set_serving::<DirectoryServiceServer<DirectorySvc>>().await;
     health.set_serving::<WorkOrderServiceServer<WorkOrderSvc>>().await;
+    health.set_serving::<RoutingServiceServer<RoutingSvc>>().await;
+    health.set_serving::<MapServiceServer<MapSvc>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -112,6 +118,15 @@ pub async fn serve(
         .add_service(tonic::service::interceptor::InterceptedService::new(
             WorkOrderServiceServer::new(WorkOrderSvc::new(app.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            RoutingServiceServer::new(RoutingSvc::new(app.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            MapServiceServer::new(MapSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
             auth,
         ))
         .serve_with_incoming_shutdown(incoming, shutdown)

@@ -6,7 +6,7 @@ use crate::config::{Config, LogFormat, redact_url};
 use crate::import::{self, Format};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hotline_domain::{Calendar, Role, SlaPolicy};
+use hotline_domain::{Calendar, Role, RoutingPolicy, SlaPolicy};
 use hotline_store::{Store, User};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,6 +95,19 @@ pub enum DirectoryCommand {
 pub enum DemoCommand {
     /// Load the demo directory and one user per role (password: hotline-demo-1).
     Seed,
+    /// Write a whole city's directory (135 townships, 6,405 villages, 1,874 people,
+    /// stations and institutions with coordinates) as a JSON directory file.
+    Generate {
+        /// Where to write it.
+        #[arg(long, default_value = "city.json")]
+        out: PathBuf,
+        /// The same seed gives the same city.
+        #[arg(long, default_value_t = 12348)]
+        seed: u64,
+        /// Also import it into the database.
+        #[arg(long)]
+        import: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -111,6 +124,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     crate::telemetry::init(&config);
+    if let Command::Demo(DemoCommand::Generate { out, seed, import }) = &cli.command {
+        let started = std::time::Instant::now();
+        let dir = hotline_store::citygen::generate(*seed);
+        let json = serde_json::to_string(&dir)?;
+        std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
+        println!(
+            "wrote {} units, {} stations, {} people, {} institutions to {} in {:.2?}",
+            dir.units.len(),
+            dir.stations.len(),
+            dir.people.len(),
+            dir.institutions.len(),
+            out.display(),
+            started.elapsed()
+        );
+        if !import {
+            return Ok(());
+        }
+    }
     let store = open_store(&config.database_url, config.max_connections)
         .await
         .with_context(|| format!("opening {}", redact_url(&config.database_url)))?;
@@ -121,17 +152,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Directory(DirectoryCommand::Import { file, format }) => {
             let dir = import::read_file(&file, format)?;
-            let started = std::time::Instant::now();
-            let summary = store.import_directory(&dir).await?;
-            println!(
-                "imported {} units, {} stations, {} people, {} counsel links in {:.2?}",
-                summary.units,
-                summary.stations,
-                summary.people,
-                summary.counsel_links,
-                started.elapsed()
-            );
-            Ok(())
+            import_and_report(store.as_ref(), &dir).await
+        }
+        Command::Demo(DemoCommand::Generate { out, .. }) => {
+            let dir = import::read_file(&out, Some(Format::Json))?;
+            import_and_report(store.as_ref(), &dir).await
         }
         Command::Demo(DemoCommand::Seed) => {
             let created = crate::demo::seed(store.as_ref()).await?;
@@ -142,6 +167,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import_and_report(store: &dyn Store, dir: &hotline_store::Directory) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let summary = store.import_directory(dir).await?;
+    println!(
+        "imported {} units, {} stations, {} people, {} counsel links, {} institutions in {:.2?}",
+        summary.units,
+        summary.stations,
+        summary.people,
+        summary.counsel_links,
+        dir.institutions.len(),
+        started.elapsed()
+    );
+    Ok(())
 }
 
 /// Builds the application state from the configuration.
@@ -159,6 +199,14 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         }
         None => SlaPolicy::default(),
     };
+    let routing_policy = match &config.routing_policy_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            RoutingPolicy::from_toml(&text).with_context(|| format!("routing policy {}", path.display()))?
+        }
+        None => RoutingPolicy::default(),
+    };
     let key = load_or_create_key(&config.signing_key_file)?;
     let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
     let suggester =
@@ -170,6 +218,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         policy: Arc::new(policy),
         tokens: Arc::new(Tokens::new(&key, ttl)),
         clock: Arc::new(SystemClock),
+        routing: Arc::new(crate::routing::Routing::new(routing_policy)),
     })
 }
 
@@ -187,6 +236,10 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
                 "the holiday calendar does not cover this year: deadlines count weekends only; add the official notice with calendar_files"
             );
         }
+    }
+    // Build the routing and map indexes before the first order needs them.
+    if let Err(e) = app.routing.current(app.store.as_ref()).await {
+        tracing::warn!(error = %tonic::Status::from(e).message(), "routing indexes not built yet; retrying on first use");
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

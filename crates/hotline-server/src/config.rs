@@ -29,6 +29,9 @@ pub struct Config {
     pub calendar_files: Vec<PathBuf>,
     /// Postgres pool size.
     pub max_connections: u32,
+    /// Optional routing policy (TOML, see docs/operations.md); the built-in defaults
+    /// otherwise. A policy saved through `SetRoutingPolicy` takes precedence.
+    pub routing_policy_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -50,6 +53,7 @@ impl Default for Config {
             sla_policy_file: None,
             calendar_files: Vec::new(),
             max_connections: 16,
+            routing_policy_file: None,
         }
     }
 }
@@ -97,6 +101,7 @@ impl std::fmt::Debug for Config {
             .field("sla_policy_file", &self.sla_policy_file)
             .field("calendar_files", &self.calendar_files)
             .field("max_connections", &self.max_connections)
+            .field("routing_policy_file", &self.routing_policy_file)
             .finish()
     }
 }

@@ -3,8 +3,10 @@
 //! up; the city and its eleven county-level units are real.
 
 use crate::auth::hash_password;
-use hotline_domain::{Role, UnitLevel};
-use hotline_store::{Directory, Person, PersonKind, Station, Store, StoreError, TeamRole, Unit, User};
+use hotline_domain::{InstitutionKind, Role, UnitLevel};
+use hotline_store::{
+    Directory, Institution, Person, PersonKind, Station, Store, StoreError, TeamRole, Unit, User,
+};
 
 /// The password of every demo user. Demo data is for trying the API, never production.
 pub const DEMO_PASSWORD: &str = "hotline-demo-1";
@@ -149,7 +151,56 @@ pub fn directory() -> Directory {
             &["371521101001", "371521101002"],
         ),
     ];
-    Directory { units, stations, people }
+    let place =
+        |id: &str, name: &str, kind, county: &str, township: Option<&str>, at: (f64, f64)| Institution {
+            id: id.into(),
+            name: name.into(),
+            kind,
+            county_id: county.into(),
+            township_id: township.map(Into::into),
+            village_id: None,
+            latitude: at.0,
+            longitude: at.1,
+            phone: Some("0635-12348".into()),
+            address: None,
+            capacity: None,
+        };
+    let institutions = vec![
+        place(
+            "CC371502",
+            "东昌府区公共法律服务指挥中心",
+            InstitutionKind::CommandCentre,
+            "371502",
+            None,
+            (36.44, 115.97),
+        ),
+        place(
+            "LA371502",
+            "东昌府区法律援助中心",
+            InstitutionKind::LegalAidCentre,
+            "371502",
+            None,
+            (36.445, 115.975),
+        ),
+        place(
+            "CC371521",
+            "阳谷县公共法律服务指挥中心",
+            InstitutionKind::CommandCentre,
+            "371521",
+            None,
+            (36.11, 115.79),
+        ),
+        place(
+            "JO371502101",
+            "沙镇司法所",
+            InstitutionKind::JudicialOffice,
+            "371502",
+            Some("371502101"),
+            (36.35, 115.87),
+        ),
+        place("LF001", "山东鲁西律师事务所", InstitutionKind::LawFirm, "371502", None, (36.455, 115.985)),
+    ];
+    Directory { units, stations, people, institutions }
 }
 
 /// (username, display name, role, home unit, person)

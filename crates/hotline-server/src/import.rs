@@ -128,7 +128,12 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Directory> {
             address: None,
         })
         .collect();
-    Ok(Directory { units: units.into_values().collect(), stations, people: people.into_values().collect() })
+    Ok(Directory {
+        units: units.into_values().collect(),
+        stations,
+        people: people.into_values().collect(),
+        institutions: Vec::new(),
+    })
 }
 
 /// Checks each record on its own; references between records are checked by the store
@@ -164,6 +169,14 @@ fn check(dir: &Directory) -> anyhow::Result<()> {
         anyhow::ensure!(
             p.team_township_id.is_some() == p.team_role.is_some(),
             "people[{i}]: team_township_id and team_role go together"
+        );
+    }
+    for (i, inst) in dir.institutions.iter().enumerate() {
+        text(format!("institutions[{i}].id"), &inst.id)?;
+        text(format!("institutions[{i}].name"), &inst.name)?;
+        anyhow::ensure!(
+            inst.capacity.is_none_or(|c| c >= 0),
+            "institutions[{i}].capacity must not be negative"
         );
     }
     Ok(())

@@ -10,6 +10,7 @@ pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod routing;
 pub mod services;
 pub mod suggest;
 pub mod telemetry;

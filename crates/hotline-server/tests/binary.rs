@@ -287,3 +287,23 @@ async fn call_to_close(channel: &tonic::transport::Channel) {
         .unwrap();
     assert_eq!(closed.state, pb::WorkOrderState::Closed as i32);
 }
+
+#[test]
+fn demo_generate_writes_a_city_that_imports() {
+    let dir = TempDir(std::env::temp_dir().join(format!("hotline-gen-{}", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    // Writing needs no database.
+    let out = run_ok(hotline(&dir.0).args(["demo", "generate", "--out", "city.json"]));
+    assert!(out.contains("6552 units, 135 stations, 1874 people, 13212 institutions"), "{out}");
+    assert!(!dir.0.join("hotline.db").exists(), "no database was opened");
+    let started = Instant::now();
+    let out = run_ok(hotline(&dir.0).args(["directory", "import", "city.json"]));
+    assert!(out.contains("6405 counsel links, 13212 institutions"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(30), "imports in seconds: {:?}", started.elapsed());
+    // The same seed, the same city; another seed, another city.
+    run_ok(hotline(&dir.0).args(["demo", "generate", "--out", "again.json"]));
+    run_ok(hotline(&dir.0).args(["demo", "generate", "--out", "other.json", "--seed", "7"]));
+    let read = |f: &str| std::fs::read(dir.0.join(f)).unwrap();
+    assert_eq!(read("city.json"), read("again.json"));
+    assert_ne!(read("city.json"), read("other.json"));
+}

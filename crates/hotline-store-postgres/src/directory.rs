@@ -140,6 +140,7 @@ pub(crate) async fn import(conn: &mut PgConnection, dir: &Directory) -> Result<I
         links = persons.len() as u64;
     }
 
+    crate::routing::import_institutions(&mut *conn, dir).await?;
     check_stored_levels(conn).await?;
     Ok(ImportSummary {
         units: dir.units.len() as u64,

@@ -8,6 +8,7 @@
 //! commit order and a reader paging events by id never skips one that commits late.
 
 mod directory;
+mod routing;
 mod rows;
 mod suggestion;
 pub mod testing;

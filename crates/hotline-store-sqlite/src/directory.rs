@@ -136,6 +136,7 @@ pub(crate) async fn import(conn: &mut SqliteConnection, dir: &Directory) -> Resu
         links += chunk.len() as u64;
     }
 
+    crate::routing::import_institutions(&mut *conn, dir).await?;
     check_stored_levels(conn).await?;
     Ok(ImportSummary {
         units: dir.units.len() as u64,

@@ -6,6 +6,7 @@
 //! read snapshot halfway through.
 
 mod directory;
+mod routing;
 mod rows;
 mod suggestion;
 pub mod testing;

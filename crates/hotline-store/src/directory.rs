@@ -110,6 +110,10 @@ pub struct Directory {
     pub stations: Vec<Station>,
     #[serde(default)]
     pub people: Vec<Person>,
+    /// Legal service institutions with coordinates, for the map and for routing to
+    /// county centres.
+    #[serde(default)]
+    pub institutions: Vec<crate::Institution>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -66,6 +66,9 @@ pub fn directory_lookups(dir: &Directory) -> DirectoryLookups {
             want(v);
         }
     }
+    for id in crate::institution_refs(dir) {
+        want(id);
+    }
     let mut townships: Vec<String> = dir.stations.iter().map(|s| s.township_id.clone()).collect();
     townships.sort();
     townships.dedup();
@@ -172,7 +175,7 @@ pub fn check_directory(dir: &Directory, stored: &StoredDirectory) -> Result<(), 
             }
         }
     }
-    Ok(())
+    crate::check_institutions(dir, &level_of)
 }
 
 #[cfg(test)]
@@ -222,6 +225,7 @@ mod tests {
                 address: None,
             }],
             people: vec![person("p", &["v"])],
+            ..Default::default()
         }
     }
 

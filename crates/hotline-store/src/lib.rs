@@ -5,10 +5,12 @@
 //! command was decided against, so a stale writer is refused instead of overwriting.
 //! Creation takes a client request id, so a retried call returns the first result.
 
+pub mod citygen;
 mod directory;
 mod import;
 mod numbering;
 mod page;
+mod routing;
 mod suggestion;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -17,6 +19,7 @@ pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
+pub use routing::*;
 pub use suggestion::*;
 
 use async_trait::async_trait;
@@ -160,7 +163,7 @@ pub struct OrderFilter {
 }
 
 #[async_trait]
-pub trait Store: SuggestionStore + Send + Sync + 'static {
+pub trait Store: RoutingStore + SuggestionStore + Send + Sync + 'static {
     // ---- directory -------------------------------------------------------------
 
     /// Inserts or updates every unit, station and person in one transaction, and replaces

@@ -3,6 +3,7 @@
 mod deadlines;
 mod fixtures;
 mod policy;
+mod routing;
 mod rules;
 mod staffing;
 mod sweep;

@@ -4,9 +4,13 @@
 mod auth;
 mod call;
 mod directory;
+mod map;
+mod routing;
 mod work_order;
 
 pub use auth::AuthSvc;
 pub use call::CallSvc;
 pub use directory::DirectorySvc;
+pub use map::MapSvc;
+pub use routing::RoutingSvc;
 pub use work_order::WorkOrderSvc;

@@ -3,6 +3,7 @@ use crate::app::App;
 use crate::auth::actor;
 use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
 use crate::error::{ApiResult, respond};
+use hotline_domain::routing::Matter;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{
     Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
@@ -11,6 +12,9 @@ use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService}
 use hotline_store::{Event, OrderFilter, StoreError};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+/// Largest number of parties accepted on an order.
+pub const MAX_PARTIES: u32 = 10_000;
 
 pub struct WorkOrderSvc {
     app: App,
@@ -125,11 +129,21 @@ impl WorkOrderSvc {
         let call_id = convert::uuid("call_id", &r.call_id)?;
         let description = parse_optional_text("description", &r.description, limits::SUMMARY)?;
         let dispatch = match &r.dispatch_to {
+            Some(_) if r.register_only => {
+                return Err(FieldError::new("register_only", "cannot be combined with dispatch_to").into());
+            }
             Some(t) => Some(convert::target("dispatch_to", Some(t))?),
-            None if r.complex => {
-                return Err(FieldError::new("complex", "only applies when dispatching (dispatch_to)").into());
+            None if r.complex && r.register_only => {
+                return Err(FieldError::new("complex", "only applies when the order is dispatched").into());
             }
             None => None,
+        };
+        let parties = match r.parties {
+            0 => None,
+            n if n > MAX_PARTIES => {
+                return Err(FieldError::new("parties", format!("at most {MAX_PARTIES}")).into());
+            }
+            n => Some(n),
         };
         let call = match self.app.store.get_call(call_id).await {
             Ok(c) => c,
@@ -160,9 +174,37 @@ impl WorkOrderSvc {
         let created = WorkOrder::register(new, &actor, &ctx)?;
         let mut order = created.order;
         let mut events = vec![created.event];
+        // Without a target, routing chooses one (unless the order is only registered).
+        let (dispatch, route) = match dispatch {
+            Some(t) => (Some(t), None),
+            None if r.register_only => (None, None),
+            None => {
+                let route = self
+                    .app
+                    .routing
+                    .route(
+                        self.app.store.as_ref(),
+                        &order.place.village_id,
+                        &Matter {
+                            category: order.category,
+                            subcategory: order.subcategory,
+                            amount: order.amount_in_dispute,
+                            parties,
+                        },
+                        now,
+                    )
+                    .await?;
+                (Some(route.target.clone()), Some(route.reason))
+            }
+        };
         if let Some(target) = dispatch {
             let cmd = Command::Dispatch { target, complex: r.complex, note: None };
-            let dispatched = order.apply(&cmd, &actor, &ctx)?;
+            let mut dispatched = order.apply(&cmd, &actor, &ctx)?;
+            if let Some(reason) = route
+                && let serde_json::Value::Object(payload) = &mut dispatched.event.payload
+            {
+                payload.insert("routing".into(), serde_json::to_value(&reason).map_err(StoreError::other)?);
+            }
             order = dispatched.order;
             events.push(dispatched.event);
         }

@@ -8,8 +8,10 @@ pub mod error;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+pub mod queue;
 pub mod sla;
 pub mod staffing;
+pub mod stats;
 pub mod values;
 
 pub(crate) use model::named_enum;

@@ -3,6 +3,7 @@
 mod deadlines;
 mod fixtures;
 mod policy;
+mod queue;
 mod rules;
 mod staffing;
 mod transitions;

@@ -98,13 +98,26 @@ impl CallRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum QueueEvent {
-    SignIn { agent: Uuid, seat: String },
+    SignIn {
+        agent: Uuid,
+        seat: String,
+    },
     /// Signing out, or a dispatcher forcing a seat offline. Refused while on a call.
-    SignOut { agent: Uuid },
+    SignOut {
+        agent: Uuid,
+    },
     /// Back to available from break or wrap-up.
-    Ready { agent: Uuid },
-    Break { agent: Uuid, reason: String },
-    SetSkills { agent: Uuid, skills: Vec<String> },
+    Ready {
+        agent: Uuid,
+    },
+    Break {
+        agent: Uuid,
+        reason: String,
+    },
+    SetSkills {
+        agent: Uuid,
+        skills: Vec<String>,
+    },
     /// A call enters the queue. `seat` is the agent the telephony layer chose; without
     /// it the core picks the longest-idle available agent whose skills match.
     Offered {
@@ -115,11 +128,24 @@ pub enum QueueEvent {
         skills: Vec<String>,
         seat: Option<Uuid>,
     },
-    Rung { call: String, agent: Uuid },
-    Answered { call: String, agent: Uuid },
-    Abandoned { call: String },
-    Transferred { call: String, to: Uuid },
-    Ended { call: String },
+    Rung {
+        call: String,
+        agent: Uuid,
+    },
+    Answered {
+        call: String,
+        agent: Uuid,
+    },
+    Abandoned {
+        call: String,
+    },
+    Transferred {
+        call: String,
+        to: Uuid,
+    },
+    Ended {
+        call: String,
+    },
     /// The clock: wrap-ups past the maximum end.
     Tick,
 }
@@ -187,7 +213,8 @@ impl Snapshot {
     }
     /// Average offer-to-answer wait of answered calls, seconds.
     pub fn asa_secs(&self) -> Option<f64> {
-        (self.totals.answered > 0).then(|| self.totals.answer_wait_ms as f64 / 1000.0 / self.totals.answered as f64)
+        (self.totals.answered > 0)
+            .then(|| self.totals.answer_wait_ms as f64 / 1000.0 / self.totals.answered as f64)
     }
     /// Average talk + wrap-up of handled calls, seconds.
     pub fn aht_secs(&self) -> Option<f64> {
@@ -325,7 +352,10 @@ impl QueueState {
         self.totals = DayTotals::default();
         let referenced: BTreeSet<String> = self.agents.values().filter_map(|a| a.call_id.clone()).collect();
         self.calls.retain(|id, c| {
-            shanghai_day(c.offered_at) >= day || c.waiting() || referenced.contains(id) || c.ended_at.is_none()
+            shanghai_day(c.offered_at) >= day
+                || c.waiting()
+                || referenced.contains(id)
+                || c.ended_at.is_none()
         });
     }
 
@@ -383,7 +413,8 @@ impl QueueState {
     }
 
     fn waiting_call(&self, call: &str) -> Result<&CallRecord, DomainError> {
-        let c = self.calls.get(call).ok_or_else(|| precondition(format!("call `{call}` is not in the queue")))?;
+        let c =
+            self.calls.get(call).ok_or_else(|| precondition(format!("call `{call}` is not in the queue")))?;
         if !c.waiting() {
             return Err(precondition(format!("call `{call}` is no longer waiting")));
         }
@@ -392,7 +423,10 @@ impl QueueState {
 
     /// Can `agent` be given a call needing `skills`?
     fn free_for(&self, agent: Uuid, skills: &[String], call: &str) -> Result<(), DomainError> {
-        let a = self.agents.get(&agent).ok_or_else(|| precondition(format!("agent {agent} has not signed in")))?;
+        let a = self
+            .agents
+            .get(&agent)
+            .ok_or_else(|| precondition(format!("agent {agent} has not signed in")))?;
         if a.presence != Presence::Available {
             return Err(precondition(format!("agent {agent} is {}, not available", a.presence)));
         }
@@ -449,8 +483,8 @@ impl QueueState {
         }
     }
 
-    /// Applies one event at `at` (events arrive in time order; an earlier `at` than the
-    /// last event is treated as the last). Refused events change nothing.
+    /// Applies one event at `at`. Events are expected in time order; a call counts in the
+    /// day's totals only when offered on the current day. Refused events change nothing.
     pub fn apply(&mut self, event: &QueueEvent, at: DateTime<Utc>) -> Result<Applied, DomainError> {
         let mut out = Applied::default();
         self.validate(event)?;
@@ -537,7 +571,9 @@ impl QueueState {
                     },
                 );
                 self.waiting.insert((at, call.clone()));
-                self.totals.offered += 1;
+                if shanghai_day(at) == self.day {
+                    self.totals.offered += 1;
+                }
                 out.calls.insert(call.clone());
                 let pick = match seat {
                     Some(s) => Some(*s),
@@ -621,7 +657,9 @@ impl QueueState {
     /// Refuses an event that does not fit the current state, before anything changes.
     fn validate(&self, event: &QueueEvent) -> Result<(), DomainError> {
         let known = |agent: &Uuid| -> Result<&AgentRecord, DomainError> {
-            self.agents.get(agent).ok_or_else(|| precondition(format!("agent {agent} has not signed in to a seat")))
+            self.agents
+                .get(agent)
+                .ok_or_else(|| precondition(format!("agent {agent} has not signed in to a seat")))
         };
         match event {
             QueueEvent::Tick => Ok(()),
@@ -672,7 +710,8 @@ impl QueueState {
     }
 
     fn in_talk(&self, call: &str) -> Result<&CallRecord, DomainError> {
-        let c = self.calls.get(call).ok_or_else(|| precondition(format!("call `{call}` is not in the queue")))?;
+        let c =
+            self.calls.get(call).ok_or_else(|| precondition(format!("call `{call}` is not in the queue")))?;
         if c.answered_at.is_none() || c.ended_at.is_some() {
             return Err(precondition(format!("call `{call}` is not being talked on")));
         }

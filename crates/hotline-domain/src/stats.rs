@@ -112,9 +112,7 @@ pub fn rank(groups: Vec<(String, OrderCounts)>, min_volume: u64, top: usize) -> 
         .filter(|(_, c)| c.volume >= min_volume)
         .filter_map(|(id, c)| c.score().map(|s| (id, s, c)))
         .collect();
-    scored.sort_by(|a, b| {
-        b.1.total_cmp(&a.1).then(b.2.volume.cmp(&a.2.volume)).then_with(|| a.0.cmp(&b.0))
-    });
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.volume.cmp(&a.2.volume)).then_with(|| a.0.cmp(&b.0)));
     scored
         .into_iter()
         .take(top)
@@ -144,13 +142,19 @@ mod tests {
         };
         // 0.3*0.75 + 0.3*0.5 + 0.2*1 + 0.2*0.75 = 0.725
         assert!((c.score().unwrap() - 72.5).abs() < 1e-9);
-        let only_sign_off = OrderCounts { volume: 1, signed_off: 2, signed_off_on_time: 1, ..Default::default() };
+        let only_sign_off =
+            OrderCounts { volume: 1, signed_off: 2, signed_off_on_time: 1, ..Default::default() };
         assert!((only_sign_off.score().unwrap() - 50.0).abs() < 1e-9);
     }
 
     #[test]
     fn ranking_order_and_cut() {
-        let g = |v, on_time| OrderCounts { volume: v, signed_off: 10, signed_off_on_time: on_time, ..Default::default() };
+        let g = |v, on_time| OrderCounts {
+            volume: v,
+            signed_off: 10,
+            signed_off_on_time: on_time,
+            ..Default::default()
+        };
         let r = rank(
             vec![("b".into(), g(5, 9)), ("a".into(), g(5, 9)), ("c".into(), g(8, 9)), ("d".into(), g(1, 10))],
             2,

@@ -8,7 +8,9 @@
 //! commit order and a reader paging events by id never skips one that commits late.
 
 mod directory;
+mod queue;
 mod rows;
+mod stats;
 pub mod testing;
 
 use async_trait::async_trait;

@@ -6,7 +6,9 @@
 //! read snapshot halfway through.
 
 mod directory;
+mod queue;
 mod rows;
+mod stats;
 pub mod testing;
 
 use async_trait::async_trait;

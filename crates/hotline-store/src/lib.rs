@@ -9,13 +9,19 @@ mod directory;
 mod import;
 mod numbering;
 mod page;
+mod queue;
+mod stats;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
+#[cfg(feature = "testsuite")]
+pub mod testsuite_queue;
 
 pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
+pub use queue::*;
+pub use stats::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -147,7 +153,7 @@ pub struct OrderFilter {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: QueueStore + StatsStore + Send + Sync + 'static {
     // ---- directory -------------------------------------------------------------
 
     /// Inserts or updates every unit, station and person in one transaction, and replaces

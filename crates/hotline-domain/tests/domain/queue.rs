@@ -29,11 +29,16 @@ fn close(got: Option<f64>, want: f64) {
 
 /// The records storage would return at start: every agent, the calls offered today
 /// and any call still open.
-fn stored(state: &QueueState, now: DateTime<Utc>) -> (Vec<hotline_domain::queue::AgentRecord>, Vec<CallRecord>) {
+fn stored(
+    state: &QueueState,
+    now: DateTime<Utc>,
+) -> (Vec<hotline_domain::queue::AgentRecord>, Vec<CallRecord>) {
     let day = shanghai_day(now);
     let calls = state
         .calls()
-        .filter(|c| shanghai_day(c.offered_at) >= day || (c.abandoned_at.is_none() && c.wrap_ended_at.is_none()))
+        .filter(|c| {
+            shanghai_day(c.offered_at) >= day || (c.abandoned_at.is_none() && c.wrap_ended_at.is_none())
+        })
         .cloned()
         .collect();
     (state.agents().cloned().collect(), calls)
@@ -94,7 +99,10 @@ fn a_scripted_day() {
     assert_eq!((s.waiting, s.oldest_offered_at), (1, Some(sh(8, 10, 0))));
     assert_eq!(s.oldest_wait_secs(sh(8, 10, 30)), 30.0);
     assert_eq!((s.available, s.on_call, s.wrap_up, s.on_break, s.offline), (0, 1, 0, 1, 0));
-    assert_eq!((s.totals.offered, s.totals.answered, s.totals.answered_in_target, s.totals.abandoned), (5, 3, 2, 1));
+    assert_eq!(
+        (s.totals.offered, s.totals.answered, s.totals.answered_in_target, s.totals.abandoned),
+        (5, 3, 2, 1)
+    );
     close(s.answer_rate(), 0.6);
     close(s.answer_in_target_rate(), 2.0 / 3.0);
     close(s.abandon_rate(), 0.2);
@@ -116,7 +124,10 @@ fn a_scripted_day() {
     let s = q.snapshot(sh(8, 25, 0));
     assert_eq!((s.waiting, s.oldest_offered_at), (0, None));
     assert_eq!((s.available, s.on_call, s.wrap_up, s.on_break, s.offline), (1, 0, 0, 0, 1));
-    assert_eq!((s.totals.offered, s.totals.answered, s.totals.answered_in_target, s.totals.abandoned), (5, 4, 2, 1));
+    assert_eq!(
+        (s.totals.offered, s.totals.answered, s.totals.answered_in_target, s.totals.abandoned),
+        (5, 4, 2, 1)
+    );
     close(s.answer_rate(), 0.8);
     close(s.answer_in_target_rate(), 0.5);
     close(s.asa_secs(), (5.0 + 20.0 + 12.0 + 64.0) / 4.0);
@@ -193,7 +204,8 @@ fn the_snapshot_always_equals_a_recomputation() {
         for _ in 0..120 {
             at += Duration::milliseconds(rng.below(40_000) as i64);
             let agent = agents[rng.below(agents.len() as u64) as usize];
-            let open: Vec<String> = q.calls().filter(|c| c.ended_at.is_none()).map(|c| c.id.clone()).collect();
+            let open: Vec<String> =
+                q.calls().filter(|c| c.ended_at.is_none()).map(|c| c.id.clone()).collect();
             let some_call = if open.is_empty() || rng.below(5) == 0 {
                 format!("c{}", rng.below(u64::from(calls) + 1))
             } else {

@@ -29,6 +29,11 @@ pub struct Config {
     pub calendar_files: Vec<PathBuf>,
     /// Postgres pool size.
     pub max_connections: u32,
+    /// The longest a seat stays in wrap-up after a call before it is made available
+    /// again, in seconds (0: no wrap-up).
+    pub wrap_up_max_secs: u32,
+    /// Where to serve Prometheus metrics over HTTP (`/metrics`); off when unset.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -50,6 +55,8 @@ impl Default for Config {
             sla_policy_file: None,
             calendar_files: Vec::new(),
             max_connections: 16,
+            wrap_up_max_secs: 60,
+            metrics_listen: None,
         }
     }
 }
@@ -97,6 +104,8 @@ impl std::fmt::Debug for Config {
             .field("sla_policy_file", &self.sla_policy_file)
             .field("calendar_files", &self.calendar_files)
             .field("max_connections", &self.max_connections)
+            .field("wrap_up_max_secs", &self.wrap_up_max_secs)
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }

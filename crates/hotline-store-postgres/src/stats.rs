@@ -100,3 +100,14 @@ impl StatsStore for PostgresStore {
         rows.iter().map(|row| Ok((R(row).get::<String>("grp")?, counts_from_row(row)?))).collect()
     }
 }
+
+impl hotline_store::PoolInfo for PostgresStore {
+    fn pool_usage(&self) -> hotline_store::PoolUsage {
+        let pool = self.pool();
+        hotline_store::PoolUsage {
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
+}

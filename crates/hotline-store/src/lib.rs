@@ -9,6 +9,7 @@ mod directory;
 mod import;
 mod numbering;
 mod page;
+mod pool;
 mod queue;
 mod stats;
 #[cfg(feature = "testsuite")]
@@ -20,6 +21,7 @@ pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
+pub use pool::*;
 pub use queue::*;
 pub use stats::*;
 
@@ -153,7 +155,7 @@ pub struct OrderFilter {
 }
 
 #[async_trait]
-pub trait Store: QueueStore + StatsStore + Send + Sync + 'static {
+pub trait Store: QueueStore + StatsStore + PoolInfo + Send + Sync + 'static {
     // ---- directory -------------------------------------------------------------
 
     /// Inserts or updates every unit, station and person in one transaction, and replaces

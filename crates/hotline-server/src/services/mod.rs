@@ -4,9 +4,13 @@
 mod auth;
 mod call;
 mod directory;
+mod seats;
+mod statistics;
 mod work_order;
 
 pub use auth::AuthSvc;
 pub use call::CallSvc;
 pub use directory::DirectorySvc;
+pub use seats::{QueueSvc, SeatSvc, TelephonySvc};
+pub use statistics::StatisticsSvc;
 pub use work_order::WorkOrderSvc;

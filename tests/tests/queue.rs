@@ -212,7 +212,7 @@ async fn scripted_day(backend: Backend) {
     let f = d
         .dispatcher
         .stats
-        .get_call_figures(pb::GetCallFiguresRequest { period: Some(period.clone()) })
+        .get_call_figures(pb::GetCallFiguresRequest { period: Some(period) })
         .await
         .unwrap()
         .into_inner();
@@ -245,7 +245,6 @@ async fn scripted_day(backend: Backend) {
         .into_inner();
     let list = |c: &QueueClients| {
         let mut q = c.queue.clone();
-        let period = period.clone();
         async move {
             q.list_queue_calls(pb::ListQueueCallsRequest { from: period.from, to: period.to, limit: 0 })
                 .await
@@ -256,8 +255,8 @@ async fn scripted_day(backend: Backend) {
     };
     let calls = list(&d.dispatcher).await;
     assert_eq!(calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1", "c2", "c3", "c4", "c5"]);
-    assert_eq!(calls[0].intake_call_ids, [recorded.id.clone()]);
-    assert_eq!(calls[0].work_order_ids, [order.id.clone()]);
+    assert_eq!(calls[0].intake_call_ids, std::slice::from_ref(&recorded.id));
+    assert_eq!(calls[0].work_order_ids, std::slice::from_ref(&order.id));
     assert!(calls.iter().all(|c| c.caller_phone == "138****8000"));
     let mine = list(&d.agent).await;
     assert_eq!(mine[0].caller_phone, "13800138000"); // c1 was A's

@@ -31,6 +31,16 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// A plain HTTP/1.1 GET, returning the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect metrics");
+    write!(sock, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    sock.read_to_string(&mut out).unwrap();
+    out
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
@@ -41,7 +51,7 @@ async fn operator_commands_and_graceful_shutdown() {
     std::fs::create_dir_all(&dir.0).unwrap();
 
     let out = run_ok(hotline(&dir.0).args(["demo", "seed"]));
-    assert!(out.contains("8 demo users created"), "{out}");
+    assert!(out.contains("10 demo users created"), "{out}");
 
     let csv = dir.0.join("more.csv");
     std::fs::write(
@@ -103,8 +113,10 @@ async fn operator_commands_and_graceful_shutdown() {
     assert!(out.contains("created user zhou (counsel)"), "{out}");
 
     let port = free_port();
+    let metrics_port = free_port();
     let mut server = hotline(&dir.0)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -138,6 +150,19 @@ async fn operator_commands_and_graceful_shutdown() {
         .expect("sign in")
         .into_inner();
     assert_eq!(signed.user.unwrap().person_id, "P0100");
+
+    // Prometheus metrics on their own port: RPC counts, queue gauges, the pool.
+    let metrics = tokio::task::spawn_blocking(move || http_get(metrics_port, "/metrics")).await.unwrap();
+    assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    assert!(
+        metrics.contains("hotline_rpc_requests_total{method=\"hotline.v1.AuthService/SignIn\",code=\"0\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("hotline_rpc_duration_seconds_count{method=\"hotline.v1.AuthService/SignIn\"} 1"));
+    assert!(metrics.contains("hotline_queue_calls_waiting 0"), "{metrics}");
+    assert!(metrics.contains("hotline_db_pool_connections{state=\"idle\"}"), "{metrics}");
+    let missing = tokio::task::spawn_blocking(move || http_get(metrics_port, "/other")).await.unwrap();
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 
     #[cfg(unix)]
     {

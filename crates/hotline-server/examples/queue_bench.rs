@@ -23,7 +23,13 @@ use std::time::Instant;
 use uuid::Uuid;
 
 fn offered(call: String) -> QueueEvent {
-    QueueEvent::Offered { call, caller_phone: "13800138000".into(), line: "12348".into(), skills: vec![], seat: None }
+    QueueEvent::Offered {
+        call,
+        caller_phone: "13800138000".into(),
+        line: "12348".into(),
+        skills: vec![],
+        seat: None,
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -45,7 +51,8 @@ fn snapshot_reads() {
         let call = format!("c{i}");
         let out = q.apply(&offered(call.clone()), t).unwrap();
         if let Some(a) = out.assigned {
-            q.apply(&QueueEvent::Answered { call: call.clone(), agent: a }, t + Duration::seconds(3)).unwrap();
+            q.apply(&QueueEvent::Answered { call: call.clone(), agent: a }, t + Duration::seconds(3))
+                .unwrap();
             q.apply(&QueueEvent::Ended { call }, t + Duration::seconds(4)).unwrap();
             q.apply(&QueueEvent::Ready { agent: a }, t + Duration::seconds(5)).unwrap();
         }
@@ -95,7 +102,10 @@ async fn ingestion(name: &str, store: &dyn Store, calls: u32) {
         events += 3;
     }
     let secs = began.elapsed().as_secs_f64();
-    println!("ingestion on {name}: {events} events in {secs:.2} s = {:.0} events/s", f64::from(events) / secs);
+    println!(
+        "ingestion on {name}: {events} events in {secs:.2} s = {:.0} events/s",
+        f64::from(events) / secs
+    );
 }
 
 const BULK: &str = r#"
@@ -154,7 +164,11 @@ async fn statistics(store: &hotline_store_postgres::PostgresStore, orders: i64) 
             },
             None,
         ),
-        ("township 371502101, one year", StatsFilter { township_id: Some("371502101".into()), ..year.clone() }, None),
+        (
+            "township 371502101, one year",
+            StatsFilter { township_id: Some("371502101".into()), ..year.clone() },
+            None,
+        ),
         ("counsel P0042, one year", StatsFilter { assignee_id: Some("P0042".into()), ..year.clone() }, None),
         ("whole city, one year", year.clone(), None),
         (
@@ -185,7 +199,8 @@ async fn statistics(store: &hotline_store_postgres::PostgresStore, orders: i64) 
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let orders: i64 = std::env::args().nth(1).map(|s| s.parse().expect("ORDERS is a number")).unwrap_or(1_000_000);
+    let orders: i64 =
+        std::env::args().nth(1).map(|s| s.parse().expect("ORDERS is a number")).unwrap_or(1_000_000);
     snapshot_reads();
 
     let file = hotline_store_sqlite::testing::TempSqlite::new();

@@ -158,7 +158,9 @@ async fn operator_commands_and_graceful_shutdown() {
         metrics.contains("hotline_rpc_requests_total{method=\"hotline.v1.AuthService/SignIn\",code=\"0\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("hotline_rpc_duration_seconds_count{method=\"hotline.v1.AuthService/SignIn\"} 1"));
+    assert!(
+        metrics.contains("hotline_rpc_duration_seconds_count{method=\"hotline.v1.AuthService/SignIn\"} 1")
+    );
     assert!(metrics.contains("hotline_queue_calls_waiting 0"), "{metrics}");
     assert!(metrics.contains("hotline_db_pool_connections{state=\"idle\"}"), "{metrics}");
     let missing = tokio::task::spawn_blocking(move || http_get(metrics_port, "/other")).await.unwrap();

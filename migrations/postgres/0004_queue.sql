@@ -51,3 +51,13 @@ create index queue_events_call_idx on queue_events (call_id, id) where call_id i
 create index work_orders_call_idx on work_orders (call_id) where call_id is not null;
 -- Work-order figures by category over a period.
 create index work_orders_category_idx on work_orders (category, created_at);
+-- Work-order figures of a county or township over a period, answered from the index
+-- alone (an index-only scan) rather than from scattered table pages.
+create index work_orders_county_stats_idx on work_orders (county_id, created_at)
+    include (township_id, assignee_id, category, state, dispatched_at, signed_off_at, sign_off_due,
+             replied_at, reply_due, closed_at, callback_due, callback_at, callback_satisfaction,
+             current_due, return_count, redo_count);
+create index work_orders_township_stats_idx on work_orders (township_id, created_at)
+    include (county_id, assignee_id, category, state, dispatched_at, signed_off_at, sign_off_due,
+             replied_at, reply_due, closed_at, callback_due, callback_at, callback_satisfaction,
+             current_due, return_count, redo_count);

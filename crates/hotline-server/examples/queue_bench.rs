@@ -142,7 +142,8 @@ from (
 async fn statistics(store: &hotline_store_postgres::PostgresStore, orders: i64) {
     let began = Instant::now();
     sqlx::query(BULK).bind(orders).execute(store.pool()).await.expect("bulk insert");
-    sqlx::query("analyze work_orders").execute(store.pool()).await.unwrap();
+    // As autovacuum would: statistics and the visibility map for index-only scans.
+    sqlx::query("vacuum analyze work_orders").execute(store.pool()).await.unwrap();
     println!("bulk insert of {orders} orders: {:.1} s", began.elapsed().as_secs_f64());
     let year = StatsFilter {
         from: hotline_domain::shanghai().with_ymd_and_hms(2025, 11, 26, 0, 0, 0).unwrap().to_utc(),

@@ -112,13 +112,13 @@ async fn scripted_day(backend: Backend) {
         .into_inner();
     assert_eq!(skilled.skills, ["dialect"]);
 
-    // The watch stream sees the seats fill.
-    let seen = tokio::time::timeout(std::time::Duration::from_secs(5), watch.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(seen.agents_available, 2);
+    // The watch stream sees the seats fill (changes close together may fold into one).
+    let mut pushed = Vec::new();
+    while pushed.last() != Some(&2) {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.next()).await;
+        pushed.push(next.expect("a pushed snapshot").unwrap().unwrap().agents_available);
+    }
+    assert!(pushed.len() <= 2 && pushed.iter().all(|n| (1..=2).contains(n)), "{pushed:?}");
 
     // c1 to the longest-idle agent (A), answered in 5 s; c2 to B after 20 s; c3 abandoned
     // after 30 s (reported as a wait).

@@ -139,7 +139,11 @@ impl QueueHub {
         let inner = self.loaded(&mut guard, store, at).await?;
         let at = at.max(inner.last_at);
         let applied = inner.state.apply(&event, at).map_err(ApiError::from)?;
-        inner.last_at = at;
+        // The clock's ticks do not hold back events the telephony layer time-stamped
+        // a moment earlier.
+        if !matches!(event, QueueEvent::Tick) {
+            inner.last_at = at;
+        }
         let (call_id, agent_id) = event_ids(&event);
         let outcome = Outcome {
             call: call_id.as_deref().and_then(|c| inner.state.call(c).cloned()),

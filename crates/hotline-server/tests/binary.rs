@@ -34,11 +34,22 @@ fn run_ok(cmd: &mut Command) -> String {
 /// A plain HTTP/1.1 GET, returning the whole response.
 fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect metrics");
-    write!(sock, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    sock.read_to_string(&mut out).unwrap();
-    out
+    let attempt = || -> std::io::Result<String> {
+        let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        write!(sock, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+        let mut out = String::new();
+        sock.read_to_string(&mut out)?;
+        Ok(out)
+    };
+    let mut last = None;
+    for _ in 0..5 {
+        match attempt() {
+            Ok(out) => return out,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("GET {path} on port {port}: {last:?}")
 }
 
 fn free_port() -> u16 {
@@ -113,7 +124,7 @@ async fn operator_commands_and_graceful_shutdown() {
     assert!(out.contains("created user zhou (counsel)"), "{out}");
 
     let port = free_port();
-    let metrics_port = free_port();
+    let metrics_port = std::iter::repeat_with(free_port).find(|p| *p != port).unwrap();
     let mut server = hotline(&dir.0)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
         .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])

@@ -16,7 +16,11 @@ use pb::auth_service_client::AuthServiceClient;
 use pb::call_service_client::CallServiceClient;
 use pb::directory_service_client::DirectoryServiceClient;
 use pb::map_service_client::MapServiceClient;
+use pb::queue_service_client::QueueServiceClient;
 use pb::routing_service_client::RoutingServiceClient;
+use pb::seat_service_client::SeatServiceClient;
+use pb::statistics_service_client::StatisticsServiceClient;
+use pb::telephony_service_client::TelephonyServiceClient;
 use pb::work_order_service_client::WorkOrderServiceClient;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -83,6 +87,34 @@ pub struct Clients {
     pub map: MapServiceClient<Authed>,
 }
 
+/// One signed-in user's clients of the queue services.
+#[derive(Clone)]
+pub struct QueueClients {
+    pub user: pb::User,
+    pub seats: SeatServiceClient<Authed>,
+    pub telephony: TelephonyServiceClient<Authed>,
+    pub queue: QueueServiceClient<Authed>,
+    pub stats: StatisticsServiceClient<Authed>,
+}
+
+/// A clock that tests set and move.
+pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl ManualClock {
+    pub fn new(at: chrono::DateTime<chrono::Utc>) -> Arc<ManualClock> {
+        Arc::new(ManualClock(std::sync::Mutex::new(at)))
+    }
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        *self.0.lock().expect("clock") = at;
+    }
+}
+
+impl hotline_server::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
 /// Adds `authorization: Bearer <token>` to every request.
 #[derive(Clone)]
 pub struct Bearer(pub Option<MetadataValue<tonic::metadata::Ascii>>);
@@ -100,23 +132,38 @@ impl TestApp {
     /// Starts a server over a fresh database with the demo directory and users, or
     /// `None` when the backend is unavailable (outside CI).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with_clock(backend, None).await
+    }
+
+    /// Like [`TestApp::spawn`], with the server's time from `clock`.
+    pub async fn spawn_with_clock(
+        backend: Backend,
+        clock: Option<Arc<dyn hotline_server::Clock>>,
+    ) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db).await)
+        Some(TestApp::spawn_on(db, clock).await)
     }
 
     /// Stops this server and starts a new one on the same database, as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
         let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
-        TestApp::spawn_on(db).await
+        TestApp::spawn_on(db, None).await
     }
 
-    async fn spawn_on(db: TestDb) -> TestApp {
+    async fn spawn_on(db: TestDb, clock: Option<Arc<dyn hotline_server::Clock>>) -> TestApp {
         let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
-        let config = Config { signing_key_file: key_dir.join("signing.key"), ..Config::default() };
-        let app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
+        let mut config = Config { signing_key_file: key_dir.join("signing.key"), ..Config::default() };
+        if clock.is_some() {
+            // Tokens are issued at the test clock's time; keep them valid in real time.
+            config.token_ttl_minutes = 10 * 365 * 24 * 60;
+        }
+        let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
+        if let Some(clock) = clock {
+            app.clock = clock;
+        }
         let _ = std::fs::remove_dir_all(&key_dir);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -169,6 +216,31 @@ impl TestApp {
             .into_inner();
         let value: MetadataValue<_> = format!("Bearer {}", resp.token).parse().expect("ascii token");
         self.clients(Bearer(Some(value)), resp.user.expect("user"))
+    }
+
+    /// A demo user's token as request metadata.
+    pub async fn bearer(&self, username: &str) -> Bearer {
+        let mut auth = AuthServiceClient::new(self.channel.clone());
+        let resp = auth
+            .sign_in(pb::SignInRequest { username: username.into(), password: DEMO_PASSWORD.into() })
+            .await
+            .unwrap_or_else(|e| panic!("sign in {username}: {e}"))
+            .into_inner();
+        Bearer(Some(format!("Bearer {}", resp.token).parse().expect("ascii token")))
+    }
+
+    /// A demo user's clients of the seat, telephony, queue and statistics services.
+    pub async fn queue_clients(&self, username: &str) -> QueueClients {
+        let bearer = self.bearer(username).await;
+        let ch = self.channel.clone();
+        let user = self.sign_in(username).await.user;
+        QueueClients {
+            user,
+            seats: SeatServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            telephony: TelephonyServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            queue: QueueServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            stats: StatisticsServiceClient::with_interceptor(ch, bearer),
+        }
     }
 
     /// Row counts of every table, to prove a refused request wrote nothing.

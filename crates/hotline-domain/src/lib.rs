@@ -9,9 +9,11 @@ pub mod geo;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+pub mod queue;
 pub mod routing;
 pub mod sla;
 pub mod staffing;
+pub mod stats;
 pub mod sweep;
 pub mod values;
 

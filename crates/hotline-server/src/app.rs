@@ -1,7 +1,12 @@
 //! The running application: shared state, and the gRPC server built from it.
 
 use crate::auth::{Authenticate, Tokens};
-use crate::services::{AuthSvc, CallSvc, DirectorySvc, MapSvc, RoutingSvc, WorkOrderSvc};
+use crate::metrics::{Metrics, RpcMetricsLayer};
+use crate::queue::QueueHub;
+use crate::services::{
+    AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc, TelephonySvc,
+    WorkOrderSvc,
+};
 use chrono::{DateTime, Utc};
 use hotline_domain::{Calendar, Ctx, SlaPolicy};
 use hotline_proto::v1 as pb;
@@ -41,6 +46,10 @@ pub struct App {
     pub suggester: Arc<crate::suggest::Suggester>,
     /// Routing of work orders and the map.
     pub routing: Arc<crate::routing::Routing>,
+    /// The live call queue and seats.
+    pub queue: Arc<QueueHub>,
+    /// RPC counters and latencies.
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -82,7 +91,11 @@ pub async fn serve(
     use pb::call_service_server::CallServiceServer;
     use pb::directory_service_server::DirectoryServiceServer;
     use pb::map_service_server::MapServiceServer;
+    use pb::queue_service_server::QueueServiceServer;
     use pb::routing_service_server::RoutingServiceServer;
+    use pb::seat_service_server::SeatServiceServer;
+    use pb::statistics_service_server::StatisticsServiceServer;
+    use pb::telephony_service_server::TelephonyServiceServer;
     use pb::work_order_service_server::WorkOrderServiceServer;
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -92,15 +105,33 @@ pub async fn serve(
     health.set_serving::<WorkOrderServiceServer<WorkOrderSvc>>().await;
     health.set_serving::<RoutingServiceServer<RoutingSvc>>().await;
     health.set_serving::<MapServiceServer<MapSvc>>().await;
+    health.set_serving::<SeatServiceServer<SeatSvc>>().await;
+    health.set_serving::<TelephonyServiceServer<TelephonySvc>>().await;
+    health.set_serving::<QueueServiceServer<QueueSvc>>().await;
+    health.set_serving::<StatisticsServiceServer<StatisticsSvc>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
+    // The queue is loaded before the first call event, and wrap-ups past the maximum
+    // end on time even when no event comes.
+    app.queue
+        .load(app.store.as_ref(), app.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
+    let ticker = tokio::spawn(tick_queue(app.clone()));
+    let hub = app.queue.clone();
+    let shutdown = async move {
+        shutdown.await;
+        hub.close();
+    };
+
     let auth = Authenticate(app.tokens.clone());
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-    tonic::transport::Server::builder()
+    let result = tonic::transport::Server::builder()
         .timeout(std::time::Duration::from_secs(30))
+        .layer(RpcMetricsLayer(app.metrics.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(
@@ -127,9 +158,44 @@ pub async fn serve(
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             MapServiceServer::new(MapSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            SeatServiceServer::new(SeatSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            TelephonyServiceServer::new(TelephonySvc::new(app.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            QueueServiceServer::new(QueueSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            StatisticsServiceServer::new(StatisticsSvc::new(app.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
             auth,
         ))
         .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .await;
+    ticker.abort();
+    result?;
     Ok(())
+}
+
+/// Once a second, ends the wrap-ups that reached the maximum.
+async fn tick_queue(app: App) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = app.now();
+        if let Err(e) =
+            app.queue.apply(app.store.as_ref(), hotline_domain::queue::QueueEvent::Tick, now, None).await
+        {
+            tracing::warn!(error = %e, "queue tick failed");
+        }
+    }
 }

@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// Load the demo directory and demo users before serving.
     #[arg(long)]
     pub demo: bool,
+    /// Serve Prometheus metrics on this address (`/metrics`); off by default.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +124,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         if let Some(format) = args.log_format {
             config.log_format = format;
+        }
+        if let Some(addr) = args.metrics_listen {
+            config.metrics_listen = Some(addr);
         }
     }
     crate::telemetry::init(&config);
@@ -219,6 +225,10 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         tokens: Arc::new(Tokens::new(&key, ttl)),
         clock: Arc::new(SystemClock),
         routing: Arc::new(crate::routing::Routing::new(routing_policy)),
+        queue: Arc::new(crate::queue::QueueHub::new(chrono::Duration::seconds(i64::from(
+            config.wrap_up_max_secs,
+        )))),
+        metrics: Arc::new(crate::metrics::Metrics::default()),
     })
 }
 
@@ -245,6 +255,16 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database_url), "hotline serving");
+    let _metrics = match config.metrics_listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding metrics {addr}"))?;
+            tracing::info!(metrics = %l.local_addr()?, "metrics serving");
+            Some(AbortOnDrop(tokio::spawn(crate::metrics::serve_metrics(l, app.clone()))))
+        }
+        None => None,
+    };
     // After the signal, calls in flight get DRAIN to finish; connections still open
     // then (idle clients, long streams) are cut so that a stop never hangs.
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -338,4 +358,13 @@ async fn add_user(
     let user = store.create_user(&user).await?;
     println!("created user {} ({}) with id {}", user.username, user.role, user.id);
     Ok(())
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -32,6 +32,11 @@ pub struct Config {
     /// Optional routing policy (TOML, see docs/operations.md); the built-in defaults
     /// otherwise. A policy saved through `SetRoutingPolicy` takes precedence.
     pub routing_policy_file: Option<PathBuf>,
+    /// The longest a seat stays in wrap-up after a call before it is made available
+    /// again, in seconds (0: no wrap-up).
+    pub wrap_up_max_secs: u32,
+    /// Where to serve Prometheus metrics over HTTP (`/metrics`); off when unset.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -54,6 +59,8 @@ impl Default for Config {
             calendar_files: Vec::new(),
             max_connections: 16,
             routing_policy_file: None,
+            wrap_up_max_secs: 60,
+            metrics_listen: None,
         }
     }
 }
@@ -102,6 +109,8 @@ impl std::fmt::Debug for Config {
             .field("calendar_files", &self.calendar_files)
             .field("max_connections", &self.max_connections)
             .field("routing_policy_file", &self.routing_policy_file)
+            .field("wrap_up_max_secs", &self.wrap_up_max_secs)
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }

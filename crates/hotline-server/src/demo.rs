@@ -213,6 +213,8 @@ pub const USERS: &[(&str, &str, Role, &str, Option<&str>)] = &[
     ("lead", "王强（沙镇工作站）", Role::StationLead, "371502101", Some("P0003")),
     ("county", "东昌府区指挥中心", Role::CountyManager, "371502", None),
     ("admin", "市局管理员", Role::CityAdmin, "371500", None),
+    ("agent2", "话务员 小孙", Role::SeatAgent, "371500", None),
+    ("cti", "话务平台（CTI 服务账号）", Role::Telephony, "371500", None),
 ];
 
 /// Imports the demo directory and creates the demo users that do not exist yet.

@@ -10,6 +10,8 @@ pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod metrics;
+pub mod queue;
 pub mod routing;
 pub mod services;
 pub mod suggest;

@@ -31,6 +31,27 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// A plain HTTP/1.1 GET, returning the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let attempt = || -> std::io::Result<String> {
+        let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        write!(sock, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+        let mut out = String::new();
+        sock.read_to_string(&mut out)?;
+        Ok(out)
+    };
+    let mut last = None;
+    for _ in 0..5 {
+        match attempt() {
+            Ok(out) => return out,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("GET {path} on port {port}: {last:?}")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
@@ -41,7 +62,7 @@ async fn operator_commands_and_graceful_shutdown() {
     std::fs::create_dir_all(&dir.0).unwrap();
 
     let out = run_ok(hotline(&dir.0).args(["demo", "seed"]));
-    assert!(out.contains("8 demo users created"), "{out}");
+    assert!(out.contains("10 demo users created"), "{out}");
 
     let csv = dir.0.join("more.csv");
     std::fs::write(
@@ -103,10 +124,12 @@ async fn operator_commands_and_graceful_shutdown() {
     assert!(out.contains("created user zhou (counsel)"), "{out}");
 
     let port = free_port();
+    let metrics_port = std::iter::repeat_with(free_port).find(|p| *p != port).unwrap();
     let mut server = hotline(&dir.0)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
         // The most verbose level the server's own code and its libraries log at.
         .env("RUST_LOG", "debug")
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -140,7 +163,21 @@ async fn operator_commands_and_graceful_shutdown() {
         .expect("sign in")
         .into_inner();
     assert_eq!(signed.user.unwrap().person_id, "P0100");
-    call_to_close(&channel).await;
+
+    // Prometheus metrics on their own port: RPC counts, queue gauges, the pool.
+    let metrics = tokio::task::spawn_blocking(move || http_get(metrics_port, "/metrics")).await.unwrap();
+    assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    assert!(
+        metrics.contains("hotline_rpc_requests_total{method=\"hotline.v1.AuthService/SignIn\",code=\"0\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hotline_rpc_duration_seconds_count{method=\"hotline.v1.AuthService/SignIn\"} 1")
+    );
+    assert!(metrics.contains("hotline_queue_calls_waiting 0"), "{metrics}");
+    assert!(metrics.contains("hotline_db_pool_connections{state=\"idle\"}"), "{metrics}");
+    let missing = tokio::task::spawn_blocking(move || http_get(metrics_port, "/other")).await.unwrap();
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
 
     #[cfg(unix)]
     {
@@ -148,6 +185,8 @@ async fn operator_commands_and_graceful_shutdown() {
         let mode = std::fs::metadata(dir.0.join("keys/signing.key")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the generated signing key is private");
     }
+
+    call_to_close(&channel).await;
 
     // Close our connection first: graceful shutdown lets open connections finish.
     drop(auth);

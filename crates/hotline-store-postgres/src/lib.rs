@@ -8,8 +8,10 @@
 //! commit order and a reader paging events by id never skips one that commits late.
 
 mod directory;
+mod queue;
 mod routing;
 mod rows;
+mod stats;
 mod suggestion;
 pub mod testing;
 

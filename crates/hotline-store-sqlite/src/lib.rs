@@ -6,8 +6,10 @@
 //! read snapshot halfway through.
 
 mod directory;
+mod queue;
 mod routing;
 mod rows;
+mod stats;
 mod suggestion;
 pub mod testing;
 

@@ -10,16 +10,24 @@ mod directory;
 mod import;
 mod numbering;
 mod page;
+mod pool;
+mod queue;
 mod routing;
+mod stats;
 mod suggestion;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
+#[cfg(feature = "testsuite")]
+pub mod testsuite_queue;
 
 pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
+pub use pool::*;
+pub use queue::*;
 pub use routing::*;
+pub use stats::*;
 pub use suggestion::*;
 
 use async_trait::async_trait;
@@ -163,7 +171,9 @@ pub struct OrderFilter {
 }
 
 #[async_trait]
-pub trait Store: RoutingStore + SuggestionStore + Send + Sync + 'static {
+pub trait Store:
+    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + Send + Sync + 'static
+{
     // ---- directory -------------------------------------------------------------
 
     /// Inserts or updates every unit, station and person in one transaction, and replaces

@@ -3,6 +3,7 @@
 mod deadlines;
 mod fixtures;
 mod policy;
+mod queue;
 mod routing;
 mod rules;
 mod staffing;

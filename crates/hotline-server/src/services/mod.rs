@@ -6,6 +6,8 @@ mod call;
 mod directory;
 mod map;
 mod routing;
+mod seats;
+mod statistics;
 mod work_order;
 
 pub use auth::AuthSvc;
@@ -13,4 +15,6 @@ pub use call::CallSvc;
 pub use directory::DirectorySvc;
 pub use map::MapSvc;
 pub use routing::RoutingSvc;
+pub use seats::{QueueSvc, SeatSvc, TelephonySvc};
+pub use statistics::StatisticsSvc;
 pub use work_order::WorkOrderSvc;

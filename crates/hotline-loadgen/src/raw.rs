@@ -25,8 +25,9 @@ pub async fn run(
     let seq = Arc::new(AtomicU64::new(0));
     let started = std::time::Instant::now();
     if url.starts_with("sqlite:") {
+        // Its one writer connection: SQLite's best (see SqliteStore), as the server uses.
         let store = hotline_store_sqlite::SqliteStore::connect_with(url, clients as u32).await?;
-        let pool = store.pool().clone();
+        let pool = store.writer().clone();
         closed_loop(clients, duration, progress.clone(), move |start| {
             let (pool, rec, seq) = (pool.clone(), recorder.clone(), seq.clone());
             async move {

@@ -128,7 +128,11 @@ pub async fn serve(
     };
 
     let auth = Authenticate(app.tokens.clone());
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Nagle's algorithm would hold small responses back until the client's delayed ACK
+    // (about 40 ms on Linux): every connection sends at once.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(std::time::Duration::from_secs(60)));
     let result = tonic::transport::Server::builder()
         .timeout(std::time::Duration::from_secs(30))
         .layer(RpcMetricsLayer(app.metrics.clone()))

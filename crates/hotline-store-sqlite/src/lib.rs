@@ -34,17 +34,24 @@ use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-/// Connections in the pool when none is asked for. Readers run in parallel under WAL;
-/// writers queue on SQLite's one write lock.
+/// Read connections when none is asked for. Readers run in parallel under WAL.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long a writer waits for the write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The SQLite store. Cheap to clone (the pool is shared).
+/// The SQLite store. Cheap to clone (the pools are shared).
+///
+/// SQLite has one write lock. Writers on several connections do not queue for it: a
+/// writer that finds it taken sleeps in the busy handler's back-off (1, 2, 5, 10, ...
+/// milliseconds) and tries again, so under load writes wait tens to hundreds of
+/// milliseconds and commit fewer per second than one writer alone. Every write therefore
+/// goes through `writer`, a pool of one connection, where writers queue in order and
+/// without sleeping; reads use `pool`, whose connections run in parallel under WAL.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -69,22 +76,32 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(dir).map_err(StoreError::other)?;
         }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(StoreError::other)?;
+        MIGRATOR.run(&writer).await.map_err(StoreError::other)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect_with(options)
             .await
             .map_err(StoreError::other)?;
-        MIGRATOR.run(&pool).await.map_err(StoreError::other)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
+    /// The one connection every write goes through.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     /// A write transaction holding the write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
     }
 
     async fn order_by_request(
@@ -116,7 +133,7 @@ impl SqliteStore {
         request_id: Option<&str>,
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
         let day = order_day(order.created_at);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let seq: i64 = sqlx::query_scalar(
             "insert into order_counters (day, value) values (?, 1) \
              on conflict (day) do update set value = order_counters.value + 1 \
@@ -263,7 +280,7 @@ impl Store for SqliteStore {
         .bind(&user.password_hash)
         .bind(user.active)
         .bind(micros(user.created_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match result {
             Ok(_) => Ok(user.clone()),
@@ -320,7 +337,7 @@ impl Store for SqliteStore {
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "calls", values);
-        match qb.build().execute(&self.pool).await {
+        match qb.build().execute(&self.writer).await {
             Ok(_) => Ok(Recorded { value: call.clone(), created: true }),
             Err(e) if is_unique_violation(&e) => {
                 // A concurrent retry may have stored the same request first.

@@ -55,7 +55,7 @@ impl QueueStore for SqliteStore {
         agents: &[AgentRecord],
         calls: &[CallRecord],
     ) -> Result<i64> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "insert into queue_events (at, kind, call_id, agent_id, actor_id, payload) \
              values (?, ?, ?, ?, ?, ?) returning id",

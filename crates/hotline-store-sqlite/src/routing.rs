@@ -105,7 +105,7 @@ impl RoutingStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn routing_snapshot(&self) -> Result<RoutingSnapshot> {
         // One read transaction, so the parts agree with each other and the version.
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.begin_write().await?;
         let version: i64 = sqlx::query_scalar("select version from directory_version where id = 1")
             .fetch_one(&mut *tx)
             .await
@@ -379,7 +379,7 @@ impl RoutingStore for SqliteStore {
         .bind(&policy.document)
         .bind(policy.updated_by.to_string())
         .bind(micros(policy.updated_at))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(db)?;
         Ok(())

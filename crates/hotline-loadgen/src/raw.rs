@@ -22,33 +22,40 @@ pub async fn run(
     recorder: Arc<Recorder>,
 ) -> anyhow::Result<f64> {
     let progress = Arc::new(Progress::default());
-    let seq = Arc::new(AtomicU64::new(0));
     let started = std::time::Instant::now();
     if url.starts_with("sqlite:") {
         // Its one writer connection: SQLite's best (see SqliteStore), as the server uses.
         let store = hotline_store_sqlite::SqliteStore::connect_with(url, clients as u32).await?;
-        let pool = store.writer().clone();
-        closed_loop(clients, duration, progress.clone(), move |start| {
-            let (pool, rec, seq) = (pool.clone(), recorder.clone(), seq.clone());
-            async move {
-                let r = sqlite_intake(&pool, seq.fetch_add(1, Ordering::Relaxed)).await;
-                rec.record("raw intake", start.elapsed(), r.err().map(|_| tonic::Code::Internal));
-            }
-        })
-        .await;
+        drive(store.writer().clone(), clients, duration, &progress, recorder, sqlite_intake).await;
     } else {
         let store = hotline_store_postgres::PostgresStore::connect_with(url, clients as u32).await?;
-        let pool = store.pool().clone();
-        closed_loop(clients, duration, progress.clone(), move |start| {
-            let (pool, rec, seq) = (pool.clone(), recorder.clone(), seq.clone());
-            async move {
-                let r = postgres_intake(&pool, seq.fetch_add(1, Ordering::Relaxed)).await;
-                rec.record("raw intake", start.elapsed(), r.err().map(|_| tonic::Code::Internal));
-            }
-        })
-        .await;
+        drive(store.pool().clone(), clients, duration, &progress, recorder, postgres_intake).await;
     }
     Ok(progress.finished.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// `clients` loops of `intake` on `pool`, each intake numbered and timed.
+async fn drive<P, F, Fut>(
+    pool: P,
+    clients: usize,
+    duration: Duration,
+    progress: &Arc<Progress>,
+    recorder: Arc<Recorder>,
+    intake: F,
+) where
+    P: Clone + Send + Sync + 'static,
+    F: Fn(P, u64) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'static,
+{
+    let seq = Arc::new(AtomicU64::new(0));
+    closed_loop(clients, duration, progress.clone(), move |start| {
+        let (pool, rec, seq) = (pool.clone(), recorder.clone(), seq.clone());
+        async move {
+            let r = intake(pool, seq.fetch_add(1, Ordering::Relaxed)).await;
+            rec.record("raw intake", start.elapsed(), r.err().map(|_| tonic::Code::Internal));
+        }
+    })
+    .await;
 }
 
 const CALL_SQL: &str = "insert into calls (id, channel, call_time, agent_id, caller_name, caller_phone, \
@@ -63,7 +70,7 @@ const EVENT_SQL: &str = "insert into work_order_events (order_id, seq, kind, act
     from_state, to_state, payload) values ";
 const SUMMARY: &str = "邻居盖房占了我家宅基地，想请村里调解";
 
-async fn sqlite_intake(pool: &sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error> {
+async fn sqlite_intake(pool: sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error> {
     let now = Utc::now().timestamp_micros();
     let (call, order, agent) =
         (Uuid::now_v7().to_string(), Uuid::now_v7().to_string(), Uuid::nil().to_string());
@@ -99,7 +106,7 @@ async fn sqlite_intake(pool: &sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Erro
     tx.commit().await
 }
 
-async fn postgres_intake(pool: &sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> {
+async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     let (call, order, agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::nil());
     let phone = format!("139{:08}", n % 100_000_000);

@@ -387,6 +387,11 @@ impl Store for PostgresStore {
         }
     }
 
+    #[tracing::instrument(skip_all)]
+    async fn find_order_by_request(&self, created_by: Uuid, request_id: &str) -> Result<Option<WorkOrder>> {
+        Ok(self.order_by_request(created_by, request_id).await?.map(|(order, _)| order))
+    }
+
     #[tracing::instrument(skip_all, fields(order_id = %id))]
     async fn get_order(&self, id: Uuid) -> Result<WorkOrder> {
         let row = sqlx::query("select * from work_orders where id = $1")

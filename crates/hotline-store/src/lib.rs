@@ -225,6 +225,8 @@ pub trait Store:
         events: &[EventDraft],
         request_id: Option<&str>,
     ) -> Result<Recorded<(WorkOrder, Vec<Event>)>>;
+    /// The order this creator made with this request id, as it stands now.
+    async fn find_order_by_request(&self, created_by: Uuid, request_id: &str) -> Result<Option<WorkOrder>>;
     async fn get_order(&self, id: Uuid) -> Result<WorkOrder>;
     async fn get_order_by_number(&self, number: &str) -> Result<WorkOrder>;
     /// Writes `next` (whose version must be `expected_version + 1`) and appends `event`,

@@ -1045,6 +1045,9 @@ pub async fn orders_create_idempotency(store: &dyn Store) {
     assert_eq!(again.value, (stored.clone(), vec![event.clone()]));
     assert_not_found(store.get_order(retry.id).await, "work order", &retry.id.to_string());
     assert_eq!(store.order_events(stored.id).await.unwrap(), vec![event]);
+    assert_eq!(store.find_order_by_request(agent, "req-1").await.unwrap(), Some(stored.clone()));
+    assert_eq!(store.find_order_by_request(agent, "req-none").await.unwrap(), None);
+    assert_eq!(store.find_order_by_request(Uuid::new_v4(), "req-1").await.unwrap(), None, "per creator");
 
     // Another creator's same request id is another request.
     let other = basic_order(Uuid::new_v4(), at("2026-11-26T01:00:00Z"), "371502001001");

@@ -126,6 +126,12 @@ impl WorkOrderSvc {
         let actor = actor(&req)?;
         let r = req.into_inner();
         let rid = request_id(&r.request_id)?;
+        // A retry returns the first order without routing or reading anything again.
+        if let Some(rid) = &rid
+            && let Some(order) = self.app.store.find_order_by_request(actor.user_id, rid).await?
+        {
+            return Ok(order_pb(&order, order_view(&actor, &order), self.app.now()));
+        }
         let call_id = convert::uuid("call_id", &r.call_id)?;
         let description = parse_optional_text("description", &r.description, limits::SUMMARY)?;
         let dispatch = match &r.dispatch_to {

@@ -136,6 +136,7 @@ pub async fn serve(
     let result = tonic::transport::Server::builder()
         .timeout(std::time::Duration::from_secs(30))
         .layer(RpcMetricsLayer(app.metrics.clone()))
+        .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(

@@ -215,6 +215,9 @@ pub const USERS: &[(&str, &str, Role, &str, Option<&str>)] = &[
     ("admin", "市局管理员", Role::CityAdmin, "371500", None),
     ("agent2", "话务员 小孙", Role::SeatAgent, "371500", None),
     ("cti", "话务平台（CTI 服务账号）", Role::Telephony, "371500", None),
+    ("counsel3", "赵敏（村居法律顾问）", Role::Counsel, "371502102001", Some("P0004")),
+    ("lead2", "堂邑镇工作站", Role::StationLead, "371502102", None),
+    ("county2", "阳谷县指挥中心", Role::CountyManager, "371521", None),
 ];
 
 /// Imports the demo directory and creates the demo users that do not exist yet.

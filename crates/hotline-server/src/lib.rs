@@ -4,6 +4,7 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod convert;

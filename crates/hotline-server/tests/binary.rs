@@ -62,7 +62,7 @@ async fn operator_commands_and_graceful_shutdown() {
     std::fs::create_dir_all(&dir.0).unwrap();
 
     let out = run_ok(hotline(&dir.0).args(["demo", "seed"]));
-    assert!(out.contains("10 demo users created"), "{out}");
+    assert!(out.contains("13 demo users created"), "{out}");
 
     let csv = dir.0.join("more.csv");
     std::fs::write(

@@ -1,10 +1,11 @@
-use crate::access::{CALL_READERS, call_view, order_view, require_role};
+use crate::access::{call_view, order_view};
 use crate::app::App;
 use crate::auth::actor;
+use crate::authz::{Reach, Scope};
 use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, request_id, uuid};
 use crate::error::{ApiResult, respond};
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
-use hotline_domain::{Channel, FieldError, Phone, Role, Urgency};
+use hotline_domain::{Channel, FieldError, Phone, Urgency};
 use hotline_proto::v1::{self as pb, call_service_server::CallService};
 use hotline_store::{Call, CallSuggestion, StoreError, SuggestionFilter};
 use tonic::{Request, Response, Status};
@@ -25,7 +26,6 @@ impl CallSvc {
 
     async fn record_call(&self, req: Request<pb::RecordCallRequest>) -> ApiResult<pb::Call> {
         let actor = actor(&req)?;
-        require_role(&actor, &[Role::SeatAgent, Role::Dispatcher], "record calls")?;
         let r = req.into_inner();
         let now = self.app.now();
         let rid = request_id(&r.request_id)?;
@@ -95,19 +95,19 @@ impl CallSvc {
     }
 
     async fn get_call(&self, req: Request<pb::GetCallRequest>) -> ApiResult<pb::Call> {
-        let actor = actor(&req)?;
-        require_role(&actor, CALL_READERS, "read calls")?;
+        let scope = Scope::of(&self.app, &req).await?;
         let id = uuid("id", &req.get_ref().id)?;
-        let call = self.app.store.get_call(id).await?;
-        Ok(call_pb(&call, call_view(&actor, &call)))
+        let call = scope.not_found(self.app.store.get_call(id).await)?;
+        scope.check_call(&call)?;
+        Ok(call_pb(&call, call_view(&scope.actor, &call)))
     }
 
     async fn caller_history(
         &self,
         req: Request<pb::GetCallerHistoryRequest>,
     ) -> ApiResult<pb::GetCallerHistoryResponse> {
-        let actor = actor(&req)?;
-        require_role(&actor, CALL_READERS, "read a caller's history")?;
+        let scope = Scope::of(&self.app, &req).await?;
+        let actor = &scope.actor;
         let r = req.get_ref();
         let phone = Phone::parse("phone", &r.phone)?;
         let limit = match r.limit {
@@ -116,21 +116,42 @@ impl CallSvc {
             n => n,
         };
         let (calls, orders) = self.app.store.caller_history(&phone, limit).await?;
+        // A seat agent reads the history of a caller they are on the line with, or
+        // whose call they took.
+        if scope.reach == Reach::Own
+            && !calls.iter().any(|c| c.agent_id == actor.user_id)
+            && !self.on_the_line_with(actor, &phone).await?
+        {
+            return Err(scope.hidden());
+        }
         let now = self.app.now();
         Ok(pb::GetCallerHistoryResponse {
-            calls: calls.iter().map(|c| call_pb(c, call_view(&actor, c))).collect(),
-            work_orders: orders.iter().map(|o| order_pb(o, order_view(&actor, o), now)).collect(),
+            calls: calls.iter().map(|c| call_pb(c, call_view(actor, c))).collect(),
+            work_orders: orders.iter().map(|o| order_pb(o, order_view(actor, o), now)).collect(),
         })
     }
 }
 
 impl CallSvc {
+    /// Whether the agent's current (or ringing, or wrap-up) queue call is from `phone`.
+    async fn on_the_line_with(&self, actor: &hotline_domain::Actor, phone: &Phone) -> ApiResult<bool> {
+        let now = self.app.now();
+        let Some(agent) = self.app.queue.agent(self.app.store.as_ref(), actor.user_id, now).await? else {
+            return Ok(false);
+        };
+        let Some(call_id) = agent.call_id else { return Ok(false) };
+        match self.app.store.get_queue_call(&call_id).await {
+            Ok(call) => Ok(Phone::parse("phone", &call.caller_phone).is_ok_and(|p| p == *phone)),
+            Err(StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn suggest_category(
         &self,
         req: Request<pb::SuggestCategoryRequest>,
     ) -> ApiResult<pb::SuggestCategoryResponse> {
-        let actor = actor(&req)?;
-        require_role(&actor, &[Role::SeatAgent, Role::Dispatcher], "ask for category suggestions")?;
+        actor(&req)?;
         // Empty text is fine: the suggestion is then how often each category occurs.
         let summary =
             parse_optional_text("summary", &req.get_ref().summary, limits::SUMMARY)?.unwrap_or_default();
@@ -163,15 +184,11 @@ impl CallSvc {
         &self,
         req: Request<pb::GetSuggestionStatsRequest>,
     ) -> ApiResult<pb::SuggestionStats> {
-        let actor = actor(&req)?;
-        require_role(
-            &actor,
-            &[Role::Dispatcher, Role::CountyManager, Role::CityAdmin],
-            "read suggestion figures",
-        )?;
+        let scope = Scope::of(&self.app, &req).await?;
+        let actor = &scope.actor;
         let r = req.get_ref();
         let mut county_id = convert::optional_code("county_id", &r.county_id)?;
-        if actor.role == Role::CountyManager {
+        if scope.reach == Reach::County {
             match &county_id {
                 Some(c) if *c != actor.unit_id => {
                     return Err(crate::error::ApiError::denied(

@@ -6,8 +6,8 @@ use hotline_proto::v1::{self as pb, directory_service_server::DirectoryService};
 use hotline_store::PersonFilter;
 use tonic::{Request, Response, Status};
 
-/// The directory is readable by every signed-in user: counsel look up colleagues,
-/// agents look up villages. Writing it is `hotline directory import`.
+/// The directory is readable by every staff role (see `authz::TABLE`): counsel look up
+/// colleagues, agents look up villages. Writing it is `hotline directory import`.
 pub struct DirectorySvc {
     app: App,
 }

@@ -15,7 +15,7 @@ pub const MAX_RADIUS_KM: f64 = 200.0;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
-/// Readable by every signed-in user: agents tell callers where the nearest help is.
+/// Readable by every staff role (see `authz::TABLE`): agents tell callers where the nearest help is.
 pub struct MapSvc {
     app: App,
 }

@@ -1,25 +1,20 @@
 //! RoutingService: ranked candidates for an order, the routing policy, and the
 //! availability of legal service people.
 
-use crate::access::require_role;
 use crate::app::App;
 use crate::auth::actor;
+use crate::authz::Scope;
 use crate::convert::{self, code, instant, opt_timestamp, optional_yuan, timestamp};
-use crate::error::{ApiError, ApiResult, respond};
+use crate::error::{ApiResult, respond};
 use chrono::{DateTime, TimeDelta, Utc};
 use hotline_domain::routing::{Matter, Route, SkipReason, Step};
 use hotline_domain::values::{limits, parse_optional_text};
-use hotline_domain::{Actor, FieldError, InstitutionKind, Level, Role, RoutingPolicy};
+use hotline_domain::{Actor, FieldError, InstitutionKind, Level, RoutingPolicy};
 use hotline_proto::v1::{self as pb, routing_service_server::RoutingService};
 use hotline_store::{Availability, AvailabilityChange, Leave, Person, StoreError, StoredPolicy};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-/// Who may see routing suggestions and the policy.
-const SUGGEST_ROLES: &[Role] = &[Role::Dispatcher, Role::SeatAgent, Role::CountyManager, Role::CityAdmin];
-/// Who may read a person's availability (counsel may read their own).
-const AVAILABILITY_READERS: &[Role] =
-    &[Role::Dispatcher, Role::SeatAgent, Role::StationLead, Role::CountyManager, Role::CityAdmin];
 /// Largest capacity accepted.
 const MAX_CAPACITY: i32 = 1_000;
 /// Longest leave accepted.
@@ -144,8 +139,7 @@ impl RoutingSvc {
         &self,
         req: Request<pb::SuggestAssigneesRequest>,
     ) -> ApiResult<pb::SuggestAssigneesResponse> {
-        let actor = actor(&req)?;
-        require_role(&actor, SUGGEST_ROLES, "see routing suggestions")?;
+        let scope = Scope::of(&self.app, &req).await?;
         let r = req.get_ref();
         let parties = match r.parties {
             0 => None,
@@ -158,6 +152,7 @@ impl RoutingSvc {
             let id = convert::uuid("work_order_id", &r.work_order_id)?;
             let order = match self.app.store.get_order(id).await {
                 Ok(o) => o,
+                Err(StoreError::NotFound { .. }) if !scope.is_city() => return Err(scope.hidden()),
                 Err(StoreError::NotFound { .. }) => {
                     return Err(
                         FieldError::new("work_order_id", format!("work order `{id}` not found")).into()
@@ -165,6 +160,7 @@ impl RoutingSvc {
                 }
                 Err(e) => return Err(e.into()),
             };
+            scope.check_order(&order)?;
             (order.place.village_id, order.category, order.subcategory, order.amount_in_dispute)
         } else {
             (
@@ -177,6 +173,10 @@ impl RoutingSvc {
         let built = self.app.routing.current(self.app.store.as_ref()).await?;
         if !built.index.contains_village(&village) {
             return Err(FieldError::new("village_id", format!("village `{village}` not found")).into());
+        }
+        if !scope.is_city() {
+            let county = self.app.store.village_place(&village).await?.county_id;
+            scope.check_county(Some(&county))?;
         }
         let now = self.app.now();
         let (built, candidates, route) = self
@@ -228,7 +228,6 @@ impl RoutingSvc {
 
     async fn set_policy(&self, req: Request<pb::SetRoutingPolicyRequest>) -> ApiResult<pb::RoutingPolicy> {
         let actor = actor(&req)?;
-        require_role(&actor, &[Role::CityAdmin], "change the routing policy")?;
         let text = &req.get_ref().toml;
         if text.len() > 64 * 1024 {
             return Err(FieldError::new("toml", "is longer than 64 KiB").into());
@@ -244,39 +243,13 @@ impl RoutingSvc {
         self.policy_pb().await
     }
 
-    /// The person, after checking that the actor may change their availability: a
-    /// station lead for their township's team, a county manager for their county, a city
-    /// admin for everyone.
-    async fn person_in_scope(&self, actor: &Actor, field: &str, raw: &str) -> ApiResult<Person> {
-        require_role(
-            actor,
-            &[Role::StationLead, Role::CountyManager, Role::CityAdmin],
-            "change availability",
-        )?;
+    /// The person, after checking that the caller's reach covers them (see
+    /// [`Scope::check_person`]).
+    async fn person_in_scope(&self, scope: &Scope, field: &str, raw: &str) -> ApiResult<Person> {
         let id = code(field, raw)?;
-        let person = self.app.store.get_person(&id).await?;
-        let township = match &person.team_township_id {
-            Some(t) => Some(t.clone()),
-            None => match person.villages.first() {
-                Some(v) => Some(self.app.store.village_place(v).await?.township_id),
-                None => None,
-            },
-        };
-        let allowed = match actor.role {
-            Role::CityAdmin => true,
-            Role::StationLead => township.as_deref() == Some(actor.unit_id.as_str()),
-            Role::CountyManager => {
-                let built = self.app.routing.current(self.app.store.as_ref()).await?;
-                township.as_deref().and_then(|t| built.index.county_of_township(t))
-                    == Some(actor.unit_id.as_str())
-            }
-            _ => false,
-        };
-        if allowed {
-            Ok(person)
-        } else {
-            Err(ApiError::denied("this person is not in your township or county"))
-        }
+        let person = scope.not_found(self.app.store.get_person(&id).await)?;
+        scope.check_person(&self.app, &person).await?;
+        Ok(person)
     }
 
     async fn change(
@@ -296,12 +269,11 @@ impl RoutingSvc {
         &self,
         req: Request<pb::GetAvailabilityRequest>,
     ) -> ApiResult<pb::Availability> {
-        let actor = actor(&req)?;
-        let id = code("person_id", &req.get_ref().person_id)?;
-        let own = actor.role == Role::Counsel && actor.person_id.as_deref() == Some(id.as_str());
-        if !own {
-            require_role(&actor, AVAILABILITY_READERS, "read availability")?;
+        let scope = Scope::of(&self.app, &req).await?;
+        if !scope.is_city() {
+            self.person_in_scope(&scope, "person_id", &req.get_ref().person_id).await?;
         }
+        let id = code("person_id", &req.get_ref().person_id)?;
         let now = self.app.now();
         Ok(availability_pb(&self.app.store.availability(&id, now).await?, now))
     }
@@ -311,6 +283,7 @@ impl RoutingSvc {
         req: Request<pb::SetAvailabilityRequest>,
     ) -> ApiResult<pb::Availability> {
         let actor = actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
         let r = req.get_ref();
         let mut changes = Vec::new();
         if let Some(active) = r.active {
@@ -325,12 +298,13 @@ impl RoutingSvc {
         if changes.is_empty() {
             return Err(FieldError::new("active", "set active or capacity (or both)").into());
         }
-        let person = self.person_in_scope(&actor, "person_id", &r.person_id).await?;
+        let person = self.person_in_scope(&scope, "person_id", &r.person_id).await?;
         self.change(&actor, &person, &changes).await
     }
 
     async fn add_leave(&self, req: Request<pb::AddLeaveRequest>) -> ApiResult<pb::Availability> {
         let actor = actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
         let r = req.get_ref();
         let starts_at = instant(
             "starts_at",
@@ -350,16 +324,17 @@ impl RoutingSvc {
             return Err(FieldError::new("ends_at", "is in the past").into());
         }
         let note = parse_optional_text("note", &r.note, limits::NOTE)?;
-        let person = self.person_in_scope(&actor, "person_id", &r.person_id).await?;
+        let person = self.person_in_scope(&scope, "person_id", &r.person_id).await?;
         let leave = Leave { id: Uuid::now_v7(), person_id: person.id.clone(), starts_at, ends_at, note };
         self.change(&actor, &person, &[AvailabilityChange::AddLeave { leave }]).await
     }
 
     async fn cancel_leave(&self, req: Request<pb::CancelLeaveRequest>) -> ApiResult<pb::Availability> {
         let actor = actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
         let r = req.get_ref();
         let leave_id = convert::uuid("leave_id", &r.leave_id)?;
-        let person = self.person_in_scope(&actor, "person_id", &r.person_id).await?;
+        let person = self.person_in_scope(&scope, "person_id", &r.person_id).await?;
         self.change(&actor, &person, &[AvailabilityChange::CancelLeave { leave_id }]).await
     }
 }
@@ -381,8 +356,7 @@ impl RoutingService for RoutingSvc {
     ) -> Result<Response<pb::RoutingPolicy>, Status> {
         respond(
             async {
-                let actor = actor(&req)?;
-                require_role(&actor, SUGGEST_ROLES, "read the routing policy")?;
+                actor(&req)?;
                 self.policy_pb().await
             }
             .await,

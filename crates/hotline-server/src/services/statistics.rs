@@ -1,26 +1,21 @@
 //! The figures managers run the hotline by: calls of a period, work orders of a period
 //! and unit, rankings, and staffing advice. Each reader sees only their own unit.
 
-use crate::access::require_role;
 use crate::app::App;
 use crate::auth::actor;
+use crate::authz::Scope;
 use crate::convert::{self, instant, optional_code};
-use crate::error::{ApiError, ApiResult, respond};
+use crate::error::{ApiResult, respond};
 use chrono::{DateTime, Duration, Utc};
+use hotline_domain::FieldError;
 use hotline_domain::staffing::Load;
 use hotline_domain::stats::{OrderCounts, rank};
-use hotline_domain::{Actor, FieldError, Role};
 use hotline_proto::v1::{self as pb, statistics_service_server::StatisticsService};
 use hotline_store::{GroupBy, StatsFilter};
 use tonic::{Request, Response, Status};
 
 /// The longest period one request may cover.
 const MAX_PERIOD_DAYS: i64 = 400;
-
-/// Call figures and staffing are hotline-wide.
-const CALL_FIGURE_READERS: &[Role] = &[Role::Dispatcher, Role::CountyManager, Role::CityAdmin];
-const ORDER_FIGURE_READERS: &[Role] =
-    &[Role::CountyManager, Role::CityAdmin, Role::StationLead, Role::Counsel];
 
 fn period(field: &str, p: Option<&pb::Period>) -> Result<(DateTime<Utc>, DateTime<Utc>), FieldError> {
     let p = p.ok_or_else(|| FieldError::new(field, "is required"))?;
@@ -75,10 +70,10 @@ impl StatisticsSvc {
         StatisticsSvc { app }
     }
 
-    /// Parses the scope and narrows it to what the reader may see: a county manager
-    /// their county, a station lead their township, a counsel themselves.
-    async fn scope(&self, actor: &Actor, scope: Option<&pb::WorkOrderScope>) -> ApiResult<StatsFilter> {
-        require_role(actor, ORDER_FIGURE_READERS, "read work-order figures")?;
+    /// Parses the scope and narrows it to what the reader may see (the table's reach:
+    /// a county manager their county, a station lead their township, a counsel
+    /// themselves).
+    async fn scope(&self, reader: &Scope, scope: Option<&pb::WorkOrderScope>) -> ApiResult<StatsFilter> {
         let s = scope.ok_or_else(|| FieldError::new("scope", "is required"))?;
         let (from, to) = period("scope.period", s.period.as_ref())?;
         let mut f = StatsFilter {
@@ -93,46 +88,12 @@ impl StatisticsSvc {
                 Some(convert::category("scope.category", s.category)?)
             },
         };
-        let outside =
-            || ApiError::denied(format!("a {} may read figures of their own unit only", actor.role));
-        match actor.role {
-            Role::CityAdmin => {}
-            Role::CountyManager => {
-                match &f.county_id {
-                    Some(c) if *c != actor.unit_id => return Err(outside()),
-                    _ => f.county_id = Some(actor.unit_id.clone()),
-                }
-                if let Some(t) = &f.township_id {
-                    let unit = self.app.store.get_unit(t).await?;
-                    if unit.parent_id.as_deref() != Some(actor.unit_id.as_str()) {
-                        return Err(outside());
-                    }
-                }
-            }
-            Role::StationLead => {
-                match &f.township_id {
-                    Some(t) if *t != actor.unit_id => return Err(outside()),
-                    _ => f.township_id = Some(actor.unit_id.clone()),
-                }
-                if f.county_id.is_some() {
-                    f.county_id = None; // the township is narrower
-                }
-            }
-            Role::Counsel => {
-                let me = actor.person_id.clone().ok_or_else(outside)?;
-                match &f.assignee_id {
-                    Some(a) if *a != me => return Err(outside()),
-                    _ => f.assignee_id = Some(me),
-                }
-            }
-            _ => return Err(outside()),
-        }
+        reader.stats_filter(&self.app, &mut f).await?;
         Ok(f)
     }
 
     async fn call_figures(&self, req: Request<pb::GetCallFiguresRequest>) -> ApiResult<pb::CallFigures> {
-        let actor = actor(&req)?;
-        require_role(&actor, CALL_FIGURE_READERS, "read call figures")?;
+        actor(&req)?;
         let (from, to) = period("period", req.get_ref().period.as_ref())?;
         let t = self.app.store.queue_totals(from, to).await?;
         let s = hotline_domain::queue::Snapshot {
@@ -164,17 +125,14 @@ impl StatisticsSvc {
         &self,
         req: Request<pb::GetWorkOrderFiguresRequest>,
     ) -> ApiResult<pb::WorkOrderFigures> {
-        let actor = actor(&req)?;
-        let filter = self.scope(&actor, req.get_ref().scope.as_ref()).await?;
+        let reader = Scope::of(&self.app, &req).await?;
+        let filter = self.scope(&reader, req.get_ref().scope.as_ref()).await?;
         let counts = self.app.store.order_counts(&filter, self.app.now()).await?;
         Ok(order_figures_pb(&counts))
     }
 
     async fn ranking(&self, req: Request<pb::GetRankingRequest>) -> ApiResult<pb::Ranking> {
-        let actor = actor(&req)?;
-        if actor.role == Role::Counsel {
-            return Err(ApiError::denied("a counsel may not read rankings"));
-        }
+        let reader = Scope::of(&self.app, &req).await?;
         let r = req.get_ref();
         if !r.scope.as_ref().is_some_and(|s| s.counsel_id.trim().is_empty()) && r.scope.is_some() {
             return Err(FieldError::new("scope.counsel_id", "must be empty for a ranking").into());
@@ -194,7 +152,7 @@ impl StatisticsSvc {
             n => n,
         };
         let min_volume = if r.min_volume == 0 { 5 } else { u64::from(r.min_volume) };
-        let filter = self.scope(&actor, r.scope.as_ref()).await?;
+        let filter = self.scope(&reader, r.scope.as_ref()).await?;
         let groups = self.app.store.order_counts_by(&filter, by, self.app.now()).await?;
         Ok(pb::Ranking {
             entries: rank(groups, min_volume, top as usize)
@@ -210,8 +168,7 @@ impl StatisticsSvc {
     }
 
     async fn staffing(&self, req: Request<pb::GetStaffingAdviceRequest>) -> ApiResult<pb::StaffingAdvice> {
-        let actor = actor(&req)?;
-        require_role(&actor, CALL_FIGURE_READERS, "read staffing advice")?;
+        actor(&req)?;
         let r = req.get_ref();
         let finite = |field: &str, v: f64| -> Result<f64, FieldError> {
             if v.is_finite() && v >= 0.0 {

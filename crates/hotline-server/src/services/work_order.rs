@@ -1,6 +1,7 @@
-use crate::access::{check_handler_scope, order_view};
+use crate::access::order_view;
 use crate::app::App;
 use crate::auth::actor;
+use crate::authz::Scope;
 use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
 use crate::error::{ApiResult, respond};
 use hotline_domain::routing::Matter;
@@ -79,19 +80,21 @@ impl WorkOrderSvc {
     /// Decides `cmd` against the order at the version the client saw and stores the
     /// change. A retry of a command that already succeeded (same request id, same
     /// actor) returns the first result.
-    async fn act(&self, actor: &Actor, head: ActionHead<'_>, cmd: Command) -> ApiResult<pb::ActionResponse> {
+    async fn act(&self, scope: &Scope, head: ActionHead<'_>, cmd: Command) -> ApiResult<pb::ActionResponse> {
+        let actor = &scope.actor;
         let id = convert::uuid("id", head.id)?;
         if head.version < 1 {
             return Err(FieldError::new("version", "must be the version last read (1 or more)").into());
         }
         let rid = request_id(head.request_id)?;
-        let order = self.app.store.get_order(id).await?;
+        let order = scope.not_found(self.app.store.get_order(id).await)?;
+        // A retry of the caller's own command answers as the first time did.
         if let Some(rid) = &rid
             && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
         {
             return Ok(self.action_response(actor, &order, &event));
         }
-        check_handler_scope(actor, &order, cmd.action())?;
+        scope.check_order(&order)?;
         if order.version != head.version {
             return Err(StoreError::Stale { id, expected: head.version }.into());
         }
@@ -123,7 +126,8 @@ impl WorkOrderSvc {
     }
 
     async fn create(&self, req: Request<pb::CreateWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
-        let actor = actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
+        let actor = scope.actor.clone();
         let r = req.into_inner();
         let rid = request_id(&r.request_id)?;
         // A retry returns the first order without routing or reading anything again.
@@ -153,11 +157,14 @@ impl WorkOrderSvc {
         };
         let call = match self.app.store.get_call(call_id).await {
             Ok(c) => c,
+            Err(StoreError::NotFound { .. }) if !scope.is_city() => return Err(scope.hidden()),
             Err(StoreError::NotFound { .. }) => {
                 return Err(FieldError::new("call_id", format!("call `{call_id}` not found")).into());
             }
             Err(e) => return Err(e.into()),
         };
+        // A seat agent registers orders from the calls they took.
+        scope.check_call(&call)?;
         if let Some(t) = &dispatch {
             self.check_target("dispatch_to", t).await?;
         }
@@ -221,18 +228,20 @@ impl WorkOrderSvc {
     }
 
     async fn get(&self, req: Request<pb::GetWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
-        let actor = actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
         let key = req.get_ref().id.trim();
         let order = if key.starts_with("GD") {
-            self.app.store.get_order_by_number(key).await?
+            scope.not_found(self.app.store.get_order_by_number(key).await)?
         } else {
-            self.app.store.get_order(convert::uuid("id", key)?).await?
+            scope.not_found(self.app.store.get_order(convert::uuid("id", key)?).await)?
         };
-        Ok(order_pb(&order, order_view(&actor, &order), self.app.now()))
+        scope.check_order(&order)?;
+        Ok(order_pb(&order, order_view(&scope.actor, &order), self.app.now()))
     }
 
     async fn list(&self, req: Request<pb::ListWorkOrdersRequest>) -> ApiResult<pb::ListWorkOrdersResponse> {
-        let actor = actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
+        let actor = &scope.actor;
         let r = req.get_ref();
         let now = self.app.now();
         let states = r
@@ -241,7 +250,7 @@ impl WorkOrderSvc {
             .enumerate()
             .map(|(i, s)| convert::state(&format!("states[{i}]"), *s))
             .collect::<Result<Vec<State>, _>>()?;
-        let filter = OrderFilter {
+        let mut filter = OrderFilter {
             states,
             category: match r.category {
                 0 => None,
@@ -262,9 +271,10 @@ impl WorkOrderSvc {
             return Err(FieldError::new("created_to", "must be after created_from").into());
         }
         let page = page(r.page.as_ref())?;
+        scope.order_filter(&mut filter)?;
         let result = self.app.store.list_orders(&filter, &page).await?;
         Ok(pb::ListWorkOrdersResponse {
-            work_orders: result.items.iter().map(|o| order_pb(o, order_view(&actor, o), now)).collect(),
+            work_orders: result.items.iter().map(|o| order_pb(o, order_view(actor, o), now)).collect(),
             next_page_token: result.next_cursor.unwrap_or_default(),
         })
     }
@@ -273,9 +283,9 @@ impl WorkOrderSvc {
         &self,
         req: Request<pb::GetWorkOrderHistoryRequest>,
     ) -> ApiResult<pb::GetWorkOrderHistoryResponse> {
-        actor(&req)?;
+        let scope = Scope::of(&self.app, &req).await?;
         let id = convert::uuid("id", &req.get_ref().id)?;
-        // The store answers NOT_FOUND for an unknown order rather than an empty history.
+        scope.fetch_order(&self.app, id).await?;
         let events = self.app.store.order_events(id).await?;
         Ok(pb::GetWorkOrderHistoryResponse { events: events.iter().map(event_pb).collect() })
     }
@@ -338,13 +348,14 @@ impl WorkOrderSvc {
     ) -> Result<Response<pb::ActionResponse>, Status> {
         respond(
             async {
-                let actor = actor(&req)?;
+                actor(&req)?;
                 let r = req.get_ref();
                 let cmd = parse(r)?;
+                let scope = Scope::of(&self.app, &req).await?;
                 if let Some((field, target)) = new_target(&cmd) {
                     self.check_target(field, target).await?;
                 }
-                self.act(&actor, r.head(), cmd).await
+                self.act(&scope, r.head(), cmd).await
             }
             .await,
         )

@@ -24,8 +24,6 @@ const MAX_SKEW_SECS: i64 = 5;
 /// Snapshots pushed to a watcher at most this often.
 const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Roles that see the live queue.
-
 fn presence_pb(p: Presence) -> pb::Presence {
     match p {
         Presence::Offline => pb::Presence::Offline,

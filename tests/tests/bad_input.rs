@@ -22,6 +22,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     let mut agent = app.sign_in("agent").await;
     let mut dispatcher = app.sign_in("dispatcher").await;
     let mut counsel = app.sign_in("counsel").await;
+    let mut callback = app.sign_in("callback").await;
 
     // One good order in progress to aim actions at.
     let call = agent.calls.record_call(sample_call("good")).await.unwrap().into_inner();
@@ -246,7 +247,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     );
     assert_field(
         "return without a reason",
-        dispatcher
+        counsel
             .orders
             .return_work_order(pb::ReturnWorkOrderRequest {
                 id: order.id.clone(),
@@ -258,7 +259,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     );
     assert_field(
         "callback without satisfaction",
-        dispatcher
+        callback
             .orders
             .record_callback(pb::RecordCallbackRequest {
                 id: order.id.clone(),
@@ -282,7 +283,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     );
     assert_field(
         "page too large",
-        agent
+        dispatcher
             .orders
             .list_work_orders(pb::ListWorkOrdersRequest {
                 page: Some(pb::PageRequest { page_size: 10_000, page_token: String::new() }),
@@ -293,7 +294,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     );
     assert_field(
         "forged page token",
-        agent
+        dispatcher
             .orders
             .list_work_orders(pb::ListWorkOrdersRequest {
                 page: Some(pb::PageRequest { page_size: 10, page_token: "forged".into() }),
@@ -304,7 +305,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     );
     assert_field(
         "unknown state filter",
-        agent
+        dispatcher
             .orders
             .list_work_orders(pb::ListWorkOrdersRequest { states: vec![42], ..Default::default() })
             .await,

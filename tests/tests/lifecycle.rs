@@ -443,8 +443,9 @@ async fn retried_create_yields_one_order(backend: Backend) {
         assert_eq!(o.id, first.id);
         assert_eq!(o.number, first.number);
     }
+    let mut dispatcher = app.sign_in("dispatcher").await;
     let list =
-        agent.orders.list_work_orders(pb::ListWorkOrdersRequest::default()).await.unwrap().into_inner();
+        dispatcher.orders.list_work_orders(pb::ListWorkOrdersRequest::default()).await.unwrap().into_inner();
     assert_eq!(list.work_orders.len(), 1, "one order");
     let counts = app.table_counts().await;
     assert!(counts.contains(&("calls".to_owned(), 1)), "{counts:?}");

@@ -157,7 +157,6 @@ impl WorkOrderSvc {
         };
         let call = match self.app.store.get_call(call_id).await {
             Ok(c) => c,
-            Err(StoreError::NotFound { .. }) if !scope.is_city() => return Err(scope.hidden()),
             Err(StoreError::NotFound { .. }) => {
                 return Err(FieldError::new("call_id", format!("call `{call_id}` not found")).into());
             }

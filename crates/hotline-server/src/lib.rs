@@ -4,11 +4,13 @@
 pub mod access;
 pub mod app;
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod import;
 pub mod metrics;
 pub mod queue;

@@ -170,8 +170,9 @@ async fn resume_with_cursor_misses_and_repeats_nothing(backend: Backend) {
     }
     let first = changes(&mut s, 2).await;
     drop(s); // the connection drops mid-stream
-    for i in 0..3 {
-        dispatch(&mut dispatcher, &orders[i].id, 1, target("371502101001", "P0001")).await;
+    let ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        dispatch(&mut dispatcher, id, 1, target("371502101001", "P0001")).await;
         if i == 0 {
             orders.push(new_order(&mut agent, "r-late").await);
         }

@@ -245,7 +245,7 @@ async fn counsel_cannot_reach_another_townships_orders(backend: Backend) {
     assert_eq!(code(suggest), Code::PermissionDenied);
 
     // Watching: the rule the watch stream applies, checked on the stored order.
-    counsel_cannot_watch(&app, &counsel.user, &o.other).await;
+    counsel_cannot_watch(&app, &counsel.user, &o.other, &o.mine).await;
 
     // The other township's own people and the county do see it; the first township's
     // lead and another county's manager do not.
@@ -261,9 +261,9 @@ async fn counsel_cannot_reach_another_townships_orders(backend: Backend) {
 
 /// The watch of work orders (`WorkOrderService/WatchWorkOrders`) sends a counsel only
 /// the orders assigned to them: checks the table's cell and the scope rule on the
-/// stored order. Once the stream is served, also open it as `counsel` here and assert
-/// that no event of `other` arrives.
-pub async fn counsel_cannot_watch(app: &TestApp, counsel: &pb::User, other: &pb::WorkOrder) {
+/// stored order, then watches as `counsel` while the other township's counsel signs off
+/// `other` and this counsel signs off `mine`: only `mine` arrives.
+pub async fn counsel_cannot_watch(app: &TestApp, counsel: &pb::User, other: &pb::WorkOrder, mine: &pb::WorkOrder) {
     let rule = authz::rule(authz::WATCH_WORK_ORDERS).expect("row for WatchWorkOrders");
     assert_eq!(rule.reach(Role::Counsel), Some(Reach::Own));
     let order = app.store.get_order(other.id.parse().expect("uuid")).await.expect("stored order");
@@ -275,6 +275,57 @@ pub async fn counsel_cannot_watch(app: &TestApp, counsel: &pb::User, other: &pb:
     };
     let scope = Scope { actor, reach: Reach::Own, villages: Vec::new() };
     assert!(!scope.covers_order(&order), "a counsel's watch does not cover another township's order");
+
+    let mut me = app.sign_in("counsel").await;
+    // Narrowing to the other township is refused like any unit outside the scope.
+    let refused = me
+        .orders
+        .watch_work_orders(pb::WatchWorkOrdersRequest { unit_id: "371502102".into(), ..Default::default() })
+        .await;
+    let refused = match refused {
+        Err(s) => s.code(),
+        Ok(resp) => match resp.into_inner().message().await {
+            Err(s) => s.code(),
+            Ok(_) => Code::Ok,
+        },
+    };
+    assert_eq!(refused, Code::PermissionDenied, "watching the other township");
+
+    let mut stream =
+        me.orders.watch_work_orders(pb::WatchWorkOrdersRequest::default()).await.expect("watch").into_inner();
+    let first = stream.message().await.expect("first message").expect("open");
+    assert!(matches!(first.update, Some(pb::work_order_update::Update::Heartbeat(_))), "starts with a heartbeat");
+    let mut other_counsel = app.sign_in("counsel3").await;
+    other_counsel
+        .orders
+        .sign_off_work_order(pb::SignOffWorkOrderRequest {
+            id: other.id.clone(),
+            version: other.version,
+            ..Default::default()
+        })
+        .await
+        .expect("the other township's counsel signs off");
+    me.orders
+        .sign_off_work_order(pb::SignOffWorkOrderRequest {
+            id: mine.id.clone(),
+            version: mine.version,
+            ..Default::default()
+        })
+        .await
+        .expect("the counsel signs off their own order");
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(20), stream.message())
+            .await
+            .expect("the sign-off arrives in time")
+            .expect("stream ok")
+            .expect("stream open");
+        if let Some(pb::work_order_update::Update::Change(c)) = msg.update {
+            assert_ne!(c.order_id, other.id, "an event of another township's order reached the counsel");
+            if c.order_id == mine.id && c.version == mine.version + 1 {
+                break;
+            }
+        }
+    }
 }
 
 on_both_backends!(counsel_cannot_reach_another_townships_orders);

@@ -73,6 +73,17 @@ struct Args {
     /// fresh database).
     #[arg(long)]
     raw: Option<String>,
+    /// Also measure event delivery: probe orders go to --target, and a city-wide watcher
+    /// (--watch-user) connected to this other instance times each from the create
+    /// call's acknowledgement to its arrival.
+    #[arg(long)]
+    watch_latency: Option<String>,
+    /// The watcher of --watch-latency (a city admin, dispatcher or callback agent).
+    #[arg(long, default_value = "admin")]
+    watch_user: String,
+    /// Probe orders per second for --watch-latency.
+    #[arg(long, default_value_t = 10.0)]
+    probes: f64,
 }
 
 #[tokio::main]
@@ -148,6 +159,26 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
 
+    let probe = match &args.watch_latency {
+        Some(url) => {
+            let other = tonic::transport::Channel::from_shared(url.clone())?
+                .connect()
+                .await
+                .with_context(|| format!("connecting to {url}"))?;
+            let (watcher, _) = sign_in(&other, &args.watch_user, &args.password).await?;
+            let village =
+                world.counsel.first().and_then(|c| c.villages.first().cloned()).context("no village")?;
+            Some(tokio::spawn(hotline_loadgen::watch::run(
+                world.agent.clone(),
+                watcher,
+                village,
+                args.probes,
+                duration,
+                recorder.clone(),
+            )))
+        }
+        None => None,
+    };
     let started = std::time::Instant::now();
     let mut dropped = 0;
     match args.mode {
@@ -191,6 +222,10 @@ async fn main() -> anyhow::Result<()> {
     for m in managers {
         let _ = m.await;
     }
+    let missed = match probe {
+        Some(p) => Some(p.await??),
+        None => None,
+    };
     ticker.abort();
 
     let rows = recorder.summary();
@@ -200,6 +235,9 @@ async fn main() -> anyhow::Result<()> {
         "calls finished: {finished} in {seconds:.1} s ({:.1} per s); dropped by the generator: {dropped}",
         finished as f64 / seconds
     );
+    if let Some(missed) = missed {
+        println!("watch latency: probe orders never seen by the watcher: {missed}");
+    }
     if let Some(path) = args.report {
         let report = serde_json::json!({
             "target": args.target,
@@ -212,6 +250,8 @@ async fn main() -> anyhow::Result<()> {
             "calls_per_second": finished as f64 / seconds,
             "dropped": dropped,
             "errors": recorder.total_errors(),
+            "watch_latency_target": args.watch_latency,
+            "watch_probes_missed": missed,
             "rpcs": rows,
         });
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;

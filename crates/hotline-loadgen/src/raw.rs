@@ -91,17 +91,20 @@ async fn sqlite_intake(pool: sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error
     for (seq, kind, from, to) in
         [(1, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
     {
-        sqlx::query(&format!("{EVENT_SQL}(?, ?, ?, ?, 'seat_agent', ?, ?, ?, ?)"))
-            .bind(&order)
-            .bind(seq)
-            .bind(kind)
-            .bind(&agent)
-            .bind(now)
-            .bind(from)
-            .bind(to)
-            .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
-            .execute(&mut *tx)
-            .await?;
+        let id: i64 =
+            sqlx::query_scalar(&format!("{EVENT_SQL}(?, ?, ?, ?, 'seat_agent', ?, ?, ?, ?) returning id"))
+                .bind(&order)
+                .bind(seq)
+                .bind(kind)
+                .bind(&agent)
+                .bind(now)
+                .bind(from)
+                .bind(to)
+                .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+                .fetch_one(&mut *tx)
+                .await?;
+        // Its outbox row, as the server writes it.
+        sqlx::query("insert into event_outbox (event_id) values (?)").bind(id).execute(&mut *tx).await?;
     }
     tx.commit().await
 }
@@ -126,17 +129,21 @@ async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> 
     for (seq, kind, from, to) in
         [(1i64, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
     {
-        sqlx::query(&format!("{EVENT_SQL}($1, $2, $3, $4, 'seat_agent', $5, $6, $7, $8::jsonb)"))
-            .bind(order)
-            .bind(seq)
-            .bind(kind)
-            .bind(agent)
-            .bind(now)
-            .bind(from)
-            .bind(to)
-            .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
-            .execute(&mut *tx)
-            .await?;
+        // The event and its outbox row, as the server writes them.
+        sqlx::query(&format!(
+            "with e as ({EVENT_SQL}($1, $2, $3, $4, 'seat_agent', $5, $6, $7, $8::jsonb) returning id) \
+             insert into event_outbox (event_id) select id from e"
+        ))
+        .bind(order)
+        .bind(seq)
+        .bind(kind)
+        .bind(agent)
+        .bind(now)
+        .bind(from)
+        .bind(to)
+        .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await
 }

@@ -2,8 +2,9 @@
 //! `crate::authz`.
 
 use crate::convert::CallerView;
-use hotline_domain::{Actor, Role, WorkOrder};
-use hotline_store::Call;
+use crate::error::{ApiError, ApiResult};
+use hotline_domain::{Actor, Role, UnitLevel, WorkOrder};
+use hotline_store::{Call, Store, StoreError, WatchFilter};
 
 /// The caller view for an order. The handling unit sees nothing of a confidential
 /// caller; the full number goes only to those who must call the caller.
@@ -30,4 +31,64 @@ pub fn call_view(actor: &Actor, call: &Call) -> CallerView {
         Role::CallbackAgent => CallerView::Full,
         _ => CallerView::Masked,
     }
+}
+
+/// Which order events a caller may watch (`WatchWorkOrders`), narrowed to `requested`
+/// (the filter of a unit the caller named, see [`unit_filter`]) when given: a counsel
+/// the events of orders assigned to them (before or after the event), a station lead
+/// their township, a county manager their county, a city admin, dispatcher or callback
+/// agent the whole city; anyone else nothing. A unit outside the caller's scope is
+/// refused with the same message whether or not it exists.
+pub fn watch_scope(actor: &Actor, requested: Option<WatchFilter>) -> ApiResult<WatchFilter> {
+    let base = match actor.role {
+        Role::Counsel => match &actor.person_id {
+            Some(p) => WatchFilter { person_id: Some(p.clone()), ..WatchFilter::default() },
+            None => return Err(ApiError::denied("this counsel account is not linked to a person")),
+        },
+        Role::StationLead => {
+            WatchFilter { township_id: Some(actor.unit_id.clone()), ..WatchFilter::default() }
+        }
+        Role::CountyManager => {
+            WatchFilter { county_id: Some(actor.unit_id.clone()), ..WatchFilter::default() }
+        }
+        Role::CityAdmin | Role::Dispatcher | Role::CallbackAgent => WatchFilter::default(),
+        _ => return Err(ApiError::denied(format!("a {} may not watch work orders", actor.role))),
+    };
+    let Some(unit) = requested else { return Ok(base) };
+    let within = |have: &Option<String>, want: &Option<String>| have.is_none() || have == want;
+    if within(&base.county_id, &unit.county_id) && within(&base.township_id, &unit.township_id) {
+        Ok(WatchFilter { person_id: base.person_id, ..unit })
+    } else {
+        Err(ApiError::denied(UNIT_OUTSIDE_SCOPE))
+    }
+}
+
+/// The refusal for a unit the caller may not watch (or that does not exist).
+pub const UNIT_OUTSIDE_SCOPE: &str = "unit_id is not a unit you may watch";
+
+/// The watch filter of a unit of the administrative tree: its own id at its level and
+/// the ids of the units above it.
+pub async fn unit_filter(store: &dyn Store, unit_id: &str) -> Result<Option<WatchFilter>, StoreError> {
+    let unit = match store.get_unit(unit_id).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let filter = match unit.level {
+        UnitLevel::City => WatchFilter::default(),
+        UnitLevel::County => WatchFilter { county_id: Some(unit.id), ..WatchFilter::default() },
+        UnitLevel::Township => {
+            WatchFilter { county_id: unit.parent_id, township_id: Some(unit.id), ..WatchFilter::default() }
+        }
+        UnitLevel::Village => {
+            let place = store.village_place(&unit.id).await?;
+            WatchFilter {
+                county_id: Some(place.county_id),
+                township_id: Some(place.township_id),
+                village_id: Some(place.village_id),
+                person_id: None,
+            }
+        }
+    };
+    Ok(Some(filter))
 }

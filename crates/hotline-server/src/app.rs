@@ -50,6 +50,8 @@ pub struct App {
     pub queue: Arc<QueueHub>,
     /// RPC counters and latencies.
     pub metrics: Arc<Metrics>,
+    /// The event bus, relay and hub behind `WatchWorkOrders`.
+    pub events: Arc<crate::events::Events>,
 }
 
 impl App {
@@ -121,10 +123,13 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
     let ticker = tokio::spawn(tick_queue(app.clone()));
+    let event_tasks = app.events.start(app.store.clone()).await?;
     let hub = app.queue.clone();
+    let event_hub = app.events.hub.clone();
     let shutdown = async move {
         shutdown.await;
         hub.close();
+        event_hub.close();
     };
 
     let auth = Authenticate(app.tokens.clone());
@@ -186,6 +191,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
+    for task in event_tasks {
+        task.abort();
+    }
     result?;
     Ok(())
 }

@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics on this address (`/metrics`); off by default.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
+    /// Carry work-order events between instances over Redis Streams (redis://...).
+    #[arg(long)]
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +130,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         if let Some(addr) = args.metrics_listen {
             config.metrics_listen = Some(addr);
+        }
+        if let Some(url) = &args.redis_url {
+            config.redis_url = Some(url.clone());
         }
     }
     crate::telemetry::init(&config);
@@ -229,6 +235,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
             config.wrap_up_max_secs,
         )))),
         metrics: Arc::new(crate::metrics::Metrics::default()),
+        events: Arc::new(crate::events::Events::new(crate::bus::from_config(config)?)),
     })
 }
 
@@ -255,6 +262,13 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database_url), "hotline serving");
+    let no_redis = config.redis_url.as_deref().is_none_or(str::is_empty);
+    if no_redis && !config.database_url.starts_with("sqlite:") {
+        tracing::warn!(
+            "no redis_url: work-order events use the in-process bus, which is right for one \
+             instance only; watchers on other instances get events late, from the database"
+        );
+    }
     let _metrics = match config.metrics_listen {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr)

@@ -37,6 +37,14 @@ pub struct Config {
     pub wrap_up_max_secs: u32,
     /// Where to serve Prometheus metrics over HTTP (`/metrics`); off when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// `redis://...`: carry work-order events between instances over Redis Streams.
+    /// Unset: an in-process bus, correct only for a single instance.
+    pub redis_url: Option<String>,
+    /// The Redis stream of this deployment's events.
+    pub redis_stream_key: String,
+    /// About how many events the stream keeps (XADD MAXLEN ~); a watcher further behind
+    /// catches up from the database.
+    pub redis_stream_maxlen: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -61,6 +69,9 @@ impl Default for Config {
             routing_policy_file: None,
             wrap_up_max_secs: 60,
             metrics_listen: None,
+            redis_url: None,
+            redis_stream_key: "hotline:events".into(),
+            redis_stream_maxlen: 100_000,
         }
     }
 }
@@ -111,6 +122,9 @@ impl std::fmt::Debug for Config {
             .field("routing_policy_file", &self.routing_policy_file)
             .field("wrap_up_max_secs", &self.wrap_up_max_secs)
             .field("metrics_listen", &self.metrics_listen)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_stream_key", &self.redis_stream_key)
+            .field("redis_stream_maxlen", &self.redis_stream_maxlen)
             .finish()
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! Every write is one transaction. Order changes are guarded by `version` in the
 //! `update`'s `where` clause, so of two writers at the same version the second finds no
-//! row (after the first commits) and is told `Stale`. Events are inserted under a
-//! transaction-scoped advisory lock ([`EVENT_LOCK`]), so event ids are handed out in
-//! commit order and a reader paging events by id never skips one that commits late.
+//! row (after the first commits) and is told `Stale`. Every event is written with an
+//! outbox row in the same transaction; consumers order events by the position the relay
+//! gives them after commit (see [`hotline_store::OutboxStore`]), so writers of different
+//! orders never wait for each other.
 
 mod directory;
+mod outbox;
 mod queue;
 mod routing;
 mod rows;
@@ -18,9 +20,9 @@ pub mod testing;
 use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
-    Call, Directory, Event, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page, PageRequest,
-    Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User, decode_cursor,
-    encode_cursor, order_day, order_number,
+    Call, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
+    PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User,
+    decode_cursor, encode_cursor, order_day, order_number,
 };
 use rows::{
     ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, order_from_row,
@@ -35,14 +37,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 /// Connections in the pool when none is asked for.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
-/// The advisory lock key held (transaction-scoped) while an event is inserted and until
-/// its transaction ends. ("12348" in ASCII, as a number.)
-pub const EVENT_LOCK: i64 = 0x31_32_33_34_38;
-
 /// The PostgreSQL store. Cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Notified after each commit that wrote events (for the outbox relay).
+    events_written: std::sync::Arc<hotline_store::Notify>,
 }
 
 impl PostgresStore {
@@ -60,7 +60,7 @@ impl PostgresStore {
             .await
             .map_err(StoreError::other)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::other)?;
-        Ok(Self { pool })
+        Ok(Self { pool, events_written: Default::default() })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -114,29 +114,34 @@ impl PostgresStore {
         push_insert(&mut qb, "work_orders", values);
         qb.build().execute(&mut *tx).await?;
         let mut events = Vec::with_capacity(drafts.len());
+        // The events written together carry the order as the command left it.
+        let snapshot = EventSnapshot::of(&stored, None);
         for (i, draft) in drafts.iter().enumerate() {
             // The request id marks the first event only: it is unique per order and actor.
             let rid = if i == 0 { request_id } else { None };
-            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid).await?);
+            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid, &snapshot).await?);
         }
         tx.commit().await?;
+        self.events_written.notify_one();
         Ok((stored, events))
     }
 }
 
-/// Appends an event; the advisory lock it takes is held until the transaction ends.
+/// Appends an event with its snapshot, and its outbox row, in the caller's transaction.
 async fn insert_event(
     conn: &mut PgConnection,
     order_id: Uuid,
     seq: i64,
     draft: &EventDraft,
     request_id: Option<&str>,
+    snapshot: &EventSnapshot,
 ) -> Result<Event, sqlx::Error> {
-    sqlx::query("select pg_advisory_xact_lock($1)").bind(EVENT_LOCK).execute(&mut *conn).await?;
     let id: i64 = sqlx::query_scalar(
-        "insert into work_order_events \
-         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+        "with e as (insert into work_order_events \
+         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id, \
+          county_id, township_id, village_id, handling_unit_id, assignee_id, assignee_before) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id) \
+         insert into event_outbox (event_id) select id from e returning event_id",
     )
     .bind(order_id)
     .bind(seq)
@@ -148,6 +153,12 @@ async fn insert_event(
     .bind(draft.to_state.as_str())
     .bind(&draft.payload)
     .bind(request_id)
+    .bind(&snapshot.county_id)
+    .bind(&snapshot.township_id)
+    .bind(&snapshot.village_id)
+    .bind(&snapshot.handling_unit_id)
+    .bind(&snapshot.assignee_id)
+    .bind(&snapshot.assignee_before)
     .fetch_one(&mut *conn)
     .await?;
     Ok(Event {
@@ -432,7 +443,9 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // The guarded write comes first; a concurrent writer waits on the row and then
         // finds the version moved on.
-        let mut qb = QueryBuilder::<Postgres>::new("update work_orders set ");
+        // `prev` reads the row as the statement starts; the update succeeds only if the
+        // row is still at the expected version, so `prev` is then the version it replaces.
+        let mut qb = QueryBuilder::<Postgres>::new("update work_orders w set ");
         let mut first = true;
         for (column, value) in order_values(next)? {
             if ORDER_IMMUTABLE.contains(&column) {
@@ -445,10 +458,13 @@ impl Store for PostgresStore {
             qb.push(column).push(" = ");
             value.bind(&mut qb);
         }
-        qb.push(" where id = ").push_bind(next.id);
-        qb.push(" and version = ").push_bind(expected_version);
-        let updated = qb.build().execute(&mut *tx).await.map_err(db)?.rows_affected();
-        if updated == 0 {
+        qb.push(" from (select assignee_id from work_orders where id = ").push_bind(next.id);
+        qb.push(") prev where w.id = ").push_bind(next.id);
+        qb.push(" and w.version = ").push_bind(expected_version);
+        qb.push(" returning prev.assignee_id");
+        let updated: Option<(Option<String>,)> =
+            qb.build_query_as().fetch_optional(&mut *tx).await.map_err(db)?;
+        let Some((assignee_before,)) = updated else {
             let exists: Option<i64> = sqlx::query_scalar("select version from work_orders where id = $1")
                 .bind(next.id)
                 .fetch_optional(&mut *tx)
@@ -458,8 +474,9 @@ impl Store for PostgresStore {
                 Some(_) => StoreError::Stale { id: next.id, expected: expected_version },
                 None => StoreError::not_found("work order", next.id),
             });
-        }
-        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id).await {
+        };
+        let snapshot = EventSnapshot::of(next, assignee_before);
+        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id, &snapshot).await {
             Ok(e) => e,
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Conflict(format!(
@@ -470,6 +487,7 @@ impl Store for PostgresStore {
             Err(e) => return Err(db(e)),
         };
         tx.commit().await.map_err(db)?;
+        self.events_written.notify_one();
         Ok(stored)
     }
 

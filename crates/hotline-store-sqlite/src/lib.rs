@@ -6,6 +6,7 @@
 //! read snapshot halfway through.
 
 mod directory;
+mod outbox;
 mod queue;
 mod routing;
 mod rows;
@@ -16,9 +17,9 @@ pub mod testing;
 use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
-    Call, Directory, Event, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page, PageRequest,
-    Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User, decode_cursor,
-    encode_cursor, order_day, order_number,
+    Call, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
+    PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User,
+    decode_cursor, encode_cursor, order_day, order_number,
 };
 use rows::{
     ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
@@ -52,6 +53,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    /// Notified after each commit that wrote events (for the outbox relay).
+    events_written: std::sync::Arc<hotline_store::Notify>,
 }
 
 impl SqliteStore {
@@ -87,7 +90,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(StoreError::other)?;
-        Ok(Self { pool, writer })
+        Ok(Self { pool, writer, events_written: Default::default() })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -151,28 +154,34 @@ impl SqliteStore {
         push_insert(&mut qb, "work_orders", values);
         qb.build().execute(&mut *tx).await?;
         let mut events = Vec::with_capacity(drafts.len());
+        // The events written together carry the order as the command left it.
+        let snapshot = EventSnapshot::of(&stored, None);
         for (i, draft) in drafts.iter().enumerate() {
             // The request id marks the first event only: it is unique per order and actor.
             let rid = if i == 0 { request_id } else { None };
-            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid).await?);
+            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid, &snapshot).await?);
         }
         tx.commit().await?;
+        self.events_written.notify_one();
         Ok((stored, events))
     }
 }
 
+/// Appends an event with its snapshot, and its outbox row, in the caller's transaction.
 async fn insert_event(
     conn: &mut SqliteConnection,
     order_id: Uuid,
     seq: i64,
     draft: &EventDraft,
     request_id: Option<&str>,
+    snapshot: &EventSnapshot,
 ) -> Result<Event, sqlx::Error> {
     let payload = serde_json::to_string(&draft.payload).map_err(|e| sqlx::Error::Encode(e.into()))?;
     let id: i64 = sqlx::query_scalar(
         "insert into work_order_events \
-         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
+         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id, \
+          county_id, township_id, village_id, handling_unit_id, assignee_id, assignee_before) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
     )
     .bind(order_id.to_string())
     .bind(seq)
@@ -184,8 +193,15 @@ async fn insert_event(
     .bind(draft.to_state.as_str())
     .bind(payload)
     .bind(request_id)
-    .fetch_one(conn)
+    .bind(&snapshot.county_id)
+    .bind(&snapshot.township_id)
+    .bind(&snapshot.village_id)
+    .bind(&snapshot.handling_unit_id)
+    .bind(&snapshot.assignee_id)
+    .bind(&snapshot.assignee_before)
+    .fetch_one(&mut *conn)
     .await?;
+    sqlx::query("insert into event_outbox (event_id) values (?)").bind(id).execute(&mut *conn).await?;
     Ok(Event {
         id,
         order_id,
@@ -467,7 +483,14 @@ impl Store for SqliteStore {
             )));
         }
         let mut tx = self.begin_write().await?;
-        // The guarded write comes first: nothing is read before the lock is held.
+        // The write lock is held from here: what is read is the version replaced below.
+        let assignee_before: Option<String> =
+            sqlx::query_scalar("select assignee_id from work_orders where id = ?")
+                .bind(next.id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .flatten();
         let mut qb = QueryBuilder::new("update work_orders set ");
         let mut first = true;
         for (column, value) in order_values(next)? {
@@ -495,7 +518,8 @@ impl Store for SqliteStore {
                 None => StoreError::not_found("work order", next.id),
             });
         }
-        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id).await {
+        let snapshot = EventSnapshot::of(next, assignee_before);
+        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id, &snapshot).await {
             Ok(e) => e,
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Conflict(format!(
@@ -506,6 +530,7 @@ impl Store for SqliteStore {
             Err(e) => return Err(db(e)),
         };
         tx.commit().await.map_err(db)?;
+        self.events_written.notify_one();
         Ok(stored)
     }
 

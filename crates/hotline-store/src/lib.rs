@@ -9,6 +9,7 @@ pub mod citygen;
 mod directory;
 mod import;
 mod numbering;
+mod outbox;
 mod page;
 mod pool;
 mod queue;
@@ -18,11 +19,14 @@ mod suggestion;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 #[cfg(feature = "testsuite")]
+pub mod testsuite_outbox;
+#[cfg(feature = "testsuite")]
 pub mod testsuite_queue;
 
 pub use directory::*;
 pub use import::*;
 pub use numbering::*;
+pub use outbox::*;
 pub use page::*;
 pub use pool::*;
 pub use queue::*;
@@ -136,7 +140,8 @@ pub struct CallSuggestion {
 /// One entry of an order's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Global, increasing in commit order within one database.
+    /// Global and increasing in insertion order, which need not be commit order:
+    /// consumers order events by their outbox position (see [`OutboxStore`]).
     pub id: i64,
     pub order_id: Uuid,
     /// The order's version after this event (1 for creation).
@@ -172,7 +177,7 @@ pub struct OrderFilter {
 
 #[async_trait]
 pub trait Store:
-    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + Send + Sync + 'static
+    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + OutboxStore + Send + Sync + 'static
 {
     // ---- directory -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ mod map;
 mod routing;
 mod seats;
 mod statistics;
+mod watch;
 mod work_order;
 
 pub use auth::AuthSvc;
@@ -17,4 +18,5 @@ pub use map::MapSvc;
 pub use routing::RoutingSvc;
 pub use seats::{QueueSvc, SeatSvc, TelephonySvc};
 pub use statistics::StatisticsSvc;
+pub use watch::cursor_text as watch_cursor;
 pub use work_order::WorkOrderSvc;

@@ -363,6 +363,16 @@ impl WorkOrderSvc {
 
 #[tonic::async_trait]
 impl WorkOrderService for WorkOrderSvc {
+    type WatchWorkOrdersStream = super::watch::UpdateStream;
+
+    #[tracing::instrument(skip_all)]
+    async fn watch_work_orders(
+        &self,
+        req: Request<pb::WatchWorkOrdersRequest>,
+    ) -> Result<Response<Self::WatchWorkOrdersStream>, Status> {
+        respond(super::watch::watch(&self.app, req).await)
+    }
+
     #[tracing::instrument(skip_all)]
     async fn create_work_order(
         &self,

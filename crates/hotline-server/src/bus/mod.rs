@@ -1,0 +1,38 @@
+//! The event bus between the outbox relay and every instance's hub: in-process for a
+//! single instance (the default), Redis Streams for several instances.
+//!
+//! The bus is only a fast path. Storage is the record: a hub that sees a gap in
+//! positions, or a published position it never received, reads the missing events from
+//! the database, so a lost or trimmed message delays delivery but never loses an event.
+
+mod local;
+mod redis;
+
+pub use self::local::LocalBus;
+pub use self::redis::RedisBus;
+
+use async_trait::async_trait;
+use hotline_store::PositionedEvent;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Publishes the batch, in order. An error means it may not have been published
+    /// (or only in part); the relay retries, and hubs drop positions they have seen.
+    async fn publish(&self, batch: &[PositionedEvent]) -> anyhow::Result<()>;
+    /// Events published from now on, in publish order. The subscription reconnects by
+    /// itself; it ends only when the bus is dropped.
+    fn subscribe(&self) -> mpsc::Receiver<Arc<PositionedEvent>>;
+    /// `in-process` or `redis`, for logs.
+    fn kind(&self) -> &'static str;
+}
+
+/// The bus a configuration asks for: Redis Streams when a Redis URL is set, in-process
+/// otherwise.
+pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Arc<dyn EventBus>> {
+    match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Ok(Arc::new(RedisBus::new(url, &config.redis_stream_key, config.redis_stream_maxlen)?)),
+        None => Ok(Arc::new(LocalBus::new())),
+    }
+}

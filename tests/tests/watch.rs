@@ -1,0 +1,233 @@
+//! WatchWorkOrders over real gRPC, on SQLite and PostgreSQL: each watcher gets the
+//! events of its scope, in order, and a reconnect with a cursor misses nothing and
+//! repeats nothing.
+
+use hotline_proto::v1 as pb;
+use hotline_tests::{Backend, Clients, TestApp, on_both_backends, sample_call};
+use pb::review_return_request::Decision;
+use pb::work_order_update::Update;
+use std::time::Duration;
+use tonic::{Code, Streaming};
+
+on_both_backends!(watchers_see_their_scope, resume_with_cursor_misses_and_repeats_nothing, watch_refusals);
+
+fn target(unit: &str, person: &str) -> pb::Target {
+    pb::Target { unit_id: unit.into(), assignee_id: person.into() }
+}
+
+async fn open(c: &mut Clients, cursor: &str, unit: &str) -> (Streaming<pb::WorkOrderUpdate>, String) {
+    let mut s = c
+        .orders
+        .watch_work_orders(pb::WatchWorkOrdersRequest { cursor: cursor.into(), unit_id: unit.into() })
+        .await
+        .expect("watch")
+        .into_inner();
+    if !cursor.is_empty() {
+        return (s, cursor.to_owned());
+    }
+    // From now: the first message is a heartbeat with the current cursor.
+    let first = next(&mut s).await.expect("first heartbeat");
+    assert!(matches!(first.update, Some(Update::Heartbeat(_))), "{first:?}");
+    (s, first.cursor)
+}
+
+async fn next(s: &mut Streaming<pb::WorkOrderUpdate>) -> Option<pb::WorkOrderUpdate> {
+    match tokio::time::timeout(Duration::from_secs(10), s.message()).await {
+        Ok(r) => r.expect("stream"),
+        Err(_) => None,
+    }
+}
+
+/// Reads changes (skipping heartbeats) until `n` arrived; returns (order number, seq, kind).
+async fn changes(s: &mut Streaming<pb::WorkOrderUpdate>, n: usize) -> Vec<(String, i64, String, String)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let u = next(s).await.unwrap_or_else(|| panic!("only {} of {n} changes: {out:?}", out.len()));
+        if let Some(Update::Change(c)) = u.update {
+            let e = c.event.expect("event");
+            assert_eq!(c.version, e.seq);
+            assert_eq!(c.state, e.to_state);
+            out.push((c.number, e.seq, e.kind, u.cursor));
+        }
+    }
+    out
+}
+
+/// Nothing but heartbeats for a short while.
+async fn quiet(s: &mut Streaming<pb::WorkOrderUpdate>) {
+    while let Ok(m) = tokio::time::timeout(Duration::from_millis(600), s.message()).await {
+        let u = m.expect("stream").expect("open");
+        assert!(matches!(u.update, Some(Update::Heartbeat(_))), "unexpected {u:?}");
+    }
+}
+
+fn kinds(v: &[(String, i64, String, String)]) -> Vec<(i64, &str)> {
+    v.iter().map(|(_, seq, kind, _)| (*seq, kind.as_str())).collect()
+}
+
+/// A registered order from the sample call (village 前进村 of 沙镇镇, 东昌府区).
+async fn new_order(agent: &mut Clients, rid: &str) -> pb::WorkOrder {
+    let call =
+        agent.calls.record_call(sample_call(&format!("call-{rid}"))).await.expect("record").into_inner();
+    agent
+        .orders
+        .create_work_order(pb::CreateWorkOrderRequest {
+            request_id: rid.into(),
+            call_id: call.id,
+            register_only: true,
+            ..Default::default()
+        })
+        .await
+        .expect("create")
+        .into_inner()
+}
+
+async fn dispatch(d: &mut Clients, id: &str, version: i64, to: pb::Target) -> i64 {
+    d.orders
+        .dispatch_work_order(pb::DispatchWorkOrderRequest {
+            id: id.into(),
+            version,
+            target: Some(to),
+            ..Default::default()
+        })
+        .await
+        .expect("dispatch")
+        .into_inner()
+        .work_order
+        .unwrap()
+        .version
+}
+
+async fn watchers_see_their_scope(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut agent = app.sign_in("agent").await;
+    let mut dispatcher = app.sign_in("dispatcher").await;
+    let mut counsel2 = app.sign_in("counsel2").await; // P0002
+    let (mut city, _) = open(&mut app.sign_in("admin").await, "", "").await;
+    let (mut county, _) = open(&mut app.sign_in("county").await, "", "").await;
+    let (mut lead, _) = open(&mut app.sign_in("lead").await, "", "").await;
+    let (mut p1, _) = open(&mut app.sign_in("counsel").await, "", "").await;
+    let (mut p2, _) = open(&mut counsel2.clone(), "", "").await;
+    let (mut other_county, _) = open(&mut app.sign_in("dispatcher").await, "", "371521").await;
+    let (mut village, _) = open(&mut app.sign_in("county").await, "", "371502101001").await;
+
+    let o = new_order(&mut agent, "w-1").await;
+    // To the wrong counsel (P0002), who returns it; reassigned to P0001.
+    let v = dispatch(&mut dispatcher, &o.id, 1, target("371502101003", "P0002")).await;
+    let v = counsel2
+        .orders
+        .return_work_order(pb::ReturnWorkOrderRequest {
+            id: o.id.clone(),
+            version: v,
+            reason: pb::ReturnReason::WrongLocality as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("return")
+        .into_inner()
+        .work_order
+        .unwrap()
+        .version;
+    dispatcher
+        .orders
+        .review_return(pb::ReviewReturnRequest {
+            id: o.id.clone(),
+            version: v,
+            decision: Some(Decision::ReassignTo(target("371502101001", "P0001"))),
+            ..Default::default()
+        })
+        .await
+        .expect("reassign");
+
+    let all = [(1, "created"), (2, "dispatched"), (3, "returned"), (4, "return_accepted")];
+    for s in [&mut city, &mut county, &mut lead, &mut village] {
+        let got = changes(s, 4).await;
+        assert_eq!(kinds(&got), all);
+        assert!(got.iter().all(|(n, ..)| *n == o.number));
+    }
+    // P0002 sees the order from its dispatch to them to the event that took it away.
+    assert_eq!(
+        kinds(&changes(&mut p2, 3).await),
+        [(2, "dispatched"), (3, "returned"), (4, "return_accepted")]
+    );
+    // P0001 from the reassignment on.
+    assert_eq!(kinds(&changes(&mut p1, 1).await), [(4, "return_accepted")]);
+    for s in [&mut p1, &mut p2, &mut other_county, &mut city] {
+        quiet(s).await;
+    }
+    app.stop().await;
+}
+
+async fn resume_with_cursor_misses_and_repeats_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut agent = app.sign_in("agent").await;
+    let mut dispatcher = app.sign_in("dispatcher").await;
+    let mut watcher = app.sign_in("lead").await;
+    let (mut s, start) = open(&mut watcher, "", "").await;
+    let mut orders = Vec::new();
+    for i in 0..3 {
+        orders.push(new_order(&mut agent, &format!("r-{i}")).await);
+    }
+    let first = changes(&mut s, 2).await;
+    drop(s); // the connection drops mid-stream
+    let ids: Vec<String> = orders.iter().map(|o| o.id.clone()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        dispatch(&mut dispatcher, id, 1, target("371502101001", "P0001")).await;
+        if i == 0 {
+            orders.push(new_order(&mut agent, "r-late").await);
+        }
+    }
+    let (mut s, _) = open(&mut watcher, &first[1].3, "").await;
+    let rest = changes(&mut s, 5).await;
+    let mut seen: Vec<(String, i64)> =
+        first.iter().chain(&rest).map(|(n, seq, ..)| (n.clone(), *seq)).collect();
+    let cursors: Vec<&String> = first.iter().chain(&rest).map(|c| &c.3).collect();
+    quiet(&mut s).await;
+    let total = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), total, "no event twice");
+    assert_eq!(total, 7, "3 created, 1 late created, 3 dispatched");
+    for o in &orders[..3] {
+        assert!(seen.contains(&(o.number.clone(), 2)), "{} dispatched", o.number);
+    }
+    let mut distinct = cursors.clone();
+    distinct.dedup();
+    assert_eq!(distinct.len(), cursors.len(), "every update has its own cursor");
+
+    // From the first cursor everything again, in the same order.
+    let (mut again, _) = open(&mut watcher, &start, "").await;
+    let replay = changes(&mut again, 7).await;
+    let order: Vec<_> = first.iter().chain(&rest).map(|c| (c.0.clone(), c.1)).collect();
+    assert_eq!(replay.iter().map(|c| (c.0.clone(), c.1)).collect::<Vec<_>>(), order);
+    app.stop().await;
+}
+
+async fn watch_refusals(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let watch =
+        |cursor: &str, unit: &str| pb::WatchWorkOrdersRequest { cursor: cursor.into(), unit_id: unit.into() };
+    let code = |r: Result<tonic::Response<Streaming<pb::WorkOrderUpdate>>, tonic::Status>| match r {
+        Ok(_) => panic!("accepted"),
+        Err(s) => (s.code(), s.message().to_owned()),
+    };
+    let mut agent = app.sign_in("agent").await;
+    assert_eq!(code(agent.orders.watch_work_orders(watch("", "")).await).0, Code::PermissionDenied);
+    let mut lead = app.sign_in("lead").await;
+    let outside = code(lead.orders.watch_work_orders(watch("", "371502102")).await);
+    let unknown = code(lead.orders.watch_work_orders(watch("", "999999")).await);
+    assert_eq!(outside.0, Code::PermissionDenied);
+    assert_eq!(outside, unknown, "an unknown unit looks like one outside the scope");
+    let mut county = app.sign_in("county").await;
+    assert_eq!(code(county.orders.watch_work_orders(watch("", "371500")).await).0, Code::PermissionDenied);
+    let mut admin = app.sign_in("admin").await;
+    let (c, m) = code(admin.orders.watch_work_orders(watch("", "999999")).await);
+    assert_eq!(c, Code::InvalidArgument);
+    assert!(m.starts_with("unit_id"), "{m}");
+    let (c, m) = code(admin.orders.watch_work_orders(watch("not-a-cursor", "")).await);
+    assert_eq!(c, Code::InvalidArgument);
+    assert!(m.starts_with("cursor"), "{m}");
+    let (c, _) = code(app.anonymous().orders.watch_work_orders(watch("", "")).await);
+    assert_eq!(c, Code::Unauthenticated);
+    app.stop().await;
+}

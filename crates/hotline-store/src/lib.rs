@@ -15,10 +15,13 @@ mod queue;
 mod routing;
 mod stats;
 mod suggestion;
+mod sweep;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_queue;
+#[cfg(feature = "testsuite")]
+pub mod testsuite_sweep;
 
 pub use directory::*;
 pub use import::*;
@@ -29,6 +32,7 @@ pub use queue::*;
 pub use routing::*;
 pub use stats::*;
 pub use suggestion::*;
+pub use sweep::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -172,7 +176,7 @@ pub struct OrderFilter {
 
 #[async_trait]
 pub trait Store:
-    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + Send + Sync + 'static
+    RoutingStore + SuggestionStore + QueueStore + StatsStore + SweepStore + PoolInfo + Send + Sync + 'static
 {
     // ---- directory -------------------------------------------------------------
 

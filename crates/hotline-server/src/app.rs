@@ -50,6 +50,8 @@ pub struct App {
     pub queue: Arc<QueueHub>,
     /// RPC counters and latencies.
     pub metrics: Arc<Metrics>,
+    /// The time-limit sweeper's setting and totals.
+    pub sweeper: Arc<crate::sweeper::Sweeper>,
 }
 
 impl App {
@@ -121,6 +123,7 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
     let ticker = tokio::spawn(tick_queue(app.clone()));
+    let sweeper = app.sweeper.interval().map(|every| tokio::spawn(crate::sweeper::run(app.clone(), every)));
     let hub = app.queue.clone();
     let shutdown = async move {
         shutdown.await;
@@ -185,6 +188,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     result?;
     Ok(())
 }

@@ -37,6 +37,9 @@ pub struct Config {
     pub wrap_up_max_secs: u32,
     /// Where to serve Prometheus metrics over HTTP (`/metrics`); off when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between rounds of the time-limit sweeper (cards, escalation,
+    /// supervision); 0 turns it off on this instance.
+    pub sweep_interval_secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -61,6 +64,7 @@ impl Default for Config {
             routing_policy_file: None,
             wrap_up_max_secs: 60,
             metrics_listen: None,
+            sweep_interval_secs: 30,
         }
     }
 }
@@ -111,6 +115,7 @@ impl std::fmt::Debug for Config {
             .field("routing_policy_file", &self.routing_policy_file)
             .field("wrap_up_max_secs", &self.wrap_up_max_secs)
             .field("metrics_listen", &self.metrics_listen)
+            .field("sweep_interval_secs", &self.sweep_interval_secs)
             .finish()
     }
 }

@@ -63,7 +63,8 @@ fn each_step_escalates_to_the_next() {
     lead_away.get_mut("L1").unwrap().active = false;
     // (current target, statuses, from step, new target, step, skipped)
     let skip = |id: &str, step, why| Skipped { person_id: id.into(), step, why };
-    let cases: Vec<(Target, &HashMap<String, PersonStatus>, Option<Step>, Target, Step, Vec<Skipped>)> = vec![
+    type Case<'a> = (Target, &'a HashMap<String, PersonStatus>, Option<Step>, Target, Step, Vec<Skipped>);
+    let cases: Vec<Case> = vec![
         // The village counsel's order goes to the least-loaded other team member.
         (person(V1, "P1"), &all, Some(Step::VillageCounsel), person(T1, "P3"), Step::TeamMember, vec![]),
         // Every other member away: the station lead.

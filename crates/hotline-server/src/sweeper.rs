@@ -163,7 +163,7 @@ pub async fn sweep_once(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport>
         return Ok(SweepReport::default());
     };
     let report = sweep_round(app, now).await;
-    drop(lease);
+    lease.release().await;
     let report = report?;
     app.sweeper.record(&report);
     Ok(report)

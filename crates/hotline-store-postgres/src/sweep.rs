@@ -9,8 +9,8 @@ use crate::rows::{db, order_from_row};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_domain::WorkOrder;
-use hotline_store::{Result, SweepCursor, SweepLease, SweepStore};
-use sqlx::{Postgres, QueryBuilder};
+use hotline_store::{LeaseGuard, Result, SweepCursor, SweepLease, SweepStore};
+use sqlx::{Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 /// The advisory lock key of the sweeper's lease ("SWEEP" in ASCII, as a number).
@@ -52,6 +52,11 @@ impl SweepStore for PostgresStore {
     }
 
     async fn try_sweep_lease(&self) -> Result<Option<SweepLease>> {
+        // The lease holds a connection for the round; a pool of one could not run the
+        // round beside it. Without the lease the version guard alone keeps steps single.
+        if self.pool().options().get_max_connections() < 2 {
+            return Ok(Some(SweepLease::local()));
+        }
         let mut tx = self.pool().begin().await.map_err(db)?;
         let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
             .bind(SWEEP_LOCK)
@@ -59,6 +64,19 @@ impl SweepStore for PostgresStore {
             .await
             .map_err(db)?;
         // Not locked: the transaction is dropped, rolled back, and its connection returned.
-        Ok(locked.then(|| SweepLease::holding(tx)))
+        Ok(locked.then(|| SweepLease::holding(AdvisoryLease(tx))))
+    }
+}
+
+/// The open transaction that holds [`SWEEP_LOCK`]; ending it releases the lock.
+struct AdvisoryLease(Transaction<'static, Postgres>);
+
+#[async_trait]
+impl LeaseGuard for AdvisoryLease {
+    async fn release(self: Box<Self>) {
+        // A failed rollback means the connection is gone, and the lock with it.
+        if let Err(e) = self.0.rollback().await {
+            tracing::debug!(error = %e, "ending the sweep lease's transaction");
+        }
     }
 }

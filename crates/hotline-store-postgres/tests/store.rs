@@ -54,11 +54,15 @@ async fn one_sweep_lease_per_database() {
     assert!(b.try_sweep_lease().await.unwrap().is_none(), "held by the first instance");
     assert!(a.try_sweep_lease().await.unwrap().is_none(), "held, even from the same pool");
     assert!(elsewhere.try_sweep_lease().await.unwrap().is_some(), "another database has its own");
+    lease.release().await;
+    let lease = b.try_sweep_lease().await.unwrap().expect("free again once released");
+    assert!(a.try_sweep_lease().await.unwrap().is_none());
     drop(lease);
-    // The lease's connection goes back to the pool, rolled back, shortly after the drop.
+    // A lease dropped without release: its connection goes back to the pool, rolled back,
+    // shortly after.
     let mut taken = None;
     for _ in 0..50 {
-        taken = b.try_sweep_lease().await.unwrap();
+        taken = a.try_sweep_lease().await.unwrap();
         if taken.is_some() {
             break;
         }
@@ -66,4 +70,18 @@ async fn one_sweep_lease_per_database() {
     }
     assert!(taken.is_some(), "free again once dropped");
     drop((taken, a, b, elsewhere));
+}
+
+/// With a pool of one connection the lease takes no lock (the round needs the connection).
+#[tokio::test]
+async fn a_pool_of_one_sweeps_without_holding_its_connection() {
+    use hotline_store::SweepStore;
+    let Some(db) = pg_test_database().await else { return };
+    let one = PostgresStore::connect_with(db.url(), 1).await.expect("connect");
+    let lease = one.try_sweep_lease().await.unwrap().expect("granted");
+    let until = chrono::Utc::now();
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(5), one.orders_due_for_sweep(until, None, 10));
+    assert!(read.await.expect("the round's reads get the connection").unwrap().is_empty());
+    drop((lease, one));
 }

@@ -7,10 +7,17 @@ use chrono::{DateTime, Utc};
 use hotline_domain::WorkOrder;
 use uuid::Uuid;
 
-/// Held by the instance that sweeps this round; dropping it lets another instance sweep.
-/// What it holds is the backend's (for PostgreSQL, the transaction that holds the
+/// What a backend holds for a lease (for PostgreSQL, the transaction that holds the
 /// sweeper's advisory lock).
-pub struct SweepLease(#[allow(dead_code)] Option<Box<dyn std::any::Any + Send>>);
+#[async_trait]
+pub trait LeaseGuard: Send {
+    /// Gives the lease back now.
+    async fn release(self: Box<Self>);
+}
+
+/// Held by the instance that sweeps this round. [`SweepLease::release`] gives it back at
+/// once; dropping it gives it back soon after.
+pub struct SweepLease(Option<Box<dyn LeaseGuard>>);
 
 impl SweepLease {
     /// A lease that holds nothing: for backends that one process owns.
@@ -18,9 +25,15 @@ impl SweepLease {
         SweepLease(None)
     }
 
-    /// A lease that holds `guard` until it is dropped.
-    pub fn holding(guard: impl std::any::Any + Send) -> SweepLease {
+    /// A lease that holds `guard` until it is released or dropped.
+    pub fn holding(guard: impl LeaseGuard + 'static) -> SweepLease {
         SweepLease(Some(Box::new(guard)))
+    }
+
+    pub async fn release(self) {
+        if let Some(guard) = self.0 {
+            guard.release().await;
+        }
     }
 }
 

@@ -134,6 +134,15 @@ impl WorkOrder {
     }
 }
 
+/// The latest deadline on which the sweeper can have anything to do at `now`: 00:00
+/// Shanghai of the next working day after today. A yellow card for a later deadline is
+/// not due yet (it comes at the start of that working day or later), and a red card,
+/// supervision for being overdue, or an escalation needs a deadline already passed.
+pub fn sweep_until(now: DateTime<Utc>, calendar: &Calendar) -> DateTime<Utc> {
+    // The end of the next working day, less that day.
+    calendar.add_working_days(now, 1) - chrono::Duration::days(1)
+}
+
 // ---- escalation ------------------------------------------------------------------------
 
 /// What the sweeper finds in an order's history: the reminders raised and the sign-off

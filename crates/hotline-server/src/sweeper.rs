@@ -40,6 +40,9 @@ pub const PAGE_SIZE: u32 = 200;
 /// How often one order is read again after another writer moved it, within a round.
 const MAX_RETRIES: u32 = 8;
 
+/// Orders of a page swept at once (each order's steps stay in order).
+const CONCURRENCY: usize = 8;
+
 /// The actor the sweeper's events record.
 pub fn system_actor() -> Actor {
     Actor { user_id: SYSTEM_USER_ID, role: Role::System, person_id: None, unit_id: String::new() }
@@ -174,15 +177,11 @@ pub async fn sweep_once(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport>
 /// wasted work.
 pub async fn sweep_round(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport> {
     let mut report = SweepReport { swept: true, ..SweepReport::default() };
-    // A yellow card is due one working day before a deadline: every deadline up to the
-    // end of the next working day may need a step now.
-    let until = app.calendar.add_working_days(now, 1);
+    let until = hotline_domain::sweep::sweep_until(now, &app.calendar);
     let mut after = None;
     loop {
         let page = app.store.orders_due_for_sweep(until, after, PAGE_SIZE).await?;
-        for order in &page {
-            sweep_order(app, order.clone(), now, &mut report).await?;
-        }
+        sweep_page(app, &page, now, &mut report).await?;
         match page.last() {
             Some(last) if page.len() == PAGE_SIZE as usize => after = SweepCursor::after(last),
             _ => break,
@@ -191,15 +190,30 @@ pub async fn sweep_round(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport
     let mut after = None;
     loop {
         let page = app.store.orders_dissatisfied_twice(after, PAGE_SIZE).await?;
-        for order in &page {
-            sweep_order(app, order.clone(), now, &mut report).await?;
-        }
+        sweep_page(app, &page, now, &mut report).await?;
         match page.last() {
             Some(last) if page.len() == PAGE_SIZE as usize => after = Some(last.id),
             _ => break,
         }
     }
     Ok(report)
+}
+
+/// Sweeps the orders of one page, several at a time.
+async fn sweep_page(
+    app: &App,
+    page: &[WorkOrder],
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> ApiResult<()> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let mut done = stream::iter(page.iter().cloned())
+        .map(|order| sweep_order(app, order, now))
+        .buffer_unordered(CONCURRENCY);
+    while let Some(one) = done.try_next().await? {
+        report.add(&one);
+    }
+    Ok(())
 }
 
 /// The request id that names one step, unique per order.
@@ -226,14 +240,9 @@ fn step_request_id(step: &SweepStep) -> String {
 }
 
 /// Takes every step due on one order, one at a time, each guarded by the version.
-async fn sweep_order(
-    app: &App,
-    mut order: WorkOrder,
-    now: DateTime<Utc>,
-    report: &mut SweepReport,
-) -> ApiResult<()> {
+async fn sweep_order(app: &App, mut order: WorkOrder, now: DateTime<Utc>) -> ApiResult<SweepReport> {
     let actor = system_actor();
-    report.examined += 1;
+    let mut report = SweepReport { examined: 1, ..SweepReport::default() };
     let mut retries = 0;
     'read: loop {
         let events = app.store.order_events(order.id).await?;
@@ -242,7 +251,7 @@ async fn sweep_order(
             retries += 1;
             if retries > MAX_RETRIES {
                 tracing::warn!(order_id = %order.id, "order keeps changing; left for the next round");
-                return Ok(());
+                return Ok(report);
             }
             order = app.store.get_order(order.id).await?;
             continue 'read;
@@ -281,7 +290,7 @@ async fn sweep_order(
                     retries += 1;
                     if retries > MAX_RETRIES {
                         tracing::warn!(order_id = %order.id, "order keeps changing; left for the next round");
-                        return Ok(());
+                        return Ok(report);
                     }
                     order = app.store.get_order(order.id).await?;
                     continue 'read;
@@ -289,7 +298,7 @@ async fn sweep_order(
                 Err(e) => return Err(e.into()),
             }
         }
-        return Ok(());
+        return Ok(report);
     }
 }
 

@@ -155,7 +155,12 @@ impl TestApp {
         let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
-        let mut config = Config { signing_key_file: key_dir.join("signing.key"), ..Config::default() };
+        // Tests sweep when they choose to, at the instant they choose (sweeper::sweep_once).
+        let mut config = Config {
+            signing_key_file: key_dir.join("signing.key"),
+            sweep_interval_secs: 0,
+            ..Config::default()
+        };
         if clock.is_some() {
             // Tokens are issued at the test clock's time; keep them valid in real time.
             config.token_ttl_minutes = 10 * 365 * 24 * 60;

@@ -24,6 +24,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+mod escalate;
+pub use escalate::Escalation;
+
 named_enum!(
     /// The level that handles an order first.
     Level {

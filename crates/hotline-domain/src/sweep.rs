@@ -133,3 +133,133 @@ impl WorkOrder {
         Transition { order, event }
     }
 }
+
+/// The latest deadline on which the sweeper can have anything to do at `now`: 00:00
+/// Shanghai of the next working day after today. A yellow card for a later deadline is
+/// not due yet (it comes at the start of that working day or later), and a red card,
+/// supervision for being overdue, or an escalation needs a deadline already passed.
+pub fn sweep_until(now: DateTime<Utc>, calendar: &Calendar) -> DateTime<Utc> {
+    // The end of the next working day, less that day.
+    calendar.add_working_days(now, 1) - chrono::Duration::days(1)
+}
+
+// ---- escalation ------------------------------------------------------------------------
+
+/// What the sweeper finds in an order's history: the reminders raised and the sign-off
+/// deadlines an escalation already answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepHistory {
+    pub raised: Vec<Raised>,
+    /// The missed sign-off deadline of each `escalated` event, oldest first.
+    pub escalated: Vec<DateTime<Utc>>,
+}
+
+impl SweepHistory {
+    /// Reads the sweeper's events out of a whole history; other events are ignored.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = (EventKind, &'a serde_json::Value)>) -> Self {
+        let mut history = SweepHistory::default();
+        for (kind, payload) in events {
+            history.record(kind, payload);
+        }
+        history
+    }
+
+    /// Adds one event, if it is one of the sweeper's.
+    pub fn record(&mut self, kind: EventKind, payload: &serde_json::Value) {
+        if let Some(raised) = Raised::from_event(kind, payload) {
+            self.raised.push(raised);
+        } else if kind == EventKind::Escalated
+            && let Some(missed) =
+                payload.get("missed_due").and_then(|v| serde_json::from_value(v.clone()).ok())
+        {
+            self.escalated.push(missed);
+        }
+    }
+}
+
+/// One thing the sweeper does to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepStep {
+    Remind(Reminder),
+    /// Send the order on along the fallback chain: it missed this sign-off deadline.
+    Escalate {
+        missed: DateTime<Utc>,
+    },
+}
+
+/// The sign-off deadline the order missed and no escalation answered yet: an order still
+/// awaiting sign-off past its sign-off deadline is escalated once per missed deadline
+/// (the escalation starts a new one).
+pub fn escalation_due(
+    order: &WorkOrder,
+    now: DateTime<Utc>,
+    history: &SweepHistory,
+) -> Option<DateTime<Utc>> {
+    if order.state != crate::model::State::AwaitingSignOff {
+        return None;
+    }
+    let due = order.deadlines.sign_off_due?;
+    (now > due && !history.escalated.contains(&due)).then_some(due)
+}
+
+/// The next step the sweeper takes on `order` at `now`, if any: the reminders first (the
+/// red card records the missed deadline before the order moves on), then escalation.
+/// Deciding again after recording each step gives every step exactly once.
+pub fn next_step(
+    order: &WorkOrder,
+    now: DateTime<Utc>,
+    calendar: &Calendar,
+    history: &SweepHistory,
+) -> Option<SweepStep> {
+    if let Some(r) = reminders_due(order, now, calendar, &history.raised).first() {
+        return Some(SweepStep::Remind(*r));
+    }
+    escalation_due(order, now, history).map(|missed| SweepStep::Escalate { missed })
+}
+
+impl WorkOrder {
+    /// Sends an order that missed its sign-off deadline `missed` to the escalation's
+    /// target, with a fresh sign-off deadline; the state stays awaiting sign-off.
+    /// `history` is the order's sweep history before this step (it numbers the
+    /// escalation).
+    pub fn escalate(
+        &self,
+        escalation: &crate::routing::Escalation,
+        missed: DateTime<Utc>,
+        history: &SweepHistory,
+        actor: &Actor,
+        ctx: &crate::lifecycle::Ctx<'_>,
+    ) -> Transition {
+        let now = ctx.now;
+        let mut order = WorkOrder { version: self.version + 1, updated_at: now, ..self.clone() };
+        let previous = order.target.replace(escalation.target.clone());
+        order.dispatched_at = Some(now);
+        let sign_off_due = ctx.policy.due(
+            DeadlineKind::SignOff,
+            order.category,
+            order.urgency,
+            order.complex,
+            now,
+            ctx.calendar,
+        );
+        order.deadlines.sign_off_due = Some(sign_off_due);
+        let payload = json!({
+            "previous_target": previous,
+            "target": escalation.target,
+            "missed_due": missed,
+            "sign_off_due": sign_off_due,
+            "escalation_count": history.escalated.len() + 1,
+            "routing": escalation,
+        });
+        let event = EventDraft {
+            kind: EventKind::Escalated,
+            actor_id: actor.user_id,
+            actor_role: actor.role,
+            at: now,
+            from_state: Some(self.state),
+            to_state: order.state,
+            payload,
+        };
+        Transition { order, event }
+    }
+}

@@ -52,6 +52,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The event bus, relay and hub behind `WatchWorkOrders`.
     pub events: Arc<crate::events::Events>,
+    /// The time-limit sweeper's setting and totals.
+    pub sweeper: Arc<crate::sweeper::Sweeper>,
 }
 
 impl App {
@@ -124,6 +126,7 @@ pub async fn serve(
         .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
     let ticker = tokio::spawn(tick_queue(app.clone()));
     let event_tasks = app.events.start(app.store.clone()).await?;
+    let sweeper = app.sweeper.interval().map(|every| tokio::spawn(crate::sweeper::run(app.clone(), every)));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
     let shutdown = async move {
@@ -193,6 +196,9 @@ pub async fn serve(
     ticker.abort();
     for task in event_tasks {
         task.abort();
+    }
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
     }
     result?;
     Ok(())

@@ -45,6 +45,9 @@ pub struct Config {
     /// About how many events the stream keeps (XADD MAXLEN ~); a watcher further behind
     /// catches up from the database.
     pub redis_stream_maxlen: u64,
+    /// Seconds between rounds of the time-limit sweeper (cards, escalation,
+    /// supervision); 0 turns it off on this instance.
+    pub sweep_interval_secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -72,6 +75,7 @@ impl Default for Config {
             redis_url: None,
             redis_stream_key: "hotline:events".into(),
             redis_stream_maxlen: 100_000,
+            sweep_interval_secs: 30,
         }
     }
 }
@@ -125,6 +129,7 @@ impl std::fmt::Debug for Config {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_stream_key", &self.redis_stream_key)
             .field("redis_stream_maxlen", &self.redis_stream_maxlen)
+            .field("sweep_interval_secs", &self.sweep_interval_secs)
             .finish()
     }
 }

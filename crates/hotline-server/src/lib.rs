@@ -18,6 +18,7 @@ pub mod queue;
 pub mod routing;
 pub mod services;
 pub mod suggest;
+pub mod sweeper;
 pub mod telemetry;
 
 pub use app::{App, Clock, SystemClock, open_store, serve};

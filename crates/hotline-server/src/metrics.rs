@@ -127,6 +127,7 @@ impl Metrics {
         let _ = writeln!(out, "# HELP hotline_db_pool_max_connections The pool's limit.");
         let _ = writeln!(out, "# TYPE hotline_db_pool_max_connections gauge");
         let _ = writeln!(out, "hotline_db_pool_max_connections {}", pool.max);
+        app.sweeper.render(&mut out);
         out
     }
 }

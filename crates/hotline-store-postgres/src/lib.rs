@@ -15,6 +15,7 @@ mod routing;
 mod rows;
 mod stats;
 mod suggestion;
+pub mod sweep;
 pub mod testing;
 
 use async_trait::async_trait;

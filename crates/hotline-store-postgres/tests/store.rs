@@ -12,6 +12,7 @@ async fn setup() -> Option<(PostgresStore, TestDatabase)> {
 hotline_store::store_tests!(setup());
 hotline_store::queue_store_tests!(setup());
 hotline_store::outbox_store_tests!(setup());
+hotline_store::sweep_store_tests!(setup());
 
 #[tokio::test]
 async fn migrations_run_once_and_the_guard_drops_the_database() {
@@ -38,4 +39,50 @@ async fn migrations_run_once_and_the_guard_drops_the_database() {
         .await
         .unwrap();
     assert_eq!(left, 0, "the guard dropped {name}");
+}
+
+/// The sweeper's lease is held by one instance at a time across connection pools on one
+/// database, and only on that database.
+#[tokio::test]
+async fn one_sweep_lease_per_database() {
+    use hotline_store::SweepStore;
+    let Some(db) = pg_test_database().await else { return };
+    let Some(other_db) = pg_test_database().await else { return };
+    let a = PostgresStore::connect_with(db.url(), 2).await.expect("connect");
+    let b = PostgresStore::connect_with(db.url(), 2).await.expect("connect");
+    let elsewhere = PostgresStore::connect_with(other_db.url(), 2).await.expect("connect");
+    let lease = a.try_sweep_lease().await.unwrap().expect("free");
+    assert!(b.try_sweep_lease().await.unwrap().is_none(), "held by the first instance");
+    assert!(a.try_sweep_lease().await.unwrap().is_none(), "held, even from the same pool");
+    assert!(elsewhere.try_sweep_lease().await.unwrap().is_some(), "another database has its own");
+    lease.release().await;
+    let lease = b.try_sweep_lease().await.unwrap().expect("free again once released");
+    assert!(a.try_sweep_lease().await.unwrap().is_none());
+    drop(lease);
+    // A lease dropped without release: its connection goes back to the pool, rolled back,
+    // shortly after.
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = a.try_sweep_lease().await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(taken.is_some(), "free again once dropped");
+    drop((taken, a, b, elsewhere));
+}
+
+/// With a pool of one connection the lease takes no lock (the round needs the connection).
+#[tokio::test]
+async fn a_pool_of_one_sweeps_without_holding_its_connection() {
+    use hotline_store::SweepStore;
+    let Some(db) = pg_test_database().await else { return };
+    let one = PostgresStore::connect_with(db.url(), 1).await.expect("connect");
+    let lease = one.try_sweep_lease().await.unwrap().expect("granted");
+    let until = chrono::Utc::now();
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(5), one.orders_due_for_sweep(until, None, 10));
+    assert!(read.await.expect("the round's reads get the connection").unwrap().is_empty());
+    drop((lease, one));
 }

@@ -12,6 +12,7 @@ mod routing;
 mod rows;
 mod stats;
 mod suggestion;
+mod sweep;
 pub mod testing;
 
 use async_trait::async_trait;

@@ -16,12 +16,15 @@ mod queue;
 mod routing;
 mod stats;
 mod suggestion;
+mod sweep;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_outbox;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_queue;
+#[cfg(feature = "testsuite")]
+pub mod testsuite_sweep;
 
 pub use directory::*;
 pub use import::*;
@@ -33,6 +36,7 @@ pub use queue::*;
 pub use routing::*;
 pub use stats::*;
 pub use suggestion::*;
+pub use sweep::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -177,7 +181,16 @@ pub struct OrderFilter {
 
 #[async_trait]
 pub trait Store:
-    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + OutboxStore + Send + Sync + 'static
+    RoutingStore
+    + SuggestionStore
+    + QueueStore
+    + StatsStore
+    + SweepStore
+    + PoolInfo
+    + OutboxStore
+    + Send
+    + Sync
+    + 'static
 {
     // ---- directory -------------------------------------------------------------
 

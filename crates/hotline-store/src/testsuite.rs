@@ -946,7 +946,13 @@ pub fn created_event(order: &WorkOrder) -> EventDraft {
     }
 }
 
-fn event_for(before: &WorkOrder, after: &WorkOrder, kind: EventKind, actor: Uuid, role: Role) -> EventDraft {
+pub fn event_for(
+    before: &WorkOrder,
+    after: &WorkOrder,
+    kind: EventKind,
+    actor: Uuid,
+    role: Role,
+) -> EventDraft {
     EventDraft {
         kind,
         actor_id: actor,
@@ -959,7 +965,7 @@ fn event_for(before: &WorkOrder, after: &WorkOrder, kind: EventKind, actor: Uuid
 }
 
 /// `order` moved on: the next version, a state, a later update time.
-fn moved(order: &WorkOrder, state: State, m: i64) -> WorkOrder {
+pub fn moved(order: &WorkOrder, state: State, m: i64) -> WorkOrder {
     WorkOrder { version: order.version + 1, state, updated_at: order.updated_at + mins(m), ..order.clone() }
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the domain through its public API, in one binary to keep links few.
 
 mod deadlines;
+mod escalation;
 mod fixtures;
 mod policy;
 mod queue;

@@ -140,3 +140,26 @@ fn reminder_events_read_back_and_other_events_do_not() {
     assert_eq!(Raised::from_event(EventKind::Dispatched, &serde_json::json!({"due": due})), None);
     assert_eq!(Raised::from_event(EventKind::RedCard, &serde_json::json!({})), None);
 }
+
+/// The sweeper reads only orders due by `sweep_until`: every deadline whose yellow card
+/// is due (or that has passed) is at or before it, and the next deadline after it is not
+/// due for anything. Checked hour by hour through 2026, across every holiday block.
+#[test]
+fn sweep_until_covers_every_card_due() {
+    use chrono::Duration;
+    use hotline_domain::sweep::sweep_until;
+    let start = sh("2026-01-01 00:00");
+    for hour in (0..365 * 24).step_by(1) {
+        let now = start + Duration::hours(hour) + Duration::minutes(17);
+        let until = sweep_until(now, &CALENDAR);
+        assert!(until > now);
+        assert!(CALENDAR.yellow_card_at(until) <= now, "a deadline at `until` is due at {now}");
+        let later = until + Duration::microseconds(1);
+        assert!(CALENDAR.yellow_card_at(later) > now, "nothing after `until` is due at {now}");
+        // Whole-day deadlines up to a week later are due exactly when at or before it.
+        for days in 0..8 {
+            let due = CALENDAR.add_working_days(now, days);
+            assert_eq!(CALENDAR.yellow_card_at(due) <= now, due <= until, "{days}d from {now}");
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The time-limit sweeper end to end, with a clock the test sets: yellow and red cards
+//! across the Spring Festival and adjusted working days, county supervision, escalation
+//! of orders not signed off in time, and exactly-once steps with three server instances
+//! sweeping one PostgreSQL database at the same instants.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use hotline_domain::shanghai;
+use hotline_proto::v1 as pb;
+use hotline_server::App;
+use hotline_server::config::Config;
+use hotline_server::sweeper::{SYSTEM_USER_ID, SweepReport, sweep_once, sweep_round};
+use hotline_tests::{Backend, Clients, ManualClock, TestApp, on_both_backends, sample_call};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+on_both_backends!(
+    cards_across_the_spring_festival_and_an_adjusted_saturday,
+    escalation_along_the_chain_across_national_day,
+    supervision_on_the_second_dissatisfaction,
+    background_sweeper_started_by_serve,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_each_step_exactly_once() {
+    three_instances(Backend::Postgres).await
+}
+
+/// A Shanghai wall-clock time, `YYYY-MM-DD HH:MM`.
+fn sh(text: &str) -> DateTime<Utc> {
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("YYYY-MM-DD HH:MM");
+    shanghai().from_local_datetime(&local).unwrap().with_timezone(&Utc)
+}
+
+fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 }
+}
+
+/// Another server instance on the test's database: its own connection pool, routing and
+/// sweeper, on the test's clock.
+async fn instance(url: &str, clock: Arc<ManualClock>) -> App {
+    let store = hotline_server::open_store(url, 4).await.expect("open store");
+    let key_dir = std::env::temp_dir().join(format!("hotline-sweep-key-{}", uuid::Uuid::new_v4()));
+    let config =
+        Config { signing_key_file: key_dir.join("signing.key"), sweep_interval_secs: 0, ..Config::default() };
+    let mut app = hotline_server::cli::build_app(&config, store).await.expect("build app");
+    let _ = std::fs::remove_dir_all(&key_dir);
+    app.clock = clock;
+    app
+}
+
+/// Records the sample call and creates an order that routing sends to the village
+/// counsel of 前进村 (张明, P0001).
+async fn routed_order(agent: &mut Clients, rid: &str) -> pb::WorkOrder {
+    let call =
+        agent.calls.record_call(sample_call(&format!("call-{rid}"))).await.expect("record").into_inner();
+    let order = agent
+        .orders
+        .create_work_order(pb::CreateWorkOrderRequest {
+            request_id: rid.into(),
+            call_id: call.id,
+            ..Default::default()
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    assert_eq!(order.state, pb::WorkOrderState::AwaitingSignOff as i32);
+    assert_eq!(order.target.as_ref().unwrap().assignee_id, "P0001");
+    order
+}
+
+/// The sweeper's events of an order, as (kind, payload).
+async fn swept(dispatcher: &mut Clients, id: &str) -> Vec<(String, serde_json::Value)> {
+    dispatcher
+        .orders
+        .get_work_order_history(pb::GetWorkOrderHistoryRequest { id: id.into() })
+        .await
+        .expect("history")
+        .into_inner()
+        .events
+        .into_iter()
+        .filter(|e| e.actor_id == SYSTEM_USER_ID.to_string())
+        .map(|e| {
+            assert_eq!(e.actor_role, pb::Role::System as i32);
+            (e.kind, serde_json::from_str(&e.payload_json).expect("payload json"))
+        })
+        .collect()
+}
+
+fn kinds(events: &[(String, serde_json::Value)]) -> Vec<&str> {
+    events.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+async fn get(client: &mut Clients, id: &str) -> pb::WorkOrder {
+    client.orders.get_work_order(pb::GetWorkOrderRequest { id: id.into() }).await.expect("get").into_inner()
+}
+
+fn order_of(r: tonic::Response<pb::ActionResponse>) -> pb::WorkOrder {
+    r.into_inner().work_order.expect("work order")
+}
+
+async fn cards_across_the_spring_festival_and_an_adjusted_saturday(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-02-13 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let app = instance(test.db.url(), clock.clone()).await;
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let mut counsel = test.sign_in("counsel").await;
+
+    // Dispatched on Friday 13 February 2026. Saturday the 14th is an adjusted working
+    // day; 15-23 February is the Spring Festival holiday.
+    let order = routed_order(&mut agent, "o-spring").await;
+    let id = order.id.clone();
+    assert_eq!(order.deadlines.as_ref().unwrap().sign_off_due, Some(ts(sh("2026-02-15 00:00"))));
+
+    let at = |t: &str| {
+        clock.set(sh(t));
+        sh(t)
+    };
+    // On Friday evening the deadline is beyond the next working day's start: not read.
+    let r = sweep_once(&app, at("2026-02-13 20:00")).await.unwrap();
+    assert!(r.swept && r.examined == 0 && r.raised() == 0, "{r:?}");
+    // The working day before the deadline is the adjusted Saturday.
+    let r = sweep_once(&app, at("2026-02-14 08:00")).await.unwrap();
+    assert_eq!(r.yellow_cards, 1, "{r:?}");
+    let events = swept(&mut dispatcher, &id).await;
+    assert_eq!(kinds(&events), ["yellow_card"]);
+    assert_eq!(events[0].1["deadline"], "sign_off");
+    // Sweeping again at the same instant raises nothing new.
+    assert_eq!(sweep_once(&app, at("2026-02-14 08:00")).await.unwrap().raised(), 0);
+
+    // Signed off that Saturday: five working days counted after it skip the holiday
+    // block (24, 25, 26, 27 February) and end on the adjusted working Saturday the 28th.
+    let version = get(&mut dispatcher, &id).await.version;
+    let o = order_of(
+        counsel
+            .orders
+            .sign_off_work_order(pb::SignOffWorkOrderRequest {
+                id: id.clone(),
+                version,
+                ..Default::default()
+            })
+            .await
+            .expect("sign off"),
+    );
+    let reply_due = sh("2026-03-01 00:00");
+    assert_eq!(o.deadlines.as_ref().unwrap().reply_due, Some(ts(reply_due)));
+    for t in ["2026-02-14 12:00", "2026-02-20 12:00", "2026-02-27 23:59"] {
+        assert_eq!(sweep_once(&app, at(t)).await.unwrap().raised(), 0, "nothing due at {t}");
+    }
+    let r = sweep_once(&app, at("2026-02-28 00:30")).await.unwrap();
+    assert_eq!((r.yellow_cards, r.raised()), (1, 1), "{r:?}");
+    assert_eq!(sweep_once(&app, at("2026-02-28 23:59")).await.unwrap().raised(), 0);
+
+    // Overdue from Sunday 1 March: a red card and the county's supervision, once.
+    let r = sweep_once(&app, at("2026-03-01 00:30")).await.unwrap();
+    assert_eq!((r.red_cards, r.supervisions, r.raised()), (1, 1, 2), "{r:?}");
+    for t in ["2026-03-01 00:30", "2026-03-02 09:00", "2026-03-10 09:00"] {
+        assert_eq!(sweep_once(&app, at(t)).await.unwrap().raised(), 0, "nothing new at {t}");
+    }
+    let events = swept(&mut dispatcher, &id).await;
+    assert_eq!(kinds(&events), ["yellow_card", "yellow_card", "red_card", "supervised"]);
+    let due = |e: &serde_json::Value| e["due"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    assert_eq!((events[1].1["deadline"].as_str(), due(&events[1].1)), (Some("reply"), reply_due));
+    assert_eq!((events[2].1["deadline"].as_str(), due(&events[2].1)), (Some("reply"), reply_due));
+    assert_eq!(events[3].1["reason"], "overdue");
+    let o = get(&mut dispatcher, &id).await;
+    assert_eq!(o.state, pb::WorkOrderState::InProgress as i32, "reminders never change the state");
+    assert!(o.overdue);
+    test.stop().await;
+}
+
+async fn escalation_along_the_chain_across_national_day(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-09-30 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let app = instance(test.db.url(), clock.clone()).await;
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let at = |t: &str| {
+        clock.set(sh(t));
+        sh(t)
+    };
+
+    // Dispatched to the village counsel on the eve of National Day (1-7 October):
+    // sign-off is due at the end of Thursday 8 October.
+    let order = routed_order(&mut agent, "o-national").await;
+    let id = order.id.clone();
+    assert_eq!(order.deadlines.as_ref().unwrap().sign_off_due, Some(ts(sh("2026-10-09 00:00"))));
+    assert_eq!(sweep_once(&app, at("2026-10-08 08:00")).await.unwrap().yellow_cards, 1);
+
+    // Not signed off: red card, supervision, and on to the least-loaded other member of
+    // the township team, with a new sign-off deadline at the end of the adjusted working
+    // Saturday 10 October.
+    let r = sweep_once(&app, at("2026-10-09 00:30")).await.unwrap();
+    assert_eq!((r.red_cards, r.supervisions, r.escalations), (1, 1, 1), "{r:?}");
+    assert_eq!(sweep_once(&app, at("2026-10-09 00:30")).await.unwrap().raised(), 0, "once");
+    let o = get(&mut dispatcher, &id).await;
+    assert_eq!(o.state, pb::WorkOrderState::AwaitingSignOff as i32);
+    let t = o.target.as_ref().unwrap();
+    assert_eq!((t.unit_id.as_str(), t.assignee_id.as_str()), ("371502101", "P0002"));
+    assert_eq!(o.deadlines.as_ref().unwrap().sign_off_due, Some(ts(sh("2026-10-11 00:00"))));
+
+    // The team member misses it too: the station lead, due at the end of Monday 12th
+    // (Sunday the 11th is not a working day).
+    assert_eq!(sweep_once(&app, at("2026-10-10 09:00")).await.unwrap().yellow_cards, 1);
+    let r = sweep_once(&app, at("2026-10-11 00:30")).await.unwrap();
+    assert_eq!((r.red_cards, r.supervisions, r.escalations), (1, 0, 1), "{r:?}");
+    let o = get(&mut dispatcher, &id).await;
+    let t = o.target.as_ref().unwrap();
+    assert_eq!((t.unit_id.as_str(), t.assignee_id.as_str()), ("371502101", "P0003"));
+    assert_eq!(o.deadlines.as_ref().unwrap().sign_off_due, Some(ts(sh("2026-10-13 00:00"))));
+
+    let events = swept(&mut dispatcher, &id).await;
+    assert_eq!(
+        kinds(&events),
+        ["yellow_card", "red_card", "supervised", "escalated", "yellow_card", "red_card", "escalated"]
+    );
+    let first = &events[3].1;
+    assert_eq!(first["previous_target"]["assignee_id"], "P0001");
+    assert_eq!(first["target"]["assignee_id"], "P0002");
+    assert_eq!(first["routing"]["from_step"], "village_counsel");
+    assert_eq!(first["routing"]["step"], "team_member");
+    assert_eq!(
+        first["missed_due"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(),
+        sh("2026-10-09 00:00")
+    );
+    assert_eq!(events[6].1["escalation_count"], 2);
+    assert_eq!(events[6].1["routing"]["step"], "station_lead");
+
+    // The lead signs it off in time: nothing more to do.
+    let mut lead = test.sign_in("lead").await;
+    at("2026-10-12 10:00");
+    lead.orders
+        .sign_off_work_order(pb::SignOffWorkOrderRequest {
+            id: id.clone(),
+            version: o.version,
+            ..Default::default()
+        })
+        .await
+        .expect("the lead signs off");
+    assert_eq!(sweep_once(&app, at("2026-10-13 00:30")).await.unwrap().raised(), 0);
+    test.stop().await;
+}
+
+async fn supervision_on_the_second_dissatisfaction(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-03-09 09:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let app = instance(test.db.url(), clock.clone()).await;
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let mut counsel = test.sign_in("counsel").await;
+    let mut callback = test.sign_in("callback").await;
+    let order = routed_order(&mut agent, "o-twice").await;
+    let id = order.id.clone();
+    let mut version = order.version;
+
+    for round in 1..=2 {
+        if round == 2 {
+            version = order_of(
+                dispatcher
+                    .orders
+                    .pass_on_redo(pb::PassOnRedoRequest { id: id.clone(), version, ..Default::default() })
+                    .await
+                    .expect("redo"),
+            )
+            .version;
+        }
+        version = order_of(
+            counsel
+                .orders
+                .sign_off_work_order(pb::SignOffWorkOrderRequest {
+                    id: id.clone(),
+                    version,
+                    ..Default::default()
+                })
+                .await
+                .expect("sign off"),
+        )
+        .version;
+        version = order_of(
+            counsel
+                .orders
+                .reply_work_order(pb::ReplyWorkOrderRequest {
+                    id: id.clone(),
+                    version,
+                    result: Some(pb::HandlingResult {
+                        resolved: true,
+                        notes: "已组织双方协商".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .expect("reply"),
+        )
+        .version;
+        version = order_of(
+            dispatcher
+                .orders
+                .review_reply(pb::ReviewReplyRequest {
+                    id: id.clone(),
+                    version,
+                    pass: true,
+                    ..Default::default()
+                })
+                .await
+                .expect("pass"),
+        )
+        .version;
+        let o = order_of(
+            callback
+                .orders
+                .record_callback(pb::RecordCallbackRequest {
+                    id: id.clone(),
+                    version,
+                    satisfaction: pb::Satisfaction::Dissatisfied as i32,
+                    note: "仍不满意".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("callback"),
+        );
+        version = o.version;
+        assert_eq!(o.state, pb::WorkOrderState::Redo as i32);
+        // Nothing due yet on the same morning: the redo is due at the end of Tuesday.
+        let r = sweep_once(&app, sh("2026-03-09 11:00")).await.unwrap();
+        if round == 1 {
+            assert_eq!(r.raised(), 0, "{r:?}");
+        } else {
+            assert_eq!((r.supervisions, r.raised()), (1, 1), "{r:?}");
+        }
+    }
+    assert_eq!(sweep_once(&app, sh("2026-03-09 11:00")).await.unwrap().raised(), 0);
+    let events = swept(&mut dispatcher, &id).await;
+    assert_eq!(kinds(&events), ["supervised"]);
+    assert_eq!(events[0].1["reason"], "dissatisfied_twice");
+    test.stop().await;
+}
+
+/// `serve` runs the sweeper every `sweep_interval_secs`, on the instance's clock.
+async fn background_sweeper_started_by_serve(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-09-30 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let order = routed_order(&mut agent, "o-background").await;
+
+    let store = hotline_server::open_store(test.db.url(), 4).await.expect("open store");
+    let key_dir = std::env::temp_dir().join(format!("hotline-sweep-key-{}", uuid::Uuid::new_v4()));
+    let config =
+        Config { signing_key_file: key_dir.join("signing.key"), sweep_interval_secs: 1, ..Config::default() };
+    let mut app = hotline_server::cli::build_app(&config, store).await.expect("build app");
+    let _ = std::fs::remove_dir_all(&key_dir);
+    app.clock = clock.clone();
+    let sweeper = app.sweeper.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hotline_server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+
+    clock.set(sh("2026-10-09 00:30"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let events = swept(&mut dispatcher, &order.id).await;
+        if events.len() == 3 {
+            assert_eq!(kinds(&events), ["red_card", "supervised", "escalated"]);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the background sweeper did not run: {events:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (rounds, totals) = sweeper.totals();
+    assert!(rounds >= 1);
+    assert_eq!((totals.red_cards, totals.supervisions, totals.escalations), (1, 1, 1));
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    test.stop().await;
+}
+
+/// Three instances on one database sweep at the same instants, several rounds: racing
+/// without the lease, and with it. Each card, supervision and escalation is recorded
+/// once.
+async fn three_instances(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-09-30 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(routed_order(&mut agent, &format!("o-three-{n}")).await.id);
+    }
+    let apps = [
+        instance(test.db.url(), clock.clone()).await,
+        instance(test.db.url(), clock.clone()).await,
+        instance(test.db.url(), clock.clone()).await,
+    ];
+    let instants =
+        ["2026-10-08 08:00", "2026-10-09 00:30", "2026-10-10 09:00", "2026-10-11 00:30", "2026-10-13 01:00"];
+    let mut total = SweepReport::default();
+    let mut add = |r: &SweepReport| {
+        total.yellow_cards += r.yellow_cards;
+        total.red_cards += r.red_cards;
+        total.supervisions += r.supervisions;
+        total.escalations += r.escalations;
+        total.retries += r.retries;
+    };
+    for (n, t) in instants.iter().enumerate() {
+        let now = sh(t);
+        clock.set(now);
+        for leased in [n % 2 == 1, n % 2 == 0] {
+            let reports: Vec<SweepReport> = if leased {
+                let (a, b, c) = tokio::join!(
+                    sweep_once(&apps[0], now),
+                    sweep_once(&apps[1], now),
+                    sweep_once(&apps[2], now)
+                );
+                vec![a.unwrap(), b.unwrap(), c.unwrap()]
+            } else {
+                let (a, b, c) = tokio::join!(
+                    sweep_round(&apps[0], now),
+                    sweep_round(&apps[1], now),
+                    sweep_round(&apps[2], now)
+                );
+                vec![a.unwrap(), b.unwrap(), c.unwrap()]
+            };
+            reports.iter().for_each(&mut add);
+        }
+    }
+    // Per order: yellow cards for the first two deadlines, red cards for the first three,
+    // one supervision, three escalations (member, lead, county).
+    let n = ids.len() as u64;
+    assert_eq!(
+        (total.yellow_cards, total.red_cards, total.supervisions, total.escalations),
+        (2 * n, 3 * n, n, 3 * n),
+        "{total:?}"
+    );
+    println!("retries across instances: {}", total.retries);
+    for id in &ids {
+        let events = swept(&mut dispatcher, id).await;
+        assert_eq!(
+            kinds(&events),
+            [
+                "yellow_card",
+                "red_card",
+                "supervised",
+                "escalated",
+                "yellow_card",
+                "red_card",
+                "escalated",
+                "red_card",
+                "escalated"
+            ],
+            "order {id}"
+        );
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (kind, payload) in &events {
+            let key = format!(
+                "{kind} {} {} {} {}",
+                payload["deadline"], payload["due"], payload["reason"], payload["missed_due"]
+            );
+            *seen.entry(key).or_default() += 1;
+        }
+        assert!(seen.values().all(|&c| c == 1), "a step recorded twice: {seen:?}");
+        let o = get(&mut dispatcher, id).await;
+        let t = o.target.as_ref().unwrap();
+        assert_eq!((t.unit_id.as_str(), t.assignee_id.as_str()), ("371502", ""), "at the county centre");
+    }
+    test.stop().await;
+}

@@ -229,6 +229,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
             config.wrap_up_max_secs,
         )))),
         metrics: Arc::new(crate::metrics::Metrics::default()),
+        limits: Arc::new(crate::limits::Limits::from_config(config)?),
     })
 }
 

@@ -10,11 +10,13 @@ pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod limits;
 pub mod metrics;
 pub mod queue;
 pub mod routing;
 pub mod services;
 pub mod suggest;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{App, Clock, SystemClock, open_store, serve};

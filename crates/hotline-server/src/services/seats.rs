@@ -503,6 +503,8 @@ impl QueueService for QueueSvc {
     ) -> Result<Response<SnapshotStream>, Status> {
         let actor = actor(&req)?;
         require_role(&actor, QUEUE_READERS, "watch the queue").map_err(Status::from)?;
+        // Held by the stream: released when it ends or the client goes away.
+        let permit = self.app.limits.streams.acquire(actor.user_id)?;
         let now = self.app.now();
         let first = self.app.queue.snapshot(self.app.store.as_ref(), now).await.map_err(Status::from)?;
         let rx = self.app.queue.subscribe();
@@ -530,7 +532,7 @@ impl QueueService for QueueSvc {
                     }
                 }
             });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 
     #[tracing::instrument(skip_all)]

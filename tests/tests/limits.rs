@@ -17,6 +17,7 @@ on_both_backends!(
     stream_cap_per_user,
     streams_outlive_the_unary_deadline,
     page_sizes_are_bounded,
+    client_address_header_only_when_configured,
 );
 
 fn list_units() -> pb::ListUnitsRequest {
@@ -269,5 +270,52 @@ async fn page_sizes_are_bounded(backend: Backend) {
         .await
         .unwrap_err();
     assert!(e.code() == Code::InvalidArgument && e.message().starts_with("limit"), "{e:?}");
+    app.stop().await;
+}
+
+fn from_address(ip: &str) -> tonic::Request<pb::ListUnitsRequest> {
+    let mut req = tonic::Request::new(list_units());
+    req.metadata_mut().insert("x-forwarded-for", format!("203.0.113.9, {ip}").parse().unwrap());
+    req
+}
+
+async fn client_address_header_only_when_configured(backend: Backend) {
+    // Unset: a client-supplied header changes nothing; every request is the peer's.
+    let limited = |c: &mut hotline_server::config::Config| {
+        c.rate_limit_per_address = 1;
+        c.rate_limit_per_address_burst = 4;
+    };
+    let Some(app) = TestApp::spawn_with_config(backend, limited).await else { return };
+    let mut agent = app.sign_in("agent").await;
+    let mut refused = None;
+    for i in 0..5 {
+        if let Err(e) = agent.directory.list_units(from_address(&format!("198.51.100.{i}"))).await {
+            refused = Some(e);
+            break;
+        }
+    }
+    assert_eq!(refused.expect("the header is ignored").code(), Code::ResourceExhausted);
+    app.stop().await;
+
+    // Configured (behind a trusted proxy): its last entry is the client's address.
+    let Some(app) = TestApp::spawn_with_config(backend, |c| {
+        limited(c);
+        c.client_address_header = Some("X-Forwarded-For".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let mut agent = app.sign_in("agent").await;
+    for i in 0..4 {
+        agent
+            .directory
+            .list_units(from_address("198.51.100.1"))
+            .await
+            .unwrap_or_else(|e| panic!("call {i}: {e}"));
+    }
+    let refused = agent.directory.list_units(from_address("198.51.100.1")).await.unwrap_err();
+    retry_hint(&refused);
+    agent.directory.list_units(from_address("198.51.100.2")).await.expect("another client behind the proxy");
     app.stop().await;
 }

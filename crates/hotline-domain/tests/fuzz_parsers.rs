@@ -12,7 +12,9 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() }
+    // `PROPTEST_CASES` raises the count for a longer search.
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 /// Text that looks like what a console or a telephony adapter sends, plus noise.

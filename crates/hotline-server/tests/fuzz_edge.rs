@@ -12,7 +12,9 @@ use hotline_store::{MAX_PAGE_SIZE, StoredDirectory, check_directory};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 384, failure_persistence: None, ..ProptestConfig::default() }
+    // `PROPTEST_CASES` raises the count for a longer search.
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(384);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn text() -> impl Strategy<Value = String> {

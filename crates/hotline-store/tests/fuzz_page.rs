@@ -11,7 +11,9 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() }
+    // `PROPTEST_CASES` raises the count for a longer search.
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 fn cursor() -> impl Strategy<Value = OrderCursor> {

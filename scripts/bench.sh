@@ -35,6 +35,9 @@ for backend in sqlite postgres; do
     --report "$OUT/$backend-raw.json" | tail -1
   url=$(fresh_db $backend hotline_bench_server)
   keydir=$(mktemp -d)
+  # The load generator is one user on one address: the abuse limits are lifted.
+  HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
+  HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE=0 \
   HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
     "$HOTLINE" serve --demo --database-url "$url" --listen "127.0.0.1:$PORT" 2>"$OUT/$backend-server.log" &
   pid=$!

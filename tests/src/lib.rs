@@ -144,6 +144,13 @@ impl TestApp {
         Some(TestApp::spawn_on(db, clock).await)
     }
 
+    /// Like [`TestApp::spawn`], with the configuration changed by `configure` after the
+    /// harness's own settings (e.g. a tight rate limit).
+    pub async fn spawn_with_config(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let db = TestDb::create(backend).await?;
+        Some(TestApp::spawn_configured(db, None, configure).await)
+    }
+
     /// Stops this server and starts a new one on the same database, as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
@@ -152,6 +159,14 @@ impl TestApp {
     }
 
     async fn spawn_on(db: TestDb, clock: Option<Arc<dyn hotline_server::Clock>>) -> TestApp {
+        TestApp::spawn_configured(db, clock, |_| {}).await
+    }
+
+    async fn spawn_configured(
+        db: TestDb,
+        clock: Option<Arc<dyn hotline_server::Clock>>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
@@ -165,6 +180,13 @@ impl TestApp {
             // Tokens are issued at the test clock's time; keep them valid in real time.
             config.token_ttl_minutes = 10 * 365 * 24 * 60;
         }
+        // Every test signs in and calls from one address as fast as it can: the rate
+        // limits are lifted unless a test sets its own.
+        config.rate_limit_per_user = 0;
+        config.rate_limit_per_address = 0;
+        config.sign_in_limit_per_address_per_minute = 0;
+        config.sign_in_limit_per_username_per_minute = 0;
+        configure(&mut config);
         let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
         if let Some(clock) = clock {
             app.clock = clock;

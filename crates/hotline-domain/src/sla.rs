@@ -192,6 +192,12 @@ impl SlaPolicy {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.message().to_owned()))?;
         let mut policy = SlaPolicy::default();
         if let Some(days) = raw.max_extension_days {
+            if days > MAX_DAYS {
+                return Err(PolicyError::Value {
+                    key: "max_extension_days".into(),
+                    message: format!("{days} is too long an extension (at most {MAX_DAYS})"),
+                });
+            }
             policy.max_extension_days = days;
         }
         if let Some(t) = &raw.default {

@@ -54,6 +54,8 @@ pub struct App {
     pub events: Arc<crate::events::Events>,
     /// The time-limit sweeper's setting and totals.
     pub sweeper: Arc<crate::sweeper::Sweeper>,
+    /// Rate limits, stream caps, message size, deadlines and TLS of the listener.
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl App {
@@ -80,10 +82,6 @@ pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<d
         )
     }
 }
-
-/// Largest request accepted, in bytes. The biggest legitimate message (a reply with
-/// 4,000 characters of notes) is far below it.
-pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// Serves the API on `listener` until `shutdown` completes, then drains in-flight calls.
 pub async fn serve(
@@ -141,54 +139,59 @@ pub async fn serve(
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(std::time::Duration::from_secs(60)));
-    let result = tonic::transport::Server::builder()
-        .timeout(std::time::Duration::from_secs(30))
+    // Largest request accepted (`max_message_bytes`): the biggest legitimate message (a
+    // reply with 4,000 characters of notes) is far below the default.
+    let max_message = app.limits.max_message_bytes;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &app.limits.tls {
+        builder = builder.tls_config(tls.clone())?;
+    }
+    let result = builder
+        .timeout(app.limits.request_timeout)
         .layer(RpcMetricsLayer(app.metrics.clone()))
+        .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
         .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(
-            AuthServiceServer::new(AuthSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
+        .add_service(AuthServiceServer::new(AuthSvc::new(app.clone())).max_decoding_message_size(max_message))
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            CallServiceServer::new(CallSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            CallServiceServer::new(CallSvc::new(app.clone())).max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             DirectoryServiceServer::new(DirectorySvc::new(app.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             WorkOrderServiceServer::new(WorkOrderSvc::new(app.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            RoutingServiceServer::new(RoutingSvc::new(app.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            RoutingServiceServer::new(RoutingSvc::new(app.clone())).max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            MapServiceServer::new(MapSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            MapServiceServer::new(MapSvc::new(app.clone())).max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            SeatServiceServer::new(SeatSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            SeatServiceServer::new(SeatSvc::new(app.clone())).max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             TelephonyServiceServer::new(TelephonySvc::new(app.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            QueueServiceServer::new(QueueSvc::new(app.clone())).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            QueueServiceServer::new(QueueSvc::new(app.clone())).max_decoding_message_size(max_message),
             auth.clone(),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             StatisticsServiceServer::new(StatisticsSvc::new(app.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(max_message),
             auth,
         ))
         .serve_with_incoming_shutdown(incoming, shutdown)

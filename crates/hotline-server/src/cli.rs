@@ -237,6 +237,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         metrics: Arc::new(crate::metrics::Metrics::default()),
         events: Arc::new(crate::events::Events::new(crate::bus::from_config(config)?)),
         sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweep_interval_secs)),
+        limits: Arc::new(crate::limits::Limits::from_config(config)?),
     })
 }
 

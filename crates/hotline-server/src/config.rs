@@ -48,6 +48,37 @@ pub struct Config {
     /// Seconds between rounds of the time-limit sweeper (cards, escalation,
     /// supervision); 0 turns it off on this instance.
     pub sweep_interval_secs: u32,
+    /// Requests per second one signed-in user may make, sustained, on every RPC
+    /// (0: no limit).
+    pub rate_limit_per_user: u32,
+    /// Requests one user may make at once above the sustained rate.
+    pub rate_limit_per_user_burst: u32,
+    /// Requests per second from one client address, sustained, on every RPC, signed in
+    /// or not (0: no limit).
+    pub rate_limit_per_address: u32,
+    /// Requests one address may make at once above the sustained rate.
+    pub rate_limit_per_address_burst: u32,
+    /// Sign-in attempts per minute from one address (also the burst; 0: no limit).
+    pub sign_in_limit_per_address_per_minute: u32,
+    /// Sign-in attempts per minute for one username (also the burst; 0: no limit).
+    pub sign_in_limit_per_username_per_minute: u32,
+    /// A header set by a trusted reverse proxy holding the client's address (its last
+    /// entry counts, e.g. `x-forwarded-for`); unset: the connection's peer address.
+    pub client_address_header: Option<String>,
+    /// Largest request message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Most streams (`WatchQueue`, ...) one user may hold open at once (0: no cap).
+    pub max_streams_per_user: u32,
+    /// Longest a unary call may run, in seconds; a shorter client `grpc-timeout` wins.
+    /// Streams are not cut by it.
+    pub request_timeout_secs: u32,
+    /// PEM certificate chain of the gRPC listener; with `tls_key_file`, turns TLS on.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the gRPC listener.
+    pub tls_key_file: Option<PathBuf>,
+    /// PEM CA that signs client certificates; turns on client-certificate verification
+    /// (optional for users, required for the telephony account).
+    pub tls_client_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -76,6 +107,19 @@ impl Default for Config {
             redis_stream_key: "hotline:events".into(),
             redis_stream_maxlen: 100_000,
             sweep_interval_secs: 30,
+            rate_limit_per_user: 50,
+            rate_limit_per_user_burst: 200,
+            rate_limit_per_address: 1000,
+            rate_limit_per_address_burst: 4000,
+            sign_in_limit_per_address_per_minute: 120,
+            sign_in_limit_per_username_per_minute: 10,
+            client_address_header: None,
+            max_message_bytes: 256 * 1024,
+            max_streams_per_user: 4,
+            request_timeout_secs: 30,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
         }
     }
 }
@@ -130,6 +174,19 @@ impl std::fmt::Debug for Config {
             .field("redis_stream_key", &self.redis_stream_key)
             .field("redis_stream_maxlen", &self.redis_stream_maxlen)
             .field("sweep_interval_secs", &self.sweep_interval_secs)
+            .field("rate_limit_per_user", &self.rate_limit_per_user)
+            .field("rate_limit_per_user_burst", &self.rate_limit_per_user_burst)
+            .field("rate_limit_per_address", &self.rate_limit_per_address)
+            .field("rate_limit_per_address_burst", &self.rate_limit_per_address_burst)
+            .field("sign_in_limit_per_address_per_minute", &self.sign_in_limit_per_address_per_minute)
+            .field("sign_in_limit_per_username_per_minute", &self.sign_in_limit_per_username_per_minute)
+            .field("client_address_header", &self.client_address_header)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_streams_per_user", &self.max_streams_per_user)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("tls_client_ca_file", &self.tls_client_ca_file)
             .finish()
     }
 }

@@ -138,7 +138,7 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Directory> {
 
 /// Checks each record on its own; references between records are checked by the store
 /// in the import's transaction.
-fn check(dir: &Directory) -> anyhow::Result<()> {
+pub fn check(dir: &Directory) -> anyhow::Result<()> {
     let text = |what: String, s: &str| -> anyhow::Result<()> {
         anyhow::ensure!(!s.trim().is_empty(), "{what} must not be empty");
         anyhow::ensure!(s.chars().count() <= 100, "{what} is longer than 100 characters");
@@ -151,6 +151,10 @@ fn check(dir: &Directory) -> anyhow::Result<()> {
             (u.level == UnitLevel::City) == u.parent_id.is_none(),
             "units[{i}]: only the city has no parent_id"
         );
+        anyhow::ensure!(
+            u.latitude.is_some() == u.longitude.is_some(),
+            "units[{i}]: latitude and longitude go together"
+        );
         if let (Some(lat), Some(lon)) = (u.latitude, u.longitude) {
             anyhow::ensure!(
                 (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon),
@@ -161,10 +165,12 @@ fn check(dir: &Directory) -> anyhow::Result<()> {
     for (i, s) in dir.stations.iter().enumerate() {
         text(format!("stations[{i}].id"), &s.id)?;
         text(format!("stations[{i}].name"), &s.name)?;
+        phone(format!("stations[{i}].phone"), s.phone.as_deref())?;
     }
     for (i, p) in dir.people.iter().enumerate() {
         text(format!("people[{i}].id"), &p.id)?;
         text(format!("people[{i}].name"), &p.name)?;
+        phone(format!("people[{i}].phone"), p.phone.as_deref())?;
         anyhow::ensure!(p.capacity >= 0, "people[{i}].capacity must not be negative");
         anyhow::ensure!(
             p.team_township_id.is_some() == p.team_role.is_some(),
@@ -177,6 +183,20 @@ fn check(dir: &Directory) -> anyhow::Result<()> {
         anyhow::ensure!(
             inst.capacity.is_none_or(|c| c >= 0),
             "institutions[{i}].capacity must not be negative"
+        );
+    }
+    Ok(())
+}
+
+/// An optional phone number of the directory: digits with the usual separators (a
+/// station's line may be an area code and a service number, `0635-12348`).
+fn phone(field: String, raw: Option<&str>) -> anyhow::Result<()> {
+    if let Some(raw) = raw {
+        anyhow::ensure!(
+            raw.chars().count() <= 32
+                && raw.chars().any(|c| c.is_ascii_digit())
+                && raw.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+' | '(' | ')')),
+            "{field}: `{raw}` is not a phone number (digits, spaces and dashes, at most 32 characters)"
         );
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod import;
+pub mod limits;
 pub mod metrics;
 pub mod queue;
 pub mod routing;
@@ -20,5 +21,6 @@ pub mod services;
 pub mod suggest;
 pub mod sweeper;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::{App, Clock, SystemClock, open_store, serve};

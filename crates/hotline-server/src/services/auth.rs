@@ -22,6 +22,8 @@ impl AuthSvc {
         if req.username.is_empty() || req.username.len() > 64 || req.password.len() > 256 {
             return Err(wrong().into());
         }
+        // Slows password guessing against one account from many addresses.
+        self.app.limits.check_sign_in_username(&req.username)?;
         let user = self.app.store.user_by_username(&req.username).await?;
         // Verify against a dummy hash for unknown users, so timing does not reveal
         // which usernames exist. argon2 is CPU-bound: keep it off the async workers.

@@ -494,7 +494,9 @@ impl QueueService for QueueSvc {
         &self,
         req: Request<pb::WatchQueueRequest>,
     ) -> Result<Response<SnapshotStream>, Status> {
-        actor(&req)?;
+        let actor = actor(&req)?;
+        // Held by the stream: released when it ends or the client goes away.
+        let permit = self.app.limits.streams.acquire(actor.user_id)?;
         let now = self.app.now();
         let first = self.app.queue.snapshot(self.app.store.as_ref(), now).await.map_err(Status::from)?;
         let rx = self.app.queue.subscribe();
@@ -522,7 +524,7 @@ impl QueueService for QueueSvc {
                     }
                 }
             });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 
     #[tracing::instrument(skip_all)]

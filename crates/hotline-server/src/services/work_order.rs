@@ -363,14 +363,20 @@ impl WorkOrderSvc {
 
 #[tonic::async_trait]
 impl WorkOrderService for WorkOrderSvc {
-    type WatchWorkOrdersStream = super::watch::UpdateStream;
+    type WatchWorkOrdersStream = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<pb::WorkOrderUpdate, Status>> + Send + 'static>,
+    >;
 
     #[tracing::instrument(skip_all)]
     async fn watch_work_orders(
         &self,
         req: Request<pb::WatchWorkOrdersRequest>,
     ) -> Result<Response<Self::WatchWorkOrdersStream>, Status> {
-        respond(super::watch::watch(&self.app, req).await)
+        let actor = actor(&req)?;
+        // Held by the stream: released when it ends or the client goes away.
+        let permit = self.app.limits.streams.acquire(actor.user_id)?;
+        let stream = respond(super::watch::watch(&self.app, req).await)?.into_inner();
+        Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 
     #[tracing::instrument(skip_all)]

@@ -1,0 +1,51 @@
+//! TLS on the gRPC listener (rustls with the ring provider): a certificate and key from
+//! PEM files, and optionally a client CA, which turns on client-certificate
+//! verification. Client certificates stay optional for ordinary users; the telephony
+//! role must present one (enforced in [`crate::limits`]).
+
+use crate::config::Config;
+use anyhow::Context;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+
+/// The listener's TLS settings and whether client certificates are verified, or
+/// `(None, false)` when no certificate is configured.
+pub fn server_tls(config: &Config) -> anyhow::Result<(Option<ServerTlsConfig>, bool)> {
+    let (cert_file, key_file) = match (&config.tls_cert_file, &config.tls_key_file) {
+        (None, None) => {
+            anyhow::ensure!(
+                config.tls_client_ca_file.is_none(),
+                "tls_client_ca_file needs tls_cert_file and tls_key_file"
+            );
+            return Ok((None, false));
+        }
+        (Some(c), Some(k)) => (c, k),
+        _ => anyhow::bail!("tls_cert_file and tls_key_file must be set together"),
+    };
+    let cert = std::fs::read(cert_file).with_context(|| format!("reading {}", cert_file.display()))?;
+    let key = std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?;
+    anyhow::ensure!(
+        String::from_utf8_lossy(&cert).contains("-----BEGIN CERTIFICATE-----"),
+        "{} holds no PEM certificate",
+        cert_file.display()
+    );
+    anyhow::ensure!(
+        String::from_utf8_lossy(&key).contains("PRIVATE KEY-----"),
+        "{} holds no PEM private key",
+        key_file.display()
+    );
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    let mutual = match &config.tls_client_ca_file {
+        Some(ca_file) => {
+            let ca = std::fs::read(ca_file).with_context(|| format!("reading {}", ca_file.display()))?;
+            anyhow::ensure!(
+                String::from_utf8_lossy(&ca).contains("-----BEGIN CERTIFICATE-----"),
+                "{} holds no PEM certificate",
+                ca_file.display()
+            );
+            tls = tls.client_ca_root(Certificate::from_pem(ca)).client_auth_optional(true);
+            true
+        }
+        None => false,
+    };
+    Ok((Some(tls), mutual))
+}

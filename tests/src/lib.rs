@@ -152,7 +152,9 @@ impl TestApp {
     }
 
     async fn spawn_on(db: TestDb, clock: Option<Arc<dyn hotline_server::Clock>>) -> TestApp {
-        let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
+        let store = hotline_server::open_store(db.url(), 8, hotline_store::CallerKeys::for_tests())
+            .await
+            .expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
         let mut config = Config { signing_key_file: key_dir.join("signing.key"), ..Config::default() };

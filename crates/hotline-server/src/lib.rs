@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod metrics;
+pub mod privacy;
 pub mod queue;
 pub mod routing;
 pub mod services;

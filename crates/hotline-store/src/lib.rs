@@ -5,12 +5,14 @@
 //! command was decided against, so a stale writer is refused instead of overwriting.
 //! Creation takes a client request id, so a retried call returns the first result.
 
+mod caller;
 pub mod citygen;
 mod directory;
 mod import;
 mod numbering;
 mod page;
 mod pool;
+mod privacy;
 mod queue;
 mod routing;
 mod stats;
@@ -18,13 +20,17 @@ mod suggestion;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 #[cfg(feature = "testsuite")]
+pub mod testsuite_privacy;
+#[cfg(feature = "testsuite")]
 pub mod testsuite_queue;
 
+pub use caller::*;
 pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use page::*;
 pub use pool::*;
+pub use privacy::*;
 pub use queue::*;
 pub use routing::*;
 pub use stats::*;
@@ -172,7 +178,7 @@ pub struct OrderFilter {
 
 #[async_trait]
 pub trait Store:
-    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + Send + Sync + 'static
+    RoutingStore + SuggestionStore + QueueStore + StatsStore + PoolInfo + PrivacyStore + Send + Sync + 'static
 {
     // ---- directory -------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 use crate::access::{CALL_READERS, call_view, order_view, require_role};
+use crate::privacy::{Seen, record_views};
 use crate::app::App;
 use crate::auth::actor;
 use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, request_id, uuid};
@@ -99,7 +100,9 @@ impl CallSvc {
         require_role(&actor, CALL_READERS, "read calls")?;
         let id = uuid("id", &req.get_ref().id)?;
         let call = self.app.store.get_call(id).await?;
-        Ok(call_pb(&call, call_view(&actor, &call)))
+        let view = call_view(&actor, &call);
+        record_views(&self.app, &actor, "GetCall", [Seen::call(&call, view)]).await?;
+        Ok(call_pb(&call, view))
     }
 
     async fn caller_history(
@@ -117,9 +120,14 @@ impl CallSvc {
         };
         let (calls, orders) = self.app.store.caller_history(&phone, limit).await?;
         let now = self.app.now();
+        let call_views: Vec<_> = calls.iter().map(|c| call_view(&actor, c)).collect();
+        let order_views: Vec<_> = orders.iter().map(|o| order_view(&actor, o)).collect();
+        let seen = calls.iter().zip(&call_views).map(|(c, v)| Seen::call(c, *v));
+        let seen = seen.chain(orders.iter().zip(&order_views).map(|(o, v)| Seen::order(o, *v)));
+        record_views(&self.app, &actor, "GetCallerHistory", seen).await?;
         Ok(pb::GetCallerHistoryResponse {
-            calls: calls.iter().map(|c| call_pb(c, call_view(&actor, c))).collect(),
-            work_orders: orders.iter().map(|o| order_pb(o, order_view(&actor, o), now)).collect(),
+            calls: calls.iter().zip(call_views).map(|(c, v)| call_pb(c, v)).collect(),
+            work_orders: orders.iter().zip(order_views).map(|(o, v)| order_pb(o, v, now)).collect(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The gRPC services. Each handler parses its request at the edge (`convert`), checks
 //! access, calls the domain and the store, and maps errors in one place (`error`).
 
+mod audit;
 mod auth;
 mod call;
 mod directory;
@@ -10,6 +11,7 @@ mod seats;
 mod statistics;
 mod work_order;
 
+pub use audit::AuditSvc;
 pub use auth::AuthSvc;
 pub use call::CallSvc;
 pub use directory::DirectorySvc;

@@ -39,7 +39,9 @@ async fn intake(agent: &mut Clients, rid: &str, confidential: bool) -> (pb::Call
 }
 
 async fn get(c: &mut Clients, id: &str) -> pb::Caller {
-    caller_of(&c.orders.get_work_order(pb::GetWorkOrderRequest { id: id.into() }).await.expect("get").into_inner())
+    caller_of(
+        &c.orders.get_work_order(pb::GetWorkOrderRequest { id: id.into() }).await.expect("get").into_inner(),
+    )
 }
 
 async fn views(admin: &mut Clients, req: pb::ListCallerDataViewsRequest) -> Vec<pb::CallerDataView> {
@@ -56,7 +58,8 @@ async fn views_by_role_are_recorded_and_listed(backend: Backend) {
     let mut lead = app.sign_in("lead").await;
     let mut admin = app.sign_in("admin").await;
     let (call, order) = intake(&mut agent, "p-1", false).await;
-    let full = pb::Caller { name: NAME.into(), phone: PHONE.into(), id_number: ID.into(), ..Default::default() };
+    let full =
+        pb::Caller { name: NAME.into(), phone: PHONE.into(), id_number: ID.into(), ..Default::default() };
     let masked = pb::Caller {
         name: "刘**".into(),
         phone: "138****8000".into(),
@@ -115,7 +118,8 @@ async fn views_by_role_are_recorded_and_listed(backend: Backend) {
 
     // Every full view was recorded: who, which order or call, which fields, which RPC.
     let all = views(&mut admin, Default::default()).await;
-    let summary: Vec<(String, String)> = all.iter().rev().map(|v| (v.user_id.clone(), v.rpc.clone())).collect();
+    let summary: Vec<(String, String)> =
+        all.iter().rev().map(|v| (v.user_id.clone(), v.rpc.clone())).collect();
     let (a, c, cb) = (agent.user.id.clone(), counsel.user.id.clone(), callback.user.id.clone());
     assert_eq!(
         summary,
@@ -140,13 +144,21 @@ async fn views_by_role_are_recorded_and_listed(backend: Backend) {
     assert_eq!((get_call.order_id.as_str(), get_call.call_id.as_str()), ("", call.id.as_str()));
 
     // Filters: by user, by order, by time; pages.
-    let by_counsel = views(&mut admin, pb::ListCallerDataViewsRequest { user_id: c.clone(), ..Default::default() }).await;
-    assert_eq!(by_counsel.iter().map(|v| v.rpc.as_str()).collect::<Vec<_>>(), vec!["sign_off", "GetWorkOrder"]);
-    let of_secret =
-        views(&mut admin, pb::ListCallerDataViewsRequest { order_id: secret.id.clone(), ..Default::default() }).await;
+    let by_counsel =
+        views(&mut admin, pb::ListCallerDataViewsRequest { user_id: c.clone(), ..Default::default() }).await;
+    assert_eq!(
+        by_counsel.iter().map(|v| v.rpc.as_str()).collect::<Vec<_>>(),
+        vec!["sign_off", "GetWorkOrder"]
+    );
+    let of_secret = views(
+        &mut admin,
+        pb::ListCallerDataViewsRequest { order_id: secret.id.clone(), ..Default::default() },
+    )
+    .await;
     assert_eq!(of_secret.len(), 1);
     let future = prost_types::Timestamp { seconds: chrono::Utc::now().timestamp() + 3600, nanos: 0 };
-    let later = views(&mut admin, pb::ListCallerDataViewsRequest { from: Some(future), ..Default::default() }).await;
+    let later =
+        views(&mut admin, pb::ListCallerDataViewsRequest { from: Some(future), ..Default::default() }).await;
     assert!(later.is_empty());
     let page = admin
         .audit
@@ -171,7 +183,8 @@ async fn views_by_role_are_recorded_and_listed(backend: Backend) {
 
     // Only the city admin lists them; bad filters name the field.
     for who in [&mut dispatcher, &mut county, &mut agent] {
-        let e = who.audit.list_caller_data_views(pb::ListCallerDataViewsRequest::default()).await.unwrap_err();
+        let e =
+            who.audit.list_caller_data_views(pb::ListCallerDataViewsRequest::default()).await.unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);
     }
     let e = admin
@@ -206,7 +219,9 @@ async fn raw_values(db: &TestDb, table: &str) -> Vec<String> {
         }
         TestDb::Postgres(db) => {
             let pool = sqlx::PgPool::connect(db.url()).await.expect("postgres");
-            let sql = format!("select coalesce(v.value, '') from {table} t, lateral jsonb_each_text(to_jsonb(t)) v");
+            let sql = format!(
+                "select coalesce(v.value, '') from {table} t, lateral jsonb_each_text(to_jsonb(t)) v"
+            );
             let out = sqlx::query_scalar(&sql).fetch_all(&pool).await.expect("select");
             pool.close().await;
             out
@@ -252,7 +267,8 @@ async fn database_holds_no_caller_data_in_clear(backend: Backend) {
     }
     assert!(seen > 50, "the tables were read ({seen} values)");
     // The rows are there, sealed, and the server reads them back.
-    let phones: Vec<String> = raw_values(&app.db, "calls").await.into_iter().filter(|v| v.starts_with("c1:")).collect();
+    let phones: Vec<String> =
+        raw_values(&app.db, "calls").await.into_iter().filter(|v| v.starts_with("c1:")).collect();
     assert_eq!(phones.len(), 3, "name, phone and identity card number sealed");
     assert_eq!(get(&mut agent, &order.id).await.phone, PHONE);
     app.stop().await;

@@ -39,7 +39,8 @@ async fn missing_tampered_and_expired_tokens(backend: Backend) {
     let dir = std::env::temp_dir().join(format!("hotline-tokens-{}", uuid::Uuid::new_v4()));
     let key_file = dir.join("signing.key");
     let kf = key_file.clone();
-    let Some(app) = TestApp::spawn_configured(backend, &move |c| c.signing_key_file = kf.clone()).await else {
+    let Some(app) = TestApp::spawn_configured(backend, &move |c| c.signing_key_file = kf.clone()).await
+    else {
         return;
     };
     let mut agent = app.sign_in("agent").await;
@@ -49,7 +50,10 @@ async fn missing_tampered_and_expired_tokens(backend: Backend) {
     assert_eq!(e.code(), Code::Unauthenticated);
     assert!(e.message().contains("missing"), "{}", e.message());
     assert_eq!(refused(&mut app.with_authorization("Basic abc")).await.code(), Code::Unauthenticated);
-    assert_eq!(refused(&mut app.with_authorization("Bearer not.a.token")).await.code(), Code::Unauthenticated);
+    assert_eq!(
+        refused(&mut app.with_authorization("Bearer not.a.token")).await.code(),
+        Code::Unauthenticated
+    );
 
     // A token altered anywhere (claims or signature) is refused.
     let token = sign_in(&app, "agent", DEMO_PASSWORD).await.unwrap();
@@ -71,11 +75,18 @@ async fn missing_tampered_and_expired_tokens(backend: Backend) {
     let user = app.store.user_by_username("agent").await.unwrap().unwrap();
     let now = chrono::Utc::now();
     let other = Tokens::new(&[7u8; 32], chrono::Duration::minutes(5)).issue(&user, now).0;
-    assert_eq!(refused(&mut app.with_authorization(&format!("Bearer {other}"))).await.code(), Code::Unauthenticated);
+    assert_eq!(
+        refused(&mut app.with_authorization(&format!("Bearer {other}"))).await.code(),
+        Code::Unauthenticated
+    );
     let key = hotline_server::auth::load_or_create_key(&key_file).unwrap();
     let fresh = Tokens::new(&key, chrono::Duration::minutes(5)).issue(&user, now).0;
-    assert!(works(&mut app.with_authorization(&format!("Bearer {fresh}"))).await, "the test signs as the server");
-    let expired = Tokens::new(&key, chrono::Duration::minutes(5)).issue(&user, now - chrono::Duration::minutes(6)).0;
+    assert!(
+        works(&mut app.with_authorization(&format!("Bearer {fresh}"))).await,
+        "the test signs as the server"
+    );
+    let expired =
+        Tokens::new(&key, chrono::Duration::minutes(5)).issue(&user, now - chrono::Duration::minutes(6)).0;
     let e = refused(&mut app.with_authorization(&format!("Bearer {expired}"))).await;
     assert_eq!(e.code(), Code::Unauthenticated);
     assert!(e.message().contains("expired"), "{}", e.message());
@@ -107,9 +118,7 @@ async fn sign_out_revokes_the_token(backend: Backend) {
 }
 
 async fn deactivation_revokes_every_token(backend: Backend) {
-    let Some(app) =
-        TestApp::spawn_configured(backend, &|c| c.revocation_refresh_secs = 1).await
-    else {
+    let Some(app) = TestApp::spawn_configured(backend, &|c| c.revocation_refresh_secs = 1).await else {
         return;
     };
     let mut admin = app.sign_in("admin").await;
@@ -118,7 +127,8 @@ async fn deactivation_revokes_every_token(backend: Backend) {
     let mut dispatcher = app.sign_in("dispatcher").await;
     let id = agent2.user.id.clone();
 
-    let e = dispatcher.auth.deactivate_user(pb::DeactivateUserRequest { user_id: id.clone() }).await.unwrap_err();
+    let e =
+        dispatcher.auth.deactivate_user(pb::DeactivateUserRequest { user_id: id.clone() }).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     let e = admin.auth.deactivate_user(pb::DeactivateUserRequest { user_id: "x".into() }).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
@@ -153,7 +163,8 @@ async fn deactivation_revokes_every_token(backend: Backend) {
 async fn repeated_failures_lock_and_release(backend: Backend) {
     let t0 = chrono::Utc::now();
     let clock = ManualClock::new(t0);
-    let Some(app) = TestApp::spawn_with_clock(backend, Some(clock.clone() as Arc<dyn hotline_server::Clock>)).await
+    let Some(app) =
+        TestApp::spawn_with_clock(backend, Some(clock.clone() as Arc<dyn hotline_server::Clock>)).await
     else {
         return;
     };

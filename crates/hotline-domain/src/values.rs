@@ -2,8 +2,8 @@
 //! Each `parse` names the field it was given when it refuses.
 
 use crate::error::FieldError;
-use rust_decimal::Decimal;
 use chrono::Datelike;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A mainland Chinese phone number, normalised to digits only: an 11-digit mobile
@@ -258,9 +258,20 @@ mod tests {
         assert_eq!(id.masked(), "110***********002X");
         assert_eq!(format!("{id:?}"), "IdNumber(110***********002X)");
         assert!(IdNumber::parse("p", "371502199001011234").is_ok());
-        for bad in ["", "11010519491231002", "110105194912310021", "1101051949123100XX", "110105194913310021",
-            "11010518991231002X", "11010519491231002Y"] {
-            assert_eq!(IdNumber::parse("caller.id_number", bad).unwrap_err().field, "caller.id_number", "{bad}");
+        for bad in [
+            "",
+            "11010519491231002",
+            "110105194912310021",
+            "1101051949123100XX",
+            "110105194913310021",
+            "11010518991231002X",
+            "11010519491231002Y",
+        ] {
+            assert_eq!(
+                IdNumber::parse("caller.id_number", bad).unwrap_err().field,
+                "caller.id_number",
+                "{bad}"
+            );
         }
         assert_eq!(mask_name("张三丰"), "张**");
         assert_eq!(mask_name(""), "");

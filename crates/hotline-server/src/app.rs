@@ -4,8 +4,8 @@ use crate::auth::{Authenticate, Tokens};
 use crate::metrics::{Metrics, RpcMetricsLayer};
 use crate::queue::QueueHub;
 use crate::services::{
-    AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc, TelephonySvc,
-    WorkOrderSvc,
+    AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
+    TelephonySvc, WorkOrderSvc,
 };
 use chrono::{DateTime, Utc};
 use hotline_domain::{Calendar, Ctx, SlaPolicy};
@@ -137,7 +137,8 @@ pub async fn serve(
         .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
     let ticker = tokio::spawn(tick_queue(app.clone()));
     // Revocations made through other instances reach this one within the refresh period.
-    let revocations = tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
+    let revocations =
+        tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
     let hub = app.queue.clone();
     let shutdown = async move {
         shutdown.await;

@@ -353,7 +353,11 @@ mod tests {
         assert!(t.verify(&second).is_ok());
         t.revoked.deactivate(user.id);
         assert!(t.verify(&second).is_err());
-        t.revoked.reload(hotline_store::Revocations::default(), Utc::now(), std::time::Duration::from_secs(60));
+        t.revoked.reload(
+            hotline_store::Revocations::default(),
+            Utc::now(),
+            std::time::Duration::from_secs(60),
+        );
         assert!(t.verify(&token).is_err() && t.verify(&second).is_err());
         t.revoked.reload(hotline_store::Revocations::default(), Utc::now(), std::time::Duration::ZERO);
         assert!(t.verify(&second).is_ok(), "reactivated in storage");

@@ -172,10 +172,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             add_user(store.as_ref(), username, role, unit, person, display_name).await
         }
         Command::User(UserCommand::Deactivate { username }) => {
-            let user = store
-                .user_by_username(&username)
-                .await?
-                .with_context(|| format!("no user `{username}`"))?;
+            let user =
+                store.user_by_username(&username).await?.with_context(|| format!("no user `{username}`"))?;
             let revoked = store.set_user_active(user.id, false, truncate_micros(chrono::Utc::now())).await?;
             println!("deactivated {username}; {revoked} sessions revoked");
             Ok(())
@@ -259,7 +257,8 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         window: chrono::Duration::minutes(i64::from(config.sign_in_failure_window_minutes)),
         lock_for: chrono::Duration::minutes(i64::from(config.sign_in_lock_minutes)),
     };
-    tokens.revocation_refresh = std::time::Duration::from_secs(u64::from(config.revocation_refresh_secs.max(1)));
+    tokens.revocation_refresh =
+        std::time::Duration::from_secs(u64::from(config.revocation_refresh_secs.max(1)));
     let revocations = store.revocations(truncate_micros(chrono::Utc::now())).await?;
     tokens.revoked.reload(revocations, truncate_micros(chrono::Utc::now()), std::time::Duration::ZERO);
     Ok(App {
@@ -285,7 +284,12 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
     // Rows written before caller data was encrypted are sealed now.
     let sealed = store.reseal_callers(true).await?;
     if sealed.total() > 0 {
-        tracing::info!(calls = sealed.calls, orders = sealed.orders, queue_calls = sealed.queue_calls, "caller data sealed");
+        tracing::info!(
+            calls = sealed.calls,
+            orders = sealed.orders,
+            queue_calls = sealed.queue_calls,
+            "caller data sealed"
+        );
     }
     let app = build_app(&config, store).await?;
     let year = chrono::Datelike::year(&app.now());

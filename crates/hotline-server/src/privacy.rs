@@ -20,7 +20,11 @@ pub struct Seen<'a> {
 impl<'a> Seen<'a> {
     /// An order shown with this view; `None` unless the view is full.
     pub fn order(o: &'a WorkOrder, view: CallerView) -> Option<Seen<'a>> {
-        (view == CallerView::Full).then_some(Seen { caller: &o.caller, order_id: Some(o.id), call_id: o.call_id })
+        (view == CallerView::Full).then_some(Seen {
+            caller: &o.caller,
+            order_id: Some(o.id),
+            call_id: o.call_id,
+        })
     }
 
     /// A call record shown with this view; `None` unless the view is full.

@@ -5,8 +5,8 @@ use crate::rows::{R, corrupt, db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_store::{
-    CallerDataView, CallerField, FailureCount, LockoutPolicy, Page, PageRequest, PrivacyStore, ResealSummary, Result,
-    Revocations, Session, StoreError, StoredCaller, ViewFilter, decode_cursor, encode_cursor,
+    CallerDataView, CallerField, FailureCount, LockoutPolicy, Page, PageRequest, PrivacyStore, ResealSummary,
+    Result, Revocations, Session, StoreError, StoredCaller, ViewFilter, decode_cursor, encode_cursor,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder};
@@ -25,7 +25,8 @@ fn view_from_row(row: &PgRow) -> Result<CallerDataView> {
         role: r.named("role")?,
         order_id: r.get("order_id")?,
         call_id: r.get("call_id")?,
-        fields: CallerField::split(&fields).map_err(|f| corrupt("fields", format_args!("unknown field `{f}`")))?,
+        fields: CallerField::split(&fields)
+            .map_err(|f| corrupt("fields", format_args!("unknown field `{f}`")))?,
         rpc: r.get("rpc")?,
     })
 }
@@ -44,7 +45,8 @@ impl PostgresStore {
                  caller_confidential, caller_key_id from {table}"
             )
         };
-        let filter = if only_clear { "caller_key_id is null" } else { "caller_key_id is null or caller_key_id <> $1" };
+        let filter =
+            if only_clear { "caller_key_id is null" } else { "caller_key_id is null or caller_key_id <> $1" };
         let mut tx = self.pool().begin().await.map_err(db)?;
         let sql = format!("{select} where {filter} limit {RESEAL_BATCH} for update skip locked");
         let mut q = sqlx::query(&sql);
@@ -59,13 +61,15 @@ impl PostgresStore {
             let key_id: Option<String> = r.get("caller_key_id")?;
             if queue {
                 let phone = keys.open_value("caller_phone", r.get("caller_phone")?, key_id.as_deref())?;
-                sqlx::query(&format!("update {table} set caller_phone = $1, caller_key_id = $2 where id::text = $3"))
-                    .bind(phone.map(|p| keys.seal("caller_phone", &p)).unwrap_or_default())
-                    .bind(&current)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                sqlx::query(&format!(
+                    "update {table} set caller_phone = $1, caller_key_id = $2 where id::text = $3"
+                ))
+                .bind(phone.map(|p| keys.seal("caller_phone", &p)).unwrap_or_default())
+                .bind(&current)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
                 continue;
             }
             let caller = keys.open_caller(StoredCaller {
@@ -140,7 +144,11 @@ impl PrivacyStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_caller_views(&self, filter: &ViewFilter, page: &PageRequest) -> Result<Page<CallerDataView>> {
+    async fn list_caller_views(
+        &self,
+        filter: &ViewFilter,
+        page: &PageRequest,
+    ) -> Result<Page<CallerDataView>> {
         let after: Option<i64> = match page.cursor.as_deref().filter(|c| !c.is_empty()) {
             Some(c) => Some(decode_cursor(c).ok_or(StoreError::BadCursor)?),
             None => None,
@@ -238,21 +246,28 @@ impl PrivacyStore for PostgresStore {
     }
 
     async fn revocations(&self, now: DateTime<Utc>) -> Result<Revocations> {
-        let rows = sqlx::query("select id, expires_at from sessions where revoked_at is not null and expires_at > $1")
-            .bind(now)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(
+            "select id, expires_at from sessions where revoked_at is not null and expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
         let sessions = rows
             .iter()
             .map(|row| Ok((R(row).get("id")?, R(row).get("expires_at")?)))
             .collect::<Result<Vec<_>>>()?;
-        let rows = sqlx::query("select id from users where not active").fetch_all(self.pool()).await.map_err(db)?;
+        let rows =
+            sqlx::query("select id from users where not active").fetch_all(self.pool()).await.map_err(db)?;
         let inactive_users = rows.iter().map(|row| R(row).get("id")).collect::<Result<Vec<_>>>()?;
         Ok(Revocations { sessions, inactive_users })
     }
 
-    async fn sign_in_locked_until(&self, username: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    async fn sign_in_locked_until(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
         let until: Option<Option<DateTime<Utc>>> =
             sqlx::query_scalar("select locked_until from sign_in_failures where username = $1")
                 .bind(username)

@@ -39,7 +39,11 @@ fn call_from_row(row: &PgRow, keys: &CallerKeys) -> Result<CallRecord> {
     Ok(CallRecord {
         id: r.get("id")?,
         caller_phone: keys
-            .open_value("caller_phone", r.get("caller_phone")?, r.get::<Option<String>>("caller_key_id")?.as_deref())?
+            .open_value(
+                "caller_phone",
+                r.get("caller_phone")?,
+                r.get::<Option<String>>("caller_key_id")?.as_deref(),
+            )?
             .unwrap_or_default(),
         line: r.get("line")?,
         skills: r.get::<Json<Vec<String>>>("skills")?.0,

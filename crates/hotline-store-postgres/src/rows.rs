@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use hotline_domain::{Deadlines, Place, Target, WorkOrder};
-use hotline_store::{CallerKeys, StoredCaller, 
-    Call, CallSuggestion, Event, Person, PersonKind, Result, Station, StoreError, TeamRole, Unit, User,
+use hotline_store::{
+    Call, CallSuggestion, CallerKeys, Event, Person, PersonKind, Result, Station, StoreError, StoredCaller,
+    TeamRole, Unit, User,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -128,7 +129,6 @@ impl<'a> R<'a> {
             d
         }))
     }
-
 
     pub fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>> {
         let v: Option<Json<T>> = self.get(col)?;

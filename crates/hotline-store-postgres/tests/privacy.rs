@@ -20,9 +20,8 @@ impl RawAccess for Raw {
 
     async fn raw_text(&self, table: &str) -> Vec<String> {
         // Each column's value as PostgreSQL prints it.
-        let sql = format!(
-            "select coalesce(v.value, '') from {table} t, lateral jsonb_each_text(to_jsonb(t)) v"
-        );
+        let sql =
+            format!("select coalesce(v.value, '') from {table} t, lateral jsonb_each_text(to_jsonb(t)) v");
         sqlx::query_scalar(&sql).fetch_all(&self.pool).await.expect("select")
     }
 

@@ -17,9 +17,9 @@ pub mod testing;
 use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
-    CallerKeys, Call, Directory, Event, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page, PageRequest,
-    Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User, decode_cursor,
-    encode_cursor, order_day, order_number,
+    Call, CallerKeys, Directory, Event, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
+    PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User,
+    decode_cursor, encode_cursor, order_day, order_number,
 };
 use rows::{
     ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
@@ -376,7 +376,10 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()?.ok_or_else(|| StoreError::not_found("call", id))
+        row.as_ref()
+            .map(|r| call_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("call", id))
     }
 
     #[tracing::instrument(skip_all)]
@@ -453,7 +456,10 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(|r| order_from_row(r, &self.keys)).transpose()?.ok_or_else(|| StoreError::not_found("work order", id))
+        row.as_ref()
+            .map(|r| order_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("work order", id))
     }
 
     #[tracing::instrument(skip_all)]
@@ -592,7 +598,8 @@ impl Store for SqliteStore {
         }
         qb.push(" order by created_at desc, id desc limit ").push_bind(i64::from(size));
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        let items: Vec<WorkOrder> = rows.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?;
+        let items: Vec<WorkOrder> =
+            rows.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?;
         let next_cursor = match items.last() {
             Some(last) if items.len() == size as usize => {
                 Some(encode_cursor(&OrderCursor { created_at: last.created_at, id: last.id }))

@@ -5,8 +5,8 @@ use crate::rows::{R, corrupt, db, micros};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_store::{
-    CallerDataView, CallerField, FailureCount, LockoutPolicy, Page, PageRequest, PrivacyStore, ResealSummary, Result,
-    Revocations, Session, StoreError, StoredCaller, ViewFilter, decode_cursor, encode_cursor,
+    CallerDataView, CallerField, FailureCount, LockoutPolicy, Page, PageRequest, PrivacyStore, ResealSummary,
+    Result, Revocations, Session, StoreError, StoredCaller, ViewFilter, decode_cursor, encode_cursor,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
@@ -25,7 +25,8 @@ fn view_from_row(row: &SqliteRow) -> Result<CallerDataView> {
         role: r.named("role")?,
         order_id: r.opt_uuid("order_id")?,
         call_id: r.opt_uuid("call_id")?,
-        fields: CallerField::split(&fields).map_err(|f| corrupt("fields", format_args!("unknown field `{f}`")))?,
+        fields: CallerField::split(&fields)
+            .map_err(|f| corrupt("fields", format_args!("unknown field `{f}`")))?,
         rpc: r.get("rpc")?,
     })
 }
@@ -44,7 +45,8 @@ impl SqliteStore {
                  caller_confidential, caller_key_id from {table}"
             )
         };
-        let filter = if only_clear { "caller_key_id is null" } else { "caller_key_id is null or caller_key_id <> ?" };
+        let filter =
+            if only_clear { "caller_key_id is null" } else { "caller_key_id is null or caller_key_id <> ?" };
         let mut tx = self.begin_write().await?;
         let sql = format!("{select} where {filter} limit {RESEAL_BATCH}");
         let mut q = sqlx::query(&sql);
@@ -139,7 +141,11 @@ impl PrivacyStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list_caller_views(&self, filter: &ViewFilter, page: &PageRequest) -> Result<Page<CallerDataView>> {
+    async fn list_caller_views(
+        &self,
+        filter: &ViewFilter,
+        page: &PageRequest,
+    ) -> Result<Page<CallerDataView>> {
         let after: Option<i64> = match page.cursor.as_deref().filter(|c| !c.is_empty()) {
             Some(c) => Some(decode_cursor(c).ok_or(StoreError::BadCursor)?),
             None => None,
@@ -237,31 +243,35 @@ impl PrivacyStore for SqliteStore {
     }
 
     async fn revocations(&self, now: DateTime<Utc>) -> Result<Revocations> {
-        let rows = sqlx::query("select id, expires_at from sessions where revoked_at is not null and expires_at > ?")
-            .bind(micros(now))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(
+            "select id, expires_at from sessions where revoked_at is not null and expires_at > ?",
+        )
+        .bind(micros(now))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
         let sessions = rows
             .iter()
             .map(|row| Ok((R(row).uuid("id")?, R(row).time("expires_at")?)))
             .collect::<Result<Vec<_>>>()?;
-        let rows = sqlx::query("select id from users where active = 0").fetch_all(self.pool()).await.map_err(db)?;
+        let rows =
+            sqlx::query("select id from users where active = 0").fetch_all(self.pool()).await.map_err(db)?;
         let inactive_users = rows.iter().map(|row| R(row).uuid("id")).collect::<Result<Vec<_>>>()?;
         Ok(Revocations { sessions, inactive_users })
     }
 
-    async fn sign_in_locked_until(&self, username: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    async fn sign_in_locked_until(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
         let until: Option<Option<i64>> =
             sqlx::query_scalar("select locked_until from sign_in_failures where username = ?")
                 .bind(username)
                 .fetch_optional(self.pool())
                 .await
                 .map_err(db)?;
-        Ok(until
-            .flatten()
-            .filter(|u| *u > micros(now))
-            .and_then(DateTime::from_timestamp_micros))
+        Ok(until.flatten().filter(|u| *u > micros(now)).and_then(DateTime::from_timestamp_micros))
     }
 
     async fn record_sign_in_failure(

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use hotline_domain::{Deadlines, Place, Target, WorkOrder};
-use hotline_store::{CallerKeys, StoredCaller, Call, CallSuggestion, Event, Person, Result, Station, StoreError, Unit, User};
+use hotline_store::{
+    Call, CallSuggestion, CallerKeys, Event, Person, Result, Station, StoreError, StoredCaller, Unit, User,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -157,7 +159,6 @@ impl<'a> R<'a> {
         let s: Option<String> = self.get(col)?;
         s.map(|s| Decimal::from_str_exact(&s).map_err(|e| corrupt(col, e))).transpose()
     }
-
 
     pub fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>> {
         let s: Option<String> = self.get(col)?;

@@ -19,7 +19,8 @@ impl RawAccess for Raw {
     }
 
     async fn raw_text(&self, table: &str) -> Vec<String> {
-        let rows = sqlx::query(&format!("select * from {table}")).fetch_all(&self.pool).await.expect("select");
+        let rows =
+            sqlx::query(&format!("select * from {table}")).fetch_all(&self.pool).await.expect("select");
         let mut out = Vec::new();
         for row in &rows {
             for i in 0..row.columns().len() {

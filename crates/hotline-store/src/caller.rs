@@ -50,7 +50,8 @@ impl CallerKey {
             m.update(label);
             m.finalize().into_bytes().into()
         };
-        let id: String = derive(b"hotline caller key id").iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let id: String =
+            derive(b"hotline caller key id").iter().take(4).map(|b| format!("{b:02x}")).collect();
         let enc = derive(b"hotline caller encryption v1");
         Ok(CallerKey {
             id,
@@ -151,7 +152,9 @@ impl CallerKeys {
         let (Some(PREFIX), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad("is not sealed"));
         };
-        let key = self.key(id).ok_or_else(|| bad(&format!("is sealed under key `{id}`, which is not configured")))?;
+        let key = self
+            .key(id)
+            .ok_or_else(|| bad(&format!("is sealed under key `{id}`, which is not configured")))?;
         let bytes = B64.decode(body).map_err(|_| bad("is not valid base64"))?;
         if bytes.len() < 24 {
             return Err(bad("is truncated"));
@@ -194,7 +197,12 @@ impl CallerKeys {
 
     /// Reads a stored value of `field`: sealed values are opened; a value of a row that
     /// has no key id (written before encryption) is taken as clear text.
-    pub fn open_value(&self, field: &str, value: Option<String>, row_key_id: Option<&str>) -> Result<Option<String>> {
+    pub fn open_value(
+        &self,
+        field: &str,
+        value: Option<String>,
+        row_key_id: Option<&str>,
+    ) -> Result<Option<String>> {
         match value {
             None => Ok(None),
             Some(v) if Self::is_sealed(&v) => self.open(field, &v).map(Some),
@@ -204,27 +212,24 @@ impl CallerKeys {
     }
 
     /// The caller of a stored row, from its columns as stored.
-    pub fn open_caller(
-        &self,
-        stored: StoredCaller,
-    ) -> Result<Caller> {
+    pub fn open_caller(&self, stored: StoredCaller) -> Result<Caller> {
         let kid = stored.key_id.as_deref();
         let phone = self.open_value("caller_phone", stored.phone, kid)?;
         let id_number = self.open_value("caller_id_number", stored.id_number, kid)?;
         Ok(Caller {
             name: self.open_value("caller_name", stored.name, kid)?,
-            phone: phone
-                .map(|p| Phone::parse("caller_phone", &p))
-                .transpose()
-                .map_err(|_| StoreError::other("caller data in column `caller_phone` is not a phone number"))?,
+            phone: phone.map(|p| Phone::parse("caller_phone", &p)).transpose().map_err(|_| {
+                StoreError::other("caller data in column `caller_phone` is not a phone number")
+            })?,
             anonymous: stored.anonymous,
             confidential: stored.confidential,
-            id_number: id_number
-                .map(|i| IdNumber::parse("caller_id_number", &i))
-                .transpose()
-                .map_err(|_| {
-                    StoreError::other("caller data in column `caller_id_number` is not an identity card number")
-                })?,
+            id_number: id_number.map(|i| IdNumber::parse("caller_id_number", &i)).transpose().map_err(
+                |_| {
+                    StoreError::other(
+                        "caller data in column `caller_id_number` is not an identity card number",
+                    )
+                },
+            )?,
         })
     }
 }

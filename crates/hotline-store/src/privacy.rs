@@ -42,7 +42,10 @@ impl CallerField {
 
     /// The stored list back; unknown names are an error naming the text.
     pub fn split(s: &str) -> std::result::Result<Vec<CallerField>, String> {
-        s.split(',').filter(|p| !p.is_empty()).map(|p| CallerField::parse(p).ok_or_else(|| p.to_owned())).collect()
+        s.split(',')
+            .filter(|p| !p.is_empty())
+            .map(|p| CallerField::parse(p).ok_or_else(|| p.to_owned()))
+            .collect()
     }
 }
 
@@ -154,7 +157,11 @@ pub trait PrivacyStore {
     /// Records the full views of one response, in one insert.
     async fn record_caller_views(&self, views: &[CallerDataView]) -> Result<()>;
     /// Newest first, with a cursor.
-    async fn list_caller_views(&self, filter: &ViewFilter, page: &PageRequest) -> Result<Page<CallerDataView>>;
+    async fn list_caller_views(
+        &self,
+        filter: &ViewFilter,
+        page: &PageRequest,
+    ) -> Result<Page<CallerDataView>>;
 
     // ---- sessions and users ------------------------------------------------------
 
@@ -170,7 +177,8 @@ pub trait PrivacyStore {
     // ---- lock-out ----------------------------------------------------------------
 
     /// When the username is locked at `now`, until when.
-    async fn sign_in_locked_until(&self, username: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>>;
+    async fn sign_in_locked_until(&self, username: &str, now: DateTime<Utc>)
+    -> Result<Option<DateTime<Utc>>>;
     /// Counts a failed sign-in (see [`LockoutPolicy::after_failure`]), in one
     /// transaction; returns the count as it now stands.
     async fn record_sign_in_failure(

@@ -236,12 +236,26 @@ pub async fn caller_views_are_recorded_and_listed(raw: &dyn RawAccess) {
     let by = |f: ViewFilter| {
         let store = &store;
         async move {
-            store.list_caller_views(&f, &PageRequest::first(10)).await.unwrap().items.iter().map(|v| v.rpc.clone()).collect::<Vec<_>>()
+            store
+                .list_caller_views(&f, &PageRequest::first(10))
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|v| v.rpc.clone())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(by(ViewFilter { user_id: Some(bob), ..Default::default() }).await, vec!["ListWorkOrders"]);
-    assert_eq!(by(ViewFilter { order_id: Some(o2), ..Default::default() }).await, vec!["sign_off", "ListWorkOrders"]);
-    let window = ViewFilter { from: Some(t + TimeDelta::minutes(1)), to: Some(t + TimeDelta::minutes(9)), ..Default::default() };
+    assert_eq!(
+        by(ViewFilter { order_id: Some(o2), ..Default::default() }).await,
+        vec!["sign_off", "ListWorkOrders"]
+    );
+    let window = ViewFilter {
+        from: Some(t + TimeDelta::minutes(1)),
+        to: Some(t + TimeDelta::minutes(9)),
+        ..Default::default()
+    };
     assert_eq!(by(window).await, vec!["ListWorkOrders"]);
     // Pages.
     let first = store.list_caller_views(&ViewFilter::default(), &PageRequest::first(3)).await.unwrap();
@@ -253,7 +267,10 @@ pub async fn caller_views_are_recorded_and_listed(raw: &dyn RawAccess) {
     assert_eq!((first.items.len(), second.items.len(), second.next_cursor), (3, 1, None));
     assert_eq!(second.items[0], all.items[3]);
     let bad = PageRequest { limit: 3, cursor: Some("nope".into()) };
-    assert!(matches!(store.list_caller_views(&ViewFilter::default(), &bad).await, Err(StoreError::BadCursor)));
+    assert!(matches!(
+        store.list_caller_views(&ViewFilter::default(), &bad).await,
+        Err(StoreError::BadCursor)
+    ));
 }
 
 pub async fn sessions_revoke_and_deactivate(raw: &dyn RawAccess) {
@@ -298,7 +315,10 @@ pub async fn sessions_revoke_and_deactivate(raw: &dyn RawAccess) {
     assert_eq!(r.sessions.len(), 3);
     // Expired sessions drop out.
     assert_eq!(store.revocations(now + TimeDelta::hours(2)).await.unwrap().sessions.len(), 2);
-    assert!(matches!(store.set_user_active(Uuid::new_v4(), false, now).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.set_user_active(Uuid::new_v4(), false, now).await,
+        Err(StoreError::NotFound { .. })
+    ));
     assert_eq!(store.set_user_active(user.id, true, now).await.unwrap(), 0);
     assert!(store.revocations(now).await.unwrap().inactive_users.is_empty());
 }

@@ -3,8 +3,8 @@ use crate::app::App;
 use crate::auth::{dummy_hash, verify_password};
 use crate::convert::{timestamp, user_pb};
 use crate::error::{ApiResult, respond};
-use hotline_proto::v1::{self as pb, auth_service_server::AuthService};
 use hotline_domain::Role;
+use hotline_proto::v1::{self as pb, auth_service_server::AuthService};
 use hotline_store::Session;
 use tonic::{Request, Response, Status};
 
@@ -46,8 +46,11 @@ impl AuthSvc {
         let user = match user {
             Some(u) if ok && u.active => u,
             _ => {
-                let count =
-                    self.app.store.record_sign_in_failure(&req.username, now, &self.app.tokens.lockout).await?;
+                let count = self
+                    .app
+                    .store
+                    .record_sign_in_failure(&req.username, now, &self.app.tokens.lockout)
+                    .await?;
                 tracing::info!(locked = count.locked_until.is_some(), "sign-in refused");
                 return Err(wrong().into());
             }
@@ -112,7 +115,10 @@ impl AuthService for AuthSvc {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> Result<Response<pb::SignOutResponse>, Status> {
+    async fn sign_out(
+        &self,
+        req: Request<pb::SignOutRequest>,
+    ) -> Result<Response<pb::SignOutResponse>, Status> {
         respond(AuthSvc::sign_out(self, req).await)
     }
 

@@ -1,9 +1,9 @@
 use crate::access::{CALL_READERS, call_view, order_view, require_role};
-use crate::privacy::{Seen, record_views};
 use crate::app::App;
 use crate::auth::actor;
 use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, request_id, uuid};
 use crate::error::{ApiResult, respond};
+use crate::privacy::{Seen, record_views};
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{Channel, FieldError, Phone, Role, Urgency};
 use hotline_proto::v1::{self as pb, call_service_server::CallService};

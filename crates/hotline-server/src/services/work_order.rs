@@ -1,9 +1,9 @@
 use crate::access::{check_handler_scope, order_view};
-use crate::privacy::{Seen, record_views};
 use crate::app::App;
 use crate::auth::actor;
 use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
 use crate::error::{ApiResult, respond};
+use crate::privacy::{Seen, record_views};
 use hotline_domain::routing::Matter;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{

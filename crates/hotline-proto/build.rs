@@ -7,7 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let protos: Vec<PathBuf> =
-        ["common", "auth", "directory", "call", "work_order", "routing", "seats", "statistics"]
+        ["common", "auth", "directory", "call", "work_order", "routing", "seats", "statistics", "audit"]
             .iter()
             .map(|name| root.join(format!("hotline/v1/{name}.proto")))
             .collect();

@@ -85,6 +85,7 @@ pub struct Clients {
     pub auth: AuthServiceClient<Authed>,
     pub routing: RoutingServiceClient<Authed>,
     pub map: MapServiceClient<Authed>,
+    pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
 }
 
 /// One signed-in user's clients of the queue services.
@@ -141,33 +142,38 @@ impl TestApp {
         clock: Option<Arc<dyn hotline_server::Clock>>,
     ) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, clock).await)
+        Some(TestApp::spawn_on(db, clock, &|_| {}).await)
+    }
+
+    /// Like [`TestApp::spawn`], with the configuration changed by `configure` (e.g. a
+    /// signing key file the test reads, or a lock-out policy).
+    pub async fn spawn_configured(backend: Backend, configure: &dyn Fn(&mut Config)) -> Option<TestApp> {
+        let db = TestDb::create(backend).await?;
+        Some(TestApp::spawn_on(db, None, configure).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` after the
     /// harness's own settings (e.g. a tight rate limit).
-    pub async fn spawn_with_config(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    pub async fn spawn_with_config(backend: Backend, configure: impl Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_configured(db, None, configure).await)
+        Some(TestApp::spawn_on(db, None, &configure).await)
     }
 
     /// Stops this server and starts a new one on the same database, as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
         let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
-        TestApp::spawn_on(db, None).await
+        TestApp::spawn_on(db, None, &|_| {}).await
     }
 
-    async fn spawn_on(db: TestDb, clock: Option<Arc<dyn hotline_server::Clock>>) -> TestApp {
-        TestApp::spawn_configured(db, clock, |_| {}).await
-    }
-
-    async fn spawn_configured(
+    async fn spawn_on(
         db: TestDb,
         clock: Option<Arc<dyn hotline_server::Clock>>,
-        configure: impl FnOnce(&mut Config),
+        configure: &dyn Fn(&mut Config),
     ) -> TestApp {
-        let store = hotline_server::open_store(db.url(), 8).await.expect("open store");
+        let store = hotline_server::open_store(db.url(), 8, hotline_store::CallerKeys::for_tests())
+            .await
+            .expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
         // Tests sweep when they choose to, at the instant they choose (sweeper::sweep_once).
@@ -229,7 +235,8 @@ impl TestApp {
             directory: DirectoryServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             auth: AuthServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             routing: RoutingServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-            map: MapServiceClient::with_interceptor(ch, bearer),
+            map: MapServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch, bearer),
         }
     }
 
@@ -243,6 +250,11 @@ impl TestApp {
             .into_inner();
         let value: MetadataValue<_> = format!("Bearer {}", resp.token).parse().expect("ascii token");
         self.clients(Bearer(Some(value)), resp.user.expect("user"))
+    }
+
+    /// Clients that send `authorization: <value>` as given.
+    pub fn with_authorization(&self, value: &str) -> Clients {
+        self.clients(Bearer(Some(value.parse().expect("ascii"))), pb::User::default())
     }
 
     /// A demo user's token as request metadata.
@@ -344,6 +356,7 @@ pub fn sample_call(request_id: &str) -> pb::RecordCallRequest {
             phone: "13800138000".into(),
             anonymous: false,
             confidential: false,
+            ..Default::default()
         }),
         village_id: "371502101001".into(),
         category: pb::Category::Mediation as i32,

@@ -29,7 +29,7 @@ pub use model::*;
 pub use order::*;
 pub use routing::{InstitutionKind, Level, RoutingIndex, RoutingPolicy};
 pub use sla::{Limit, PolicyError, SlaPolicy};
-pub use values::Phone;
+pub use values::{IdNumber, Phone};
 
 /// Asia/Shanghai: UTC+8 all year (China has kept no daylight saving time since 1991),
 /// so a fixed offset is exact and needs no time-zone database.

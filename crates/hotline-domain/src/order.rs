@@ -4,7 +4,7 @@ use crate::model::{
     CallbackMethod, CancelReason, Category, Channel, DeadlineKind, ReturnReason, Satisfaction, State,
     Subcategory, Urgency,
 };
-use crate::values::Phone;
+use crate::values::{IdNumber, Phone};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,9 @@ pub struct Caller {
     pub anonymous: bool,
     /// The caller asked that their identity be kept from the handling unit.
     pub confidential: bool,
+    /// The caller's resident identity card number, when they gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<IdNumber>,
 }
 
 /// Where the matter is: the village and, derived from the directory, its township and county.

@@ -2,6 +2,7 @@
 //! Each `parse` names the field it was given when it refuses.
 
 use crate::error::FieldError;
+use chrono::Datelike;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -73,6 +74,89 @@ impl TryFrom<String> for Phone {
 impl From<Phone> for String {
     fn from(p: Phone) -> String {
         p.0
+    }
+}
+
+/// A resident identity card number (居民身份证号码, GB 11643): 17 digits and an ISO
+/// 7064 MOD 11-2 check character (`0`-`9` or `X`), 18 characters in all. Spaces are
+/// dropped and a lowercase `x` is taken as `X`; the date of birth (characters 7-14) must
+/// be a real date. Like [`Phone`], its `Debug` never prints the whole number.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdNumber(String);
+
+impl IdNumber {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let s: String = raw.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_uppercase()).collect();
+        if s.chars().count() != 18 {
+            return Err(FieldError::new(field, "must be an 18-character resident identity card number"));
+        }
+        let b = s.as_bytes();
+        if !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
+            return Err(FieldError::new(field, "must be 17 digits followed by a digit or X"));
+        }
+        let (y, m, d) = (&s[6..10], &s[10..12], &s[12..14]);
+        let valid_date = chrono::NaiveDate::from_ymd_opt(
+            y.parse().unwrap_or(0),
+            m.parse().unwrap_or(0),
+            d.parse().unwrap_or(0),
+        )
+        .is_some_and(|date| date.year() >= 1900);
+        if !valid_date {
+            return Err(FieldError::new(field, "does not hold a valid date of birth"));
+        }
+        if b[17] != Self::check_char(&b[..17]) {
+            return Err(FieldError::new(field, "has a wrong check character"));
+        }
+        Ok(IdNumber(s))
+    }
+
+    /// The ISO 7064 MOD 11-2 check character of the first 17 digits.
+    fn check_char(digits: &[u8]) -> u8 {
+        const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        const CHECK: &[u8; 11] = b"10X98765432";
+        let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+        CHECK[(sum % 11) as usize]
+    }
+
+    /// The full number. Callers of this must have the right to see it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `371***********123X`: the first three and last four characters.
+    pub fn masked(&self) -> String {
+        let s = &self.0;
+        format!("{}{}{}", &s[..3], "*".repeat(s.len() - 7), &s[s.len() - 4..])
+    }
+}
+
+impl std::fmt::Debug for IdNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdNumber({})", self.masked())
+    }
+}
+
+impl TryFrom<String> for IdNumber {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        IdNumber::parse("id_number", &s)
+    }
+}
+
+impl From<IdNumber> for String {
+    fn from(p: IdNumber) -> String {
+        p.0
+    }
+}
+
+/// A caller's name as others than those who must call them see it: the first character
+/// and one `*` for each of the rest (`张**`).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
     }
 }
 
@@ -163,6 +247,34 @@ mod tests {
             assert_eq!(e.field, "caller.phone", "{bad}");
         }
         assert_eq!(format!("{:?}", Phone::parse("p", "13800138000").unwrap()), "Phone(138****8000)");
+    }
+
+    #[test]
+    fn id_numbers() {
+        // GB 11643's own example and a number ending in X.
+        let id = IdNumber::parse("p", "11010519491231002X").unwrap();
+        assert_eq!(id.expose(), "11010519491231002X");
+        assert_eq!(IdNumber::parse("p", "11010519491231002x").unwrap(), id);
+        assert_eq!(id.masked(), "110***********002X");
+        assert_eq!(format!("{id:?}"), "IdNumber(110***********002X)");
+        assert!(IdNumber::parse("p", "371502199001011234").is_ok());
+        for bad in [
+            "",
+            "11010519491231002",
+            "110105194912310021",
+            "1101051949123100XX",
+            "110105194913310021",
+            "11010518991231002X",
+            "11010519491231002Y",
+        ] {
+            assert_eq!(
+                IdNumber::parse("caller.id_number", bad).unwrap_err().field,
+                "caller.id_number",
+                "{bad}"
+            );
+        }
+        assert_eq!(mask_name("张三丰"), "张**");
+        assert_eq!(mask_name(""), "");
     }
 
     #[test]

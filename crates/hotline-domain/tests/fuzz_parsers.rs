@@ -5,7 +5,7 @@
 //! short enough for every CI run.
 
 use chrono::{TimeZone, Utc};
-use hotline_domain::values::{MAX_YUAN, Phone, limits, parse_optional_text, parse_text, parse_yuan};
+use hotline_domain::values::{IdNumber, MAX_YUAN, Phone, limits, parse_optional_text, parse_text, parse_yuan};
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
 use hotline_domain::{Category, DeadlineKind, Subcategory, Urgency};
 use proptest::prelude::*;
@@ -32,8 +32,31 @@ fn amount_like() -> impl Strategy<Value = String> {
     prop_oneof!["[+-]?[0-9]{0,14}(\\.[0-9]{0,4})?", "[0-9]{1,30}", "[0-9eE_.,+ -]{0,12}", any::<String>(),]
 }
 
+fn id_number_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[1-6][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]",
+        "[0-9 xX]{15,20}",
+        any::<String>(),
+    ]
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn id_number_never_panics_and_round_trips(raw in id_number_like()) {
+        match IdNumber::parse("caller.id_number", &raw) {
+            Ok(id) => {
+                prop_assert_eq!(id.expose().len(), 18);
+                let again = IdNumber::parse("caller.id_number", id.expose()).unwrap();
+                prop_assert_eq!(again.expose(), id.expose());
+                let masked = id.masked();
+                prop_assert_eq!(masked.len(), 18);
+                prop_assert!(!masked.contains(&id.expose()[3..14]));
+            }
+            Err(e) => prop_assert_eq!(e.field.as_str(), "caller.id_number"),
+        }
+    }
 
     #[test]
     fn phone_never_panics_and_normalises(raw in phone_like()) {

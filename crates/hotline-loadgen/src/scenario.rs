@@ -127,6 +127,7 @@ fn request_for(plan: Plan, village: &str, rng: &mut impl Rng) -> pb::RecordCallR
             phone: format!("139{:08}", rng.gen_range(0..100_000_000u32)),
             anonymous: false,
             confidential: rng.gen_bool(0.05),
+            ..Default::default()
         }),
         village_id: village.into(),
         category,

@@ -4,8 +4,8 @@ use crate::auth::{Authenticate, Tokens};
 use crate::metrics::{Metrics, RpcMetricsLayer};
 use crate::queue::QueueHub;
 use crate::services::{
-    AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc, TelephonySvc,
-    WorkOrderSvc,
+    AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
+    TelephonySvc, WorkOrderSvc,
 };
 use chrono::{DateTime, Utc};
 use hotline_domain::{Calendar, Ctx, SlaPolicy};
@@ -69,12 +69,26 @@ impl App {
     }
 }
 
-/// Opens the store named by the URL's scheme and runs its migrations.
-pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store named by the URL's scheme and runs its migrations; caller data is
+/// sealed with `keys` (see `crate::auth::load_caller_keys`).
+pub async fn open_store(
+    url: &str,
+    max_connections: u32,
+    keys: hotline_store::CallerKeys,
+) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(hotline_store_sqlite::SqliteStore::connect(url).await?))
+        Ok(Arc::new(
+            hotline_store_sqlite::SqliteStore::connect_with_keys(
+                url,
+                hotline_store_sqlite::DEFAULT_MAX_CONNECTIONS,
+                keys,
+            )
+            .await?,
+        ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(hotline_store_postgres::PostgresStore::connect_with(url, max_connections).await?))
+        Ok(Arc::new(
+            hotline_store_postgres::PostgresStore::connect_with_keys(url, max_connections, keys).await?,
+        ))
     } else {
         anyhow::bail!(
             "database URL must start with sqlite:// or postgres:// (got `{}`)",
@@ -111,6 +125,7 @@ pub async fn serve(
     health.set_serving::<TelephonyServiceServer<TelephonySvc>>().await;
     health.set_serving::<QueueServiceServer<QueueSvc>>().await;
     health.set_serving::<StatisticsServiceServer<StatisticsSvc>>().await;
+    health.set_serving::<pb::audit_service_server::AuditServiceServer<AuditSvc>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -125,6 +140,9 @@ pub async fn serve(
     let ticker = tokio::spawn(tick_queue(app.clone()));
     let event_tasks = app.events.start(app.store.clone()).await?;
     let sweeper = app.sweeper.interval().map(|every| tokio::spawn(crate::sweeper::run(app.clone(), every)));
+    // Revocations made through other instances reach this one within the refresh period.
+    let revocations =
+        tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
     let shutdown = async move {
@@ -192,6 +210,11 @@ pub async fn serve(
         .add_service(tonic::service::interceptor::InterceptedService::new(
             StatisticsServiceServer::new(StatisticsSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            pb::audit_service_server::AuditServiceServer::new(AuditSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
             auth,
         ))
         .serve_with_incoming_shutdown(incoming, shutdown)
@@ -203,6 +226,7 @@ pub async fn serve(
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    revocations.abort();
     result?;
     Ok(())
 }

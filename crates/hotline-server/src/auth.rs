@@ -5,6 +5,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Utc};
 use hotline_domain::{Actor, FieldError, Role};
+use hotline_store::LockoutPolicy;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,10 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Minimum password rules: 10 to 128 characters, not all of one kind.
-pub fn check_password_rules(password: &str) -> Result<(), FieldError> {
+/// The password rules, checked wherever a password is set: 10 to 128 characters; not
+/// all of one kind (letters mixed with digits or symbols); not the username, nor
+/// containing it (ignoring case).
+pub fn check_password_rules(password: &str, username: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
     if !(10..=128).contains(&n) {
         return Err(FieldError::new("password", "must be 10 to 128 characters long"));
@@ -30,6 +33,10 @@ pub fn check_password_rules(password: &str) -> Result<(), FieldError> {
     let has_other = password.chars().any(|c| !c.is_alphabetic());
     if !(has_letter && has_other) {
         return Err(FieldError::new("password", "must mix letters with digits or symbols"));
+    }
+    let user = username.trim().to_lowercase();
+    if !user.is_empty() && password.to_lowercase().contains(&user) {
+        return Err(FieldError::new("password", "must not be or contain the username"));
     }
     Ok(())
 }
@@ -74,20 +81,40 @@ impl Claims {
     }
 }
 
-/// Signs and checks tokens with one HMAC key.
+/// Signs and checks tokens with one HMAC key, and refuses revoked sessions and
+/// inactive users (see [`Revoked`]). Also holds the sign-in lock-out policy.
 #[derive(Clone)]
 pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: chrono::Duration,
+    /// Sessions and users refused although their tokens verify.
+    pub revoked: Arc<Revoked>,
+    /// Failed sign-ins that lock a username.
+    pub lockout: LockoutPolicy,
+    /// How often the server reloads [`Revoked`] from storage.
+    pub revocation_refresh: std::time::Duration,
 }
 
 impl Tokens {
     pub fn new(secret: &[u8], ttl: chrono::Duration) -> Self {
-        Tokens { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl }
+        Tokens {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl,
+            revoked: Arc::new(Revoked::default()),
+            lockout: LockoutPolicy::default(),
+            revocation_refresh: std::time::Duration::from_secs(5),
+        }
     }
 
     pub fn issue(&self, user: &hotline_store::User, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+        let (token, claims) = self.issue_claims(user, now);
+        (token, DateTime::from_timestamp(claims.exp, 0).unwrap_or(now))
+    }
+
+    /// A new token for `user` and its claims (whose `jti` is the session id).
+    pub fn issue_claims(&self, user: &hotline_store::User, now: DateTime<Utc>) -> (String, Claims) {
         let exp = now + self.ttl;
         let claims = Claims {
             sub: user.id,
@@ -99,21 +126,25 @@ impl Tokens {
             exp: exp.timestamp(),
         };
         let token = jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).expect("HS256 signing");
-        (token, exp)
+        (token, claims)
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, Status> {
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map(|data| data.claims).map_err(
-            |e| match e.kind() {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     Status::unauthenticated("token expired; sign in again")
                 }
                 _ => Status::unauthenticated("invalid token"),
-            },
-        )
+            })?;
+        if self.revoked.refuses(&claims) {
+            return Err(Status::unauthenticated("token revoked; sign in again"));
+        }
+        Ok(claims)
     }
 
     /// The claims of a request's bearer token.
@@ -128,6 +159,72 @@ impl Tokens {
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| Status::unauthenticated("authorization must be `Bearer <token>`"))?;
         self.verify(token.trim())
+    }
+}
+
+/// Revoked sessions (until their tokens expire) and inactive users, in memory so that
+/// the check on every request costs a hash lookup. This instance's sign-outs and
+/// deactivations take effect at once; the server reloads the whole set from storage
+/// every `revocation_refresh_secs`, which is how revocations made through other
+/// instances (or the `hotline user deactivate` command) reach this one.
+#[derive(Debug, Default)]
+pub struct Revoked {
+    state: std::sync::RwLock<RevokedState>,
+}
+
+#[derive(Debug, Default)]
+struct RevokedState {
+    /// Session id to its expiry (seconds since the epoch).
+    sessions: std::collections::HashMap<Uuid, i64>,
+    inactive: std::collections::HashSet<Uuid>,
+    /// Users deactivated here, with when: kept over a reload that may predate it.
+    recent: Vec<(Uuid, std::time::Instant)>,
+}
+
+impl Revoked {
+    /// Whether a token with these (verified) claims is refused.
+    pub fn refuses(&self, claims: &Claims) -> bool {
+        let s = self.state.read().unwrap_or_else(|e| e.into_inner());
+        s.sessions.contains_key(&claims.jti) || s.inactive.contains(&claims.sub)
+    }
+
+    pub fn revoke_session(&self, jti: Uuid, exp: i64) {
+        self.state.write().unwrap_or_else(|e| e.into_inner()).sessions.insert(jti, exp);
+    }
+
+    pub fn deactivate(&self, user_id: Uuid) {
+        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        s.inactive.insert(user_id);
+        s.recent.push((user_id, std::time::Instant::now()));
+    }
+
+    /// Replaces the set with storage's. Sessions only accumulate (a revocation is
+    /// final); expired ones are dropped. Users deactivated here within `keep` stay
+    /// refused even if the reload read storage before their deactivation committed.
+    pub fn reload(&self, from: hotline_store::Revocations, now: DateTime<Utc>, keep: std::time::Duration) {
+        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let now_s = now.timestamp().min(Utc::now().timestamp());
+        s.sessions.retain(|_, exp| *exp > now_s);
+        for (id, exp) in from.sessions {
+            s.sessions.insert(id, exp.timestamp());
+        }
+        s.recent.retain(|(_, at)| at.elapsed() < keep);
+        let mut inactive: std::collections::HashSet<Uuid> = from.inactive_users.into_iter().collect();
+        inactive.extend(s.recent.iter().map(|(id, _)| *id));
+        s.inactive = inactive;
+    }
+}
+
+/// Reloads [`Revoked`] from storage every `every` until the task is dropped.
+pub async fn refresh_revocations(app: crate::app::App, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.store.revocations(app.now()).await {
+            Ok(r) => app.tokens.revoked.reload(r, app.now(), every * 3),
+            Err(e) => tracing::warn!(error = %e, "reloading token revocations failed; keeping the last set"),
+        }
     }
 }
 
@@ -150,6 +247,22 @@ pub fn actor<T>(req: &Request<T>) -> Result<Actor, Status> {
         .get::<Claims>()
         .map(Claims::actor)
         .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))
+}
+
+/// The caller data keys of the configuration: the current key file (created on first
+/// run like the signing key) and the older ones, which must exist.
+pub fn load_caller_keys(config: &crate::config::Config) -> anyhow::Result<hotline_store::CallerKeys> {
+    use anyhow::Context;
+    let current = load_or_create_key(&config.caller_key_file)?;
+    let older = config
+        .caller_old_key_files
+        .iter()
+        .map(|p| {
+            anyhow::ensure!(p.exists(), "caller_old_key_files: {} does not exist", p.display());
+            load_or_create_key(p)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    hotline_store::CallerKeys::new(&current, &older).context("caller data keys")
 }
 
 /// Reads the signing key, or creates a random one with owner-only permissions.
@@ -202,9 +315,13 @@ mod tests {
         assert!(verify_password("correct horse 1", &h));
         assert!(!verify_password("correct horse 2", &h));
         assert!(!verify_password("x", "not a hash"));
-        assert!(check_password_rules("short1").is_err());
-        assert!(check_password_rules("onlyletterslong").is_err());
-        assert!(check_password_rules("letters and 1 digit").is_ok());
+        assert!(check_password_rules("short1", "u").is_err());
+        assert!(check_password_rules("onlyletterslong", "u").is_err());
+        assert!(check_password_rules("1234567890123", "u").is_err());
+        assert!(check_password_rules("letters and 1 digit", "u").is_ok());
+        assert!(check_password_rules("Counsel.Wang-2026", "counsel.wang").is_err());
+        assert!(check_password_rules("counsel.wang", "counsel.wang").is_err());
+        assert!(check_password_rules("a-long-pass-2026", "agent").is_ok());
     }
 
     #[test]
@@ -229,6 +346,21 @@ mod tests {
         assert!(t.verify(&old).unwrap_err().message().contains("expired"));
         let other = Tokens::new(b"another key another key another k", chrono::Duration::minutes(5));
         assert_eq!(other.verify(&token).unwrap_err().code(), tonic::Code::Unauthenticated);
+        // Revoked sessions and inactive users are refused; a reload keeps both.
+        t.revoked.revoke_session(c.jti, c.exp);
+        assert!(t.verify(&token).unwrap_err().message().contains("revoked"));
+        let (second, _) = t.issue(&user, Utc::now());
+        assert!(t.verify(&second).is_ok());
+        t.revoked.deactivate(user.id);
+        assert!(t.verify(&second).is_err());
+        t.revoked.reload(
+            hotline_store::Revocations::default(),
+            Utc::now(),
+            std::time::Duration::from_secs(60),
+        );
+        assert!(t.verify(&token).is_err() && t.verify(&second).is_err());
+        t.revoked.reload(hotline_store::Revocations::default(), Utc::now(), std::time::Duration::ZERO);
+        assert!(t.verify(&second).is_ok(), "reactivated in storage");
     }
 
     #[test]

@@ -124,6 +124,13 @@ pub static TABLE: &[Rule] = &[
         "/hotline.v1.AuthService/WhoAmI",
         &[(SA, Own), (D, Own), (CB, Own), (COUNSEL, Own), (LEAD, Own), (CM, Own), (ADMIN, Own), (CTI, Own)],
     ),
+    Rule::new(
+        "/hotline.v1.AuthService/SignOut",
+        &[(SA, Own), (D, Own), (CB, Own), (COUNSEL, Own), (LEAD, Own), (CM, Own), (ADMIN, Own), (CTI, Own)],
+    ),
+    Rule::new("/hotline.v1.AuthService/DeactivateUser", &[(ADMIN, City)]),
+    // AuditService
+    Rule::new("/hotline.v1.AuditService/ListCallerDataViews", &[(ADMIN, City)]),
     // CallService
     Rule::new("/hotline.v1.CallService/RecordCall", &[(SA, Own), (D, Own)]),
     Rule::new(

@@ -1,4 +1,5 @@
-//! The `hotline` command line: `serve`, `user add`, `directory import`, `demo seed`.
+//! The `hotline` command line: `serve`, `user add`, `user deactivate`, `directory import`,
+//! `demo seed`, `caller-keys rotate`.
 
 use crate::app::{App, SystemClock, open_store, truncate_micros};
 use crate::auth::{Tokens, check_password_rules, hash_password, load_or_create_key};
@@ -44,6 +45,16 @@ pub enum Command {
     /// Demo data for trying the API.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// The keys caller data is sealed with.
+    #[command(subcommand)]
+    CallerKeys(CallerKeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallerKeysCommand {
+    /// Re-seals every row not sealed under the current key (`caller_key_file`), reading
+    /// the old rows with `caller_old_key_files`. Safe while servers run.
+    Rotate,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +96,9 @@ pub enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// Deactivate a user: they can no longer sign in and their tokens are revoked
+    /// (refused by every server within `revocation_refresh_secs`).
+    Deactivate { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,13 +168,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let store = open_store(&config.database_url, config.max_connections)
+    let keys = crate::auth::load_caller_keys(&config)?;
+    let store = open_store(&config.database_url, config.max_connections, keys)
         .await
         .with_context(|| format!("opening {}", redact_url(&config.database_url)))?;
     match cli.command {
         Command::Serve(args) => serve(config, store, args.demo).await,
         Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {
             add_user(store.as_ref(), username, role, unit, person, display_name).await
+        }
+        Command::User(UserCommand::Deactivate { username }) => {
+            let user =
+                store.user_by_username(&username).await?.with_context(|| format!("no user `{username}`"))?;
+            let revoked = store.set_user_active(user.id, false, truncate_micros(chrono::Utc::now())).await?;
+            println!("deactivated {username}; {revoked} sessions revoked");
+            Ok(())
+        }
+        Command::CallerKeys(CallerKeysCommand::Rotate) => {
+            let started = std::time::Instant::now();
+            let done = store.reseal_callers(false).await?;
+            println!(
+                "re-sealed {} calls, {} work orders and {} queue calls in {:.2?}",
+                done.calls,
+                done.orders,
+                done.queue_calls,
+                started.elapsed()
+            );
+            Ok(())
         }
         Command::Directory(DirectoryCommand::Import { file, format }) => {
             let dir = import::read_file(&file, format)?;
@@ -223,12 +257,22 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
     let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
     let suggester =
         crate::suggest::Suggester::load(store.as_ref()).await.context("loading the category model")?;
+    let mut tokens = Tokens::new(&key, ttl);
+    tokens.lockout = hotline_store::LockoutPolicy {
+        max_failures: config.sign_in_max_failures.max(1),
+        window: chrono::Duration::minutes(i64::from(config.sign_in_failure_window_minutes)),
+        lock_for: chrono::Duration::minutes(i64::from(config.sign_in_lock_minutes)),
+    };
+    tokens.revocation_refresh =
+        std::time::Duration::from_secs(u64::from(config.revocation_refresh_secs.max(1)));
+    let revocations = store.revocations(truncate_micros(chrono::Utc::now())).await?;
+    tokens.revoked.reload(revocations, truncate_micros(chrono::Utc::now()), std::time::Duration::ZERO);
     Ok(App {
         suggester: Arc::new(suggester),
         store,
         calendar: Arc::new(calendar),
         policy: Arc::new(policy),
-        tokens: Arc::new(Tokens::new(&key, ttl)),
+        tokens: Arc::new(tokens),
         clock: Arc::new(SystemClock),
         routing: Arc::new(crate::routing::Routing::new(routing_policy)),
         queue: Arc::new(crate::queue::QueueHub::new(chrono::Duration::seconds(i64::from(
@@ -245,6 +289,16 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
     if demo {
         let created = crate::demo::seed(store.as_ref()).await?;
         tracing::info!(created, password = crate::demo::DEMO_PASSWORD, "demo directory and users loaded");
+    }
+    // Rows written before caller data was encrypted are sealed now.
+    let sealed = store.reseal_callers(true).await?;
+    if sealed.total() > 0 {
+        tracing::info!(
+            calls = sealed.calls,
+            orders = sealed.orders,
+            queue_calls = sealed.queue_calls,
+            "caller data sealed"
+        );
     }
     let app = build_app(&config, store).await?;
     let year = chrono::Datelike::year(&app.now());
@@ -359,7 +413,7 @@ async fn add_user(
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    check_password_rules(&password)?;
+    check_password_rules(&password, &username)?;
     let user = User {
         id: uuid::Uuid::now_v7(),
         display_name: display_name.unwrap_or_else(|| username.clone()),

@@ -79,6 +79,19 @@ pub struct Config {
     /// PEM CA that signs client certificates; turns on client-certificate verification
     /// (optional for users, required for the telephony account).
     pub tls_client_ca_file: Option<PathBuf>,
+    /// File holding the current caller data key (created with 0600 permissions on first
+    /// run): caller names, numbers and identity card numbers are sealed under it.
+    pub caller_key_file: PathBuf,
+    /// Earlier caller data keys, still accepted for reading during a rotation.
+    pub caller_old_key_files: Vec<PathBuf>,
+    /// Failed sign-ins within `sign_in_failure_window_minutes` that lock a username.
+    pub sign_in_max_failures: u32,
+    pub sign_in_failure_window_minutes: u32,
+    /// How long a locked username stays locked.
+    pub sign_in_lock_minutes: u32,
+    /// How often each instance reloads revoked sessions and deactivated users from the
+    /// database (its own revocations apply at once).
+    pub revocation_refresh_secs: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -120,6 +133,12 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             tls_client_ca_file: None,
+            caller_key_file: PathBuf::from("data/caller.key"),
+            caller_old_key_files: Vec::new(),
+            sign_in_max_failures: 5,
+            sign_in_failure_window_minutes: 15,
+            sign_in_lock_minutes: 15,
+            revocation_refresh_secs: 5,
         }
     }
 }
@@ -187,6 +206,12 @@ impl std::fmt::Debug for Config {
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("tls_client_ca_file", &self.tls_client_ca_file)
+            .field("caller_key_file", &self.caller_key_file)
+            .field("caller_old_key_files", &self.caller_old_key_files)
+            .field("sign_in_max_failures", &self.sign_in_max_failures)
+            .field("sign_in_failure_window_minutes", &self.sign_in_failure_window_minutes)
+            .field("sign_in_lock_minutes", &self.sign_in_lock_minutes)
+            .field("revocation_refresh_secs", &self.revocation_refresh_secs)
             .finish()
     }
 }

@@ -154,7 +154,12 @@ pub fn caller(c: Option<&pb::Caller>) -> Result<d::Caller, FieldError> {
     } else {
         Some(Phone::parse("caller.phone", &c.phone)?)
     };
-    Ok(d::Caller { name, phone, anonymous: c.anonymous, confidential: c.confidential })
+    let id_number = if c.anonymous || c.id_number.trim().is_empty() {
+        None
+    } else {
+        Some(d::IdNumber::parse("caller.id_number", &c.id_number)?)
+    };
+    Ok(d::Caller { name, phone, anonymous: c.anonymous, confidential: c.confidential, id_number })
 }
 
 pub fn target(field: &str, t: Option<&pb::Target>) -> Result<d::Target, FieldError> {
@@ -195,17 +200,20 @@ pub enum CallerView {
 }
 
 pub fn caller_pb(c: &d::Caller, view: CallerView) -> pb::Caller {
-    let (name, phone) = match view {
+    let (name, phone, id_number) = match view {
         CallerView::Full => (
             c.name.clone().unwrap_or_default(),
             c.phone.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default(),
+            c.id_number.as_ref().map(|i| i.expose().to_owned()).unwrap_or_default(),
         ),
-        CallerView::Masked => {
-            (c.name.clone().unwrap_or_default(), c.phone.as_ref().map(Phone::masked).unwrap_or_default())
-        }
-        CallerView::Hidden => (String::new(), String::new()),
+        CallerView::Masked => (
+            c.name.as_deref().map(d::values::mask_name).unwrap_or_default(),
+            c.phone.as_ref().map(Phone::masked).unwrap_or_default(),
+            c.id_number.as_ref().map(d::IdNumber::masked).unwrap_or_default(),
+        ),
+        CallerView::Hidden => (String::new(), String::new(), String::new()),
     };
-    pb::Caller { name, phone, anonymous: c.anonymous, confidential: c.confidential }
+    pb::Caller { name, phone, anonymous: c.anonymous, confidential: c.confidential, id_number }
 }
 
 fn place_pb(p: &d::Place) -> pb::Place {
@@ -398,7 +406,21 @@ mod tests {
         let full = pb::Caller { name: "王".into(), phone: "13800138000".into(), ..Default::default() };
         let c = caller(Some(&full)).unwrap();
         assert_eq!(caller_pb(&c, CallerView::Masked).phone, "138****8000");
+        assert_eq!(caller_pb(&c, CallerView::Masked).name, "王");
         assert_eq!(caller_pb(&c, CallerView::Hidden).name, "");
+        let with_id = pb::Caller {
+            name: "王小明".into(),
+            phone: "13800138000".into(),
+            id_number: "11010519491231002x".into(),
+            ..Default::default()
+        };
+        let c = caller(Some(&with_id)).unwrap();
+        assert_eq!(caller_pb(&c, CallerView::Full).id_number, "11010519491231002X");
+        let masked = caller_pb(&c, CallerView::Masked);
+        assert_eq!((masked.name.as_str(), masked.id_number.as_str()), ("王**", "110***********002X"));
+        assert_eq!(caller_pb(&c, CallerView::Hidden).id_number, "");
+        let bad = pb::Caller { id_number: "110105194912310021".into(), ..with_id };
+        assert_eq!(caller(Some(&bad)).unwrap_err().field, "caller.id_number");
     }
 
     #[test]

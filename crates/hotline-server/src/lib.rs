@@ -15,6 +15,7 @@ pub mod events;
 pub mod import;
 pub mod limits;
 pub mod metrics;
+pub mod privacy;
 pub mod queue;
 pub mod routing;
 pub mod services;

@@ -19,6 +19,7 @@ fn hotline(dir: &Path) -> Command {
     cmd.current_dir(dir)
         .env("HOTLINE_DATABASE_URL", format!("sqlite://{}", dir.join("hotline.db").display()))
         .env("HOTLINE_SIGNING_KEY_FILE", dir.join("keys/signing.key"))
+        .env("HOTLINE_CALLER_KEY_FILE", dir.join("keys/caller.key"))
         .env_remove("HOTLINE_CONFIG")
         .env_remove("RUST_LOG");
     cmd
@@ -105,6 +106,14 @@ async fn operator_commands_and_graceful_shutdown() {
         .unwrap();
     assert!(!out.status.success(), "a weak password is refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+    let out = hotline(&dir.0)
+        .args(["user", "add", "--username", "zhou", "--role", "counsel", "--unit", "371521102001"])
+        .args(["--person", "P0100"])
+        .env("HOTLINE_NEW_PASSWORD", "Zhou-2026-password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a password containing the username is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("username"));
     let out = run_ok(
         hotline(&dir.0)
             .args([
@@ -134,6 +143,13 @@ async fn operator_commands_and_graceful_shutdown() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn server");
+    // Read the log as it comes: a full pipe would block the server.
+    let mut stderr = server.stderr.take().expect("piped stderr");
+    let log_reader = std::thread::spawn(move || {
+        let mut logs = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut logs).expect("read the server log");
+        logs
+    });
 
     // Wait until the health service answers SERVING (the process needs a moment to bind).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -184,6 +200,8 @@ async fn operator_commands_and_graceful_shutdown() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.0.join("keys/signing.key")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the generated signing key is private");
+        let mode = std::fs::metadata(dir.0.join("keys/caller.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the generated caller data key is private");
     }
 
     call_to_close(&channel).await;
@@ -192,19 +210,78 @@ async fn operator_commands_and_graceful_shutdown() {
     drop(auth);
     let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "graceful exit: {logs}");
+    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    let logs = log_reader.join().expect("log reader");
+    let logs = String::from_utf8_lossy(&logs);
+    assert!(status.success(), "graceful exit: {logs}");
     assert!(logs.contains("hotline stopped"), "{logs}");
     assert!(logs.lines().all(|l| l.trim_start().starts_with('{')), "json log lines: {logs}");
     assert!(logs.contains("work order changed"), "the run was logged");
-    for secret in [CALLER_PHONE, "138****8000", CALLER_NAME] {
+    for secret in [
+        CALLER_PHONE,
+        "138****8000",
+        CALLER_NAME,
+        "欧***",
+        CALLER_ID,
+        "110***********002X",
+        "11010519491231002",
+    ] {
         assert!(!logs.contains(secret), "caller data `{secret}` in the logs");
     }
+    assert!(logs.contains("full caller data views recorded"), "the full views were recorded");
+
+    // Nothing of the caller is in the database file in clear.
+    let raw_db = || {
+        ["hotline.db", "hotline.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::read(dir.0.join(f)).ok())
+            .flatten()
+            .collect::<Vec<u8>>()
+    };
+    let holds = |bytes: &[u8], s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    let bytes = raw_db();
+    assert!(holds(&bytes, "邻居占地"), "the raw read sees the stored text");
+    for secret in [CALLER_PHONE, CALLER_NAME, CALLER_ID] {
+        assert!(!holds(&bytes, secret), "`{secret}` is in the database file in clear");
+    }
+
+    // Key rotation: the current key becomes an old one, a new key is generated.
+    std::fs::rename(dir.0.join("keys/caller.key"), dir.0.join("keys/caller-1.key")).unwrap();
+    let config = dir.0.join("rotate.toml");
+    let old_key = dir.0.join("keys/caller-1.key");
+    std::fs::write(&config, format!("caller_old_key_files = [{:?}]\n", old_key.display().to_string()))
+        .unwrap();
+    let config = config.display().to_string();
+    let out = run_ok(hotline(&dir.0).args(["--config", &config, "caller-keys", "rotate"]));
+    assert!(out.contains("re-sealed 1 calls, 1 work orders and 0 queue calls"), "{out}");
+    let out = run_ok(hotline(&dir.0).args(["--config", &config, "caller-keys", "rotate"]));
+    assert!(out.contains("re-sealed 0 calls, 0 work orders"), "{out}");
+    // Without the old key the rows still read (they are under the new key now).
+    let store = hotline_store_sqlite::SqliteStore::connect_with_keys(
+        &format!("sqlite://{}", dir.0.join("hotline.db").display()),
+        1,
+        hotline_server::auth::load_caller_keys(&hotline_server::config::Config {
+            caller_key_file: dir.0.join("keys/caller.key"),
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let phone = hotline_domain::Phone::parse("p", CALLER_PHONE).unwrap();
+    let (calls, orders) = hotline_store::Store::caller_history(&store, &phone, 10).await.unwrap();
+    assert_eq!((calls.len(), orders.len()), (1, 1));
+    assert_eq!(calls[0].caller.id_number.as_ref().unwrap().expose(), CALLER_ID);
+    store.pool().close().await;
+    store.writer().close().await;
+
+    let out = run_ok(hotline(&dir.0).args(["user", "deactivate", "counsel"]));
+    assert!(out.contains("deactivated counsel"), "{out}");
 }
 
 const CALLER_PHONE: &str = "13800138000";
 const CALLER_NAME: &str = "欧阳秀英";
+const CALLER_ID: &str = "11010519491231002X";
 
 type Authed = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
 
@@ -250,6 +327,7 @@ async fn call_to_close(channel: &tonic::transport::Channel) {
             caller: Some(pb::Caller {
                 name: CALLER_NAME.into(),
                 phone: CALLER_PHONE.into(),
+                id_number: CALLER_ID.into(),
                 ..Default::default()
             }),
             village_id: "371502101001".into(),
@@ -282,6 +360,15 @@ async fn call_to_close(channel: &tonic::transport::Channel) {
         .unwrap()
         .into_inner();
     let (id, v) = (o.id.clone(), o.version);
+    // Full views, recorded: the agent looks the caller up, the assignee opens the order.
+    let history = calls
+        .get_caller_history(pb::GetCallerHistoryRequest { phone: CALLER_PHONE.into(), limit: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(history.calls[0].caller.as_ref().unwrap().id_number, CALLER_ID);
+    let seen = counsel.get_work_order(pb::GetWorkOrderRequest { id: id.clone() }).await.unwrap().into_inner();
+    assert_eq!(seen.caller.unwrap().phone, CALLER_PHONE);
     let v = counsel
         .sign_off_work_order(pb::SignOffWorkOrderRequest { id: id.clone(), version: v, ..Default::default() })
         .await

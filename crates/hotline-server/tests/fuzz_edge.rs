@@ -58,8 +58,8 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn caller_converter(name in text(), phone in phone(), anonymous: bool, confidential: bool, present: bool) {
-        let c = pb::Caller { name: name.clone(), phone: phone.clone(), anonymous, confidential };
+    fn caller_converter(name in text(), phone in phone(), id_number in "[0-9Xx ]{0,20}|.{0,20}", anonymous: bool, confidential: bool, present: bool) {
+        let c = pb::Caller { name: name.clone(), phone: phone.clone(), anonymous, confidential, id_number };
         match convert::caller(present.then_some(&c)) {
             Ok(caller) => {
                 prop_assert!(present);

@@ -10,6 +10,7 @@
 
 mod directory;
 mod outbox;
+mod privacy;
 mod queue;
 mod routing;
 mod rows;
@@ -21,7 +22,7 @@ pub mod testing;
 use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
-    Call, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
+    Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
     PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User,
     decode_cursor, encode_cursor, order_day, order_number,
 };
@@ -44,6 +45,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Notified after each commit that wrote events (for the outbox relay).
     events_written: std::sync::Arc<hotline_store::Notify>,
+    /// Seals and opens caller data (see [`CallerKeys`]).
+    keys: CallerKeys,
 }
 
 impl PostgresStore {
@@ -54,14 +57,28 @@ impl PostgresStore {
     }
 
     /// Like [`PostgresStore::connect`] with a pool of at most `max_connections`.
+    ///
+    /// `connect` and `connect_with` seal caller data under [`CallerKeys::for_tests`], a
+    /// publicly known key: they are for tests and tools. The server opens its store with
+    /// [`PostgresStore::connect_with_keys`] and the keys from its configuration.
     pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self> {
+        Self::connect_with_keys(url, max_connections, CallerKeys::for_tests()).await
+    }
+
+    /// Like [`PostgresStore::connect_with`], sealing caller data with `keys`.
+    pub async fn connect_with_keys(url: &str, max_connections: u32, keys: CallerKeys) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect(url)
             .await
             .map_err(StoreError::other)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::other)?;
-        Ok(Self { pool, events_written: Default::default() })
+        Ok(Self { pool, keys, events_written: Default::default() })
+    }
+
+    /// The keys caller data is sealed with.
+    pub fn caller_keys(&self) -> &CallerKeys {
+        &self.keys
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -80,7 +97,7 @@ impl PostgresStore {
             .await
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
-        let order = order_from_row(&row)?;
+        let order = order_from_row(&row, &self.keys)?;
         let rows = sqlx::query("select * from work_order_events where order_id = $1 order by seq")
             .bind(order.id)
             .fetch_all(&self.pool)
@@ -109,7 +126,7 @@ impl PostgresStore {
         let mut stored = order.clone();
         stored.number = order_number(&day, seq);
         stored.version = drafts.len() as i64;
-        let mut values = order_values(&stored).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let mut values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "work_orders", values);
@@ -301,14 +318,14 @@ impl Store for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db)?;
-            row.as_ref().map(call_from_row).transpose()
+            row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()
         };
         if let Some(rid) = request_id
             && let Some(found) = existing(rid).await?
         {
             return Ok(Recorded { value: found, created: false });
         }
-        let mut values = call_values(call);
+        let mut values = call_values(call, &self.keys);
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "calls", values);
@@ -334,32 +351,39 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(call_from_row).transpose()?.ok_or_else(|| StoreError::not_found("call", id))
+        row.as_ref()
+            .map(|r| call_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("call", id))
     }
 
     #[tracing::instrument(skip_all)]
     async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)> {
         let limit = i64::from(limit.min(MAX_PAGE_SIZE));
+        // The number's hash under every configured key: rows not yet re-sealed after a
+        // rotation carry an older key's hash.
+        let hashes = self.keys.phone_hashes(phone);
         let calls = sqlx::query(
-            "select * from calls where caller_phone = $1 order by call_time desc, id desc limit $2",
+            "select * from calls where caller_phone_hash = any($1) \
+             order by call_time desc, id desc limit $2",
         )
-        .bind(phone.expose())
+        .bind(&hashes)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
         let orders = sqlx::query(
-            "select * from work_orders where caller_phone = $1 \
+            "select * from work_orders where caller_phone_hash = any($1) \
              order by created_at desc, id desc limit $2",
         )
-        .bind(phone.expose())
+        .bind(&hashes)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
         Ok((
-            calls.iter().map(call_from_row).collect::<Result<_>>()?,
-            orders.iter().map(order_from_row).collect::<Result<_>>()?,
+            calls.iter().map(|r| call_from_row(r, &self.keys)).collect::<Result<_>>()?,
+            orders.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?,
         ))
     }
 
@@ -411,7 +435,10 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(order_from_row).transpose()?.ok_or_else(|| StoreError::not_found("work order", id))
+        row.as_ref()
+            .map(|r| order_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("work order", id))
     }
 
     #[tracing::instrument(skip_all)]
@@ -422,7 +449,7 @@ impl Store for PostgresStore {
             .await
             .map_err(db)?;
         row.as_ref()
-            .map(order_from_row)
+            .map(|r| order_from_row(r, &self.keys))
             .transpose()?
             .ok_or_else(|| StoreError::not_found("work order", number))
     }
@@ -448,7 +475,7 @@ impl Store for PostgresStore {
         // row is still at the expected version, so `prev` is then the version it replaces.
         let mut qb = QueryBuilder::<Postgres>::new("update work_orders w set ");
         let mut first = true;
-        for (column, value) in order_values(next)? {
+        for (column, value) in order_values(next, &self.keys)? {
             if ORDER_IMMUTABLE.contains(&column) {
                 continue;
             }
@@ -547,7 +574,8 @@ impl Store for PostgresStore {
         }
         qb.push(" order by created_at desc, id desc limit ").push_bind(i64::from(size));
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        let items: Vec<WorkOrder> = rows.iter().map(order_from_row).collect::<Result<_>>()?;
+        let items: Vec<WorkOrder> =
+            rows.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?;
         let next_cursor = match items.last() {
             Some(last) if items.len() == size as usize => {
                 Some(encode_cursor(&OrderCursor { created_at: last.created_at, id: last.id }))

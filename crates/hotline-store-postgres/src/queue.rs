@@ -6,7 +6,7 @@ use crate::rows::{R, corrupt, db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_domain::queue::{ANSWER_TARGET_SECS, AgentRecord, CallRecord, DayTotals};
-use hotline_store::{IntakeLink, QueueLogEntry, QueueStore, Result, StoreError};
+use hotline_store::{CallerKeys, IntakeLink, QueueLogEntry, QueueStore, Result, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use std::collections::BTreeMap;
@@ -33,12 +33,18 @@ fn agent_from_row(row: &PgRow) -> Result<AgentRecord> {
     })
 }
 
-fn call_from_row(row: &PgRow) -> Result<CallRecord> {
+fn call_from_row(row: &PgRow, keys: &CallerKeys) -> Result<CallRecord> {
     let r = R(row);
     let transfers: i32 = r.get("transfers")?;
     Ok(CallRecord {
         id: r.get("id")?,
-        caller_phone: r.get("caller_phone")?,
+        caller_phone: keys
+            .open_value(
+                "caller_phone",
+                r.get("caller_phone")?,
+                r.get::<Option<String>>("caller_key_id")?.as_deref(),
+            )?
+            .unwrap_or_default(),
         line: r.get("line")?,
         skills: r.get::<Json<Vec<String>>>("skills")?.0,
         offered_at: r.get("offered_at")?,
@@ -98,14 +104,14 @@ impl QueueStore for PostgresStore {
             sqlx::query(
                 "insert into queue_calls \
                  (id, caller_phone, line, skills, offered_at, agent_id, answered_at, abandoned_at, \
-                  ended_at, wrap_ended_at, transfers) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                  ended_at, wrap_ended_at, transfers, caller_key_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  on conflict (id) do update set agent_id = excluded.agent_id, \
                    answered_at = excluded.answered_at, abandoned_at = excluded.abandoned_at, \
                    ended_at = excluded.ended_at, wrap_ended_at = excluded.wrap_ended_at, \
                    transfers = excluded.transfers",
             )
             .bind(&c.id)
-            .bind(&c.caller_phone)
+            .bind(self.caller_keys().seal("caller_phone", &c.caller_phone))
             .bind(&c.line)
             .bind(Json(&c.skills))
             .bind(c.offered_at)
@@ -115,6 +121,7 @@ impl QueueStore for PostgresStore {
             .bind(c.ended_at)
             .bind(c.wrap_ended_at)
             .bind(i32::try_from(c.transfers).map_err(StoreError::other)?)
+            .bind(self.caller_keys().current_id())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -140,7 +147,7 @@ impl QueueStore for PostgresStore {
         .await
         .map_err(db)?
         .iter()
-        .map(call_from_row)
+        .map(|r| call_from_row(r, self.caller_keys()))
         .collect::<Result<Vec<_>>>()?;
         Ok((agents, calls))
     }
@@ -152,7 +159,7 @@ impl QueueStore for PostgresStore {
             .await
             .map_err(db)?
             .ok_or_else(|| StoreError::not_found("queue call", id))?;
-        call_from_row(&row)
+        call_from_row(&row, self.caller_keys())
     }
 
     async fn list_queue_calls(
@@ -171,7 +178,7 @@ impl QueueStore for PostgresStore {
         .await
         .map_err(db)?
         .iter()
-        .map(call_from_row)
+        .map(|r| call_from_row(r, self.caller_keys()))
         .collect()
     }
 

@@ -2,9 +2,10 @@
 //! and enums by their stable names.
 
 use chrono::{DateTime, Utc};
-use hotline_domain::{Caller, Deadlines, Phone, Place, Target, WorkOrder};
+use hotline_domain::{Deadlines, Place, Target, WorkOrder};
 use hotline_store::{
-    Call, CallSuggestion, Event, Person, PersonKind, Result, Station, StoreError, TeamRole, Unit, User,
+    Call, CallSuggestion, CallerKeys, Event, Person, PersonKind, Result, Station, StoreError, StoredCaller,
+    TeamRole, Unit, User,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -129,11 +130,6 @@ impl<'a> R<'a> {
         }))
     }
 
-    pub fn opt_phone(&self, col: &str) -> Result<Option<Phone>> {
-        let s: Option<String> = self.get(col)?;
-        s.map(|s| Phone::parse(col, &s).map_err(|e| corrupt(col, e))).transpose()
-    }
-
     pub fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>> {
         let v: Option<Json<T>> = self.get(col)?;
         Ok(v.map(|j| j.0))
@@ -146,7 +142,8 @@ impl<'a> R<'a> {
 pub(crate) const ORDER_IMMUTABLE: [&str; 4] = ["id", "number", "created_by", "created_at"];
 
 /// Every stored column of an order (but `request_id`), with its value.
-pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
+pub(crate) fn order_values(o: &WorkOrder, keys: &CallerKeys) -> Result<Vec<(&'static str, V)>> {
+    let sealed = keys.seal_caller(&o.caller);
     let target = o.target.as_ref();
     let d = &o.deadlines;
     Ok(vec![
@@ -156,8 +153,11 @@ pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
         ("state", V::text(o.state.as_str())),
         ("call_id", V::Uuid(o.call_id)),
         ("channel", V::text(o.channel.as_str())),
-        ("caller_name", V::opt_text(o.caller.name.as_deref())),
-        ("caller_phone", V::opt_text(o.caller.phone.as_ref().map(Phone::expose))),
+        ("caller_name", V::Text(sealed.name)),
+        ("caller_phone", V::Text(sealed.phone)),
+        ("caller_id_number", V::Text(sealed.id_number)),
+        ("caller_phone_hash", V::Text(sealed.phone_hash)),
+        ("caller_key_id", V::Text(Some(sealed.key_id))),
         ("caller_anonymous", V::Bool(Some(o.caller.anonymous))),
         ("caller_confidential", V::Bool(Some(o.caller.confidential))),
         ("county_id", V::text(&o.place.county_id)),
@@ -202,7 +202,7 @@ pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
     ])
 }
 
-pub(crate) fn order_from_row(row: &PgRow) -> Result<WorkOrder> {
+pub(crate) fn order_from_row(row: &PgRow, keys: &CallerKeys) -> Result<WorkOrder> {
     let r = R(row);
     let handling_unit: Option<String> = r.get("handling_unit_id")?;
     let target = match handling_unit {
@@ -216,12 +216,14 @@ pub(crate) fn order_from_row(row: &PgRow) -> Result<WorkOrder> {
         state: r.named("state")?,
         call_id: r.get("call_id")?,
         channel: r.named("channel")?,
-        caller: Caller {
+        caller: keys.open_caller(StoredCaller {
             name: r.get("caller_name")?,
-            phone: r.opt_phone("caller_phone")?,
+            phone: r.get("caller_phone")?,
+            id_number: r.get("caller_id_number")?,
             anonymous: r.get("caller_anonymous")?,
             confidential: r.get("caller_confidential")?,
-        },
+            key_id: r.get("caller_key_id")?,
+        })?,
         place: Place {
             county_id: r.get("county_id")?,
             township_id: r.get("township_id")?,
@@ -280,15 +282,19 @@ pub(crate) fn event_from_row(row: &PgRow) -> Result<Event> {
 
 // ---- calls and users -------------------------------------------------------------
 
-pub(crate) fn call_values(c: &Call) -> Vec<(&'static str, V)> {
+pub(crate) fn call_values(c: &Call, keys: &CallerKeys) -> Vec<(&'static str, V)> {
+    let sealed = keys.seal_caller(&c.caller);
     vec![
         ("id", V::Uuid(Some(c.id))),
         ("telephony_call_id", V::opt_text(c.telephony_call_id.as_deref())),
         ("channel", V::text(c.channel.as_str())),
         ("call_time", V::Time(Some(c.call_time))),
         ("agent_id", V::Uuid(Some(c.agent_id))),
-        ("caller_name", V::opt_text(c.caller.name.as_deref())),
-        ("caller_phone", V::opt_text(c.caller.phone.as_ref().map(Phone::expose))),
+        ("caller_name", V::Text(sealed.name)),
+        ("caller_phone", V::Text(sealed.phone)),
+        ("caller_id_number", V::Text(sealed.id_number)),
+        ("caller_phone_hash", V::Text(sealed.phone_hash)),
+        ("caller_key_id", V::Text(Some(sealed.key_id))),
         ("caller_anonymous", V::Bool(Some(c.caller.anonymous))),
         ("caller_confidential", V::Bool(Some(c.caller.confidential))),
         ("county_id", V::text(&c.place.county_id)),
@@ -310,7 +316,7 @@ pub(crate) fn call_values(c: &Call) -> Vec<(&'static str, V)> {
     ]
 }
 
-pub(crate) fn call_from_row(row: &PgRow) -> Result<Call> {
+pub(crate) fn call_from_row(row: &PgRow, keys: &CallerKeys) -> Result<Call> {
     let r = R(row);
     Ok(Call {
         id: r.get("id")?,
@@ -318,12 +324,14 @@ pub(crate) fn call_from_row(row: &PgRow) -> Result<Call> {
         channel: r.named("channel")?,
         call_time: r.get("call_time")?,
         agent_id: r.get("agent_id")?,
-        caller: Caller {
+        caller: keys.open_caller(StoredCaller {
             name: r.get("caller_name")?,
-            phone: r.opt_phone("caller_phone")?,
+            phone: r.get("caller_phone")?,
+            id_number: r.get("caller_id_number")?,
             anonymous: r.get("caller_anonymous")?,
             confidential: r.get("caller_confidential")?,
-        },
+            key_id: r.get("caller_key_id")?,
+        })?,
         place: Place {
             county_id: r.get("county_id")?,
             township_id: r.get("township_id")?,

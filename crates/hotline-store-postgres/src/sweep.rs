@@ -36,7 +36,7 @@ impl SweepStore for PostgresStore {
         qb.push(" and ").push(OPEN);
         qb.push(" order by current_due, id limit ").push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(order_from_row).collect()
+        rows.iter().map(|r| order_from_row(r, &self.keys)).collect()
     }
 
     #[tracing::instrument(skip_all)]
@@ -48,7 +48,7 @@ impl SweepStore for PostgresStore {
         }
         qb.push(" order by id limit ").push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(order_from_row).collect()
+        rows.iter().map(|r| order_from_row(r, &self.keys)).collect()
     }
 
     async fn try_sweep_lease(&self) -> Result<Option<SweepLease>> {

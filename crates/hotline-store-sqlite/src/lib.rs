@@ -7,6 +7,7 @@
 
 mod directory;
 mod outbox;
+mod privacy;
 mod queue;
 mod routing;
 mod rows;
@@ -18,7 +19,7 @@ pub mod testing;
 use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
-    Call, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
+    Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
     PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User,
     decode_cursor, encode_cursor, order_day, order_number,
 };
@@ -56,6 +57,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Notified after each commit that wrote events (for the outbox relay).
     events_written: std::sync::Arc<hotline_store::Notify>,
+    /// Seals and opens caller data (see [`CallerKeys`]).
+    keys: CallerKeys,
 }
 
 impl SqliteStore {
@@ -67,7 +70,16 @@ impl SqliteStore {
     }
 
     /// Like [`SqliteStore::connect`] with a pool of at most `max_connections`.
+    ///
+    /// `connect` and `connect_with` seal caller data under [`CallerKeys::for_tests`], a
+    /// publicly known key: they are for tests and tools. The server opens its store with
+    /// [`SqliteStore::connect_with_keys`] and the keys from its configuration.
     pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self> {
+        Self::connect_with_keys(url, max_connections, CallerKeys::for_tests()).await
+    }
+
+    /// Like [`SqliteStore::connect_with`], sealing caller data with `keys`.
+    pub async fn connect_with_keys(url: &str, max_connections: u32, keys: CallerKeys) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::other)?
             .create_if_missing(true)
@@ -91,7 +103,12 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(StoreError::other)?;
-        Ok(Self { pool, writer, events_written: Default::default() })
+        Ok(Self { pool, writer, keys, events_written: Default::default() })
+    }
+
+    /// The keys caller data is sealed with.
+    pub fn caller_keys(&self) -> &CallerKeys {
+        &self.keys
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -120,7 +137,7 @@ impl SqliteStore {
             .await
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
-        let order = order_from_row(&row)?;
+        let order = order_from_row(&row, &self.keys)?;
         let rows = sqlx::query("select * from work_order_events where order_id = ? order by seq")
             .bind(order.id.to_string())
             .fetch_all(&self.pool)
@@ -149,7 +166,7 @@ impl SqliteStore {
         let mut stored = order.clone();
         stored.number = order_number(&day, seq);
         stored.version = drafts.len() as i64;
-        let mut values = order_values(&stored).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let mut values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "work_orders", values);
@@ -343,14 +360,14 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db)?;
-            row.as_ref().map(call_from_row).transpose()
+            row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()
         };
         if let Some(rid) = request_id
             && let Some(found) = existing(rid).await?
         {
             return Ok(Recorded { value: found, created: false });
         }
-        let mut values = call_values(call);
+        let mut values = call_values(call, &self.keys);
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "calls", values);
@@ -376,32 +393,35 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(call_from_row).transpose()?.ok_or_else(|| StoreError::not_found("call", id))
+        row.as_ref()
+            .map(|r| call_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("call", id))
     }
 
     #[tracing::instrument(skip_all)]
     async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)> {
         let limit = i64::from(limit.min(MAX_PAGE_SIZE));
-        let calls = sqlx::query(
-            "select * from calls where caller_phone = ? order by call_time desc, id desc limit ?",
-        )
-        .bind(phone.expose())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        let orders = sqlx::query(
-            "select * from work_orders where caller_phone = ? \
-             order by created_at desc, id desc limit ?",
-        )
-        .bind(phone.expose())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        // The number's hash under every configured key: rows not yet re-sealed after a
+        // rotation carry an older key's hash.
+        let hashes = self.keys.phone_hashes(phone);
+        let mut qb = QueryBuilder::<Sqlite>::new("select * from calls where caller_phone_hash in (");
+        let mut list = qb.separated(", ");
+        for h in &hashes {
+            list.push_bind(h.clone());
+        }
+        qb.push(") order by call_time desc, id desc limit ").push_bind(limit);
+        let calls = qb.build().fetch_all(&self.pool).await.map_err(db)?;
+        let mut qb = QueryBuilder::<Sqlite>::new("select * from work_orders where caller_phone_hash in (");
+        let mut list = qb.separated(", ");
+        for h in &hashes {
+            list.push_bind(h.clone());
+        }
+        qb.push(") order by created_at desc, id desc limit ").push_bind(limit);
+        let orders = qb.build().fetch_all(&self.pool).await.map_err(db)?;
         Ok((
-            calls.iter().map(call_from_row).collect::<Result<_>>()?,
-            orders.iter().map(order_from_row).collect::<Result<_>>()?,
+            calls.iter().map(|r| call_from_row(r, &self.keys)).collect::<Result<_>>()?,
+            orders.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?,
         ))
     }
 
@@ -453,7 +473,10 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
-        row.as_ref().map(order_from_row).transpose()?.ok_or_else(|| StoreError::not_found("work order", id))
+        row.as_ref()
+            .map(|r| order_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("work order", id))
     }
 
     #[tracing::instrument(skip_all)]
@@ -464,7 +487,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         row.as_ref()
-            .map(order_from_row)
+            .map(|r| order_from_row(r, &self.keys))
             .transpose()?
             .ok_or_else(|| StoreError::not_found("work order", number))
     }
@@ -494,7 +517,7 @@ impl Store for SqliteStore {
                 .flatten();
         let mut qb = QueryBuilder::new("update work_orders set ");
         let mut first = true;
-        for (column, value) in order_values(next)? {
+        for (column, value) in order_values(next, &self.keys)? {
             if ORDER_IMMUTABLE.contains(&column) {
                 continue;
             }
@@ -601,7 +624,8 @@ impl Store for SqliteStore {
         }
         qb.push(" order by created_at desc, id desc limit ").push_bind(i64::from(size));
         let rows = qb.build().fetch_all(&self.pool).await.map_err(db)?;
-        let items: Vec<WorkOrder> = rows.iter().map(order_from_row).collect::<Result<_>>()?;
+        let items: Vec<WorkOrder> =
+            rows.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?;
         let next_cursor = match items.last() {
             Some(last) if items.len() == size as usize => {
                 Some(encode_cursor(&OrderCursor { created_at: last.created_at, id: last.id }))

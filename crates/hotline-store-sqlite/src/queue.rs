@@ -5,7 +5,7 @@ use crate::rows::{R, corrupt, db, micros};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_domain::queue::{ANSWER_TARGET_SECS, AgentRecord, CallRecord, DayTotals};
-use hotline_store::{IntakeLink, QueueLogEntry, QueueStore, Result, StoreError};
+use hotline_store::{CallerKeys, IntakeLink, QueueLogEntry, QueueStore, Result, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::BTreeMap;
@@ -25,12 +25,18 @@ fn agent_from_row(row: &SqliteRow) -> Result<AgentRecord> {
     })
 }
 
-fn call_from_row(row: &SqliteRow) -> Result<CallRecord> {
+fn call_from_row(row: &SqliteRow, keys: &CallerKeys) -> Result<CallRecord> {
     let r = R(row);
     let transfers: i64 = r.get("transfers")?;
     Ok(CallRecord {
         id: r.get("id")?,
-        caller_phone: r.get("caller_phone")?,
+        caller_phone: keys
+            .open_value(
+                "caller_phone",
+                r.get("caller_phone")?,
+                r.get::<Option<String>>("caller_key_id")?.as_deref(),
+            )?
+            .unwrap_or_default(),
         line: r.get("line")?,
         skills: r.json("skills")?,
         offered_at: r.time("offered_at")?,
@@ -91,10 +97,10 @@ impl QueueStore for SqliteStore {
             sqlx::query(
                 "insert or replace into queue_calls \
                  (id, caller_phone, line, skills, offered_at, agent_id, answered_at, abandoned_at, \
-                  ended_at, wrap_ended_at, transfers) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  ended_at, wrap_ended_at, transfers, caller_key_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&c.id)
-            .bind(&c.caller_phone)
+            .bind(self.caller_keys().seal("caller_phone", &c.caller_phone))
             .bind(&c.line)
             .bind(json(&c.skills)?)
             .bind(micros(c.offered_at))
@@ -104,6 +110,7 @@ impl QueueStore for SqliteStore {
             .bind(c.ended_at.map(micros))
             .bind(c.wrap_ended_at.map(micros))
             .bind(i64::from(c.transfers))
+            .bind(self.caller_keys().current_id())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -129,7 +136,7 @@ impl QueueStore for SqliteStore {
         .await
         .map_err(db)?
         .iter()
-        .map(call_from_row)
+        .map(|r| call_from_row(r, self.caller_keys()))
         .collect::<Result<Vec<_>>>()?;
         Ok((agents, calls))
     }
@@ -141,7 +148,7 @@ impl QueueStore for SqliteStore {
             .await
             .map_err(db)?
             .ok_or_else(|| StoreError::not_found("queue call", id))?;
-        call_from_row(&row)
+        call_from_row(&row, self.caller_keys())
     }
 
     async fn list_queue_calls(
@@ -158,7 +165,7 @@ impl QueueStore for SqliteStore {
             .await
             .map_err(db)?
             .iter()
-            .map(call_from_row)
+            .map(|r| call_from_row(r, self.caller_keys()))
             .collect()
     }
 

@@ -3,8 +3,10 @@
 //! json text.
 
 use chrono::{DateTime, Utc};
-use hotline_domain::{Caller, Deadlines, Phone, Place, Target, WorkOrder};
-use hotline_store::{Call, CallSuggestion, Event, Person, Result, Station, StoreError, Unit, User};
+use hotline_domain::{Deadlines, Place, Target, WorkOrder};
+use hotline_store::{
+    Call, CallSuggestion, CallerKeys, Event, Person, Result, Station, StoreError, StoredCaller, Unit, User,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -158,11 +160,6 @@ impl<'a> R<'a> {
         s.map(|s| Decimal::from_str_exact(&s).map_err(|e| corrupt(col, e))).transpose()
     }
 
-    pub fn opt_phone(&self, col: &str) -> Result<Option<Phone>> {
-        let s: Option<String> = self.get(col)?;
-        s.map(|s| Phone::parse(col, &s).map_err(|e| corrupt(col, e))).transpose()
-    }
-
     pub fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>> {
         let s: Option<String> = self.get(col)?;
         s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt(col, e))).transpose()
@@ -180,7 +177,8 @@ impl<'a> R<'a> {
 pub(crate) const ORDER_IMMUTABLE: [&str; 4] = ["id", "number", "created_by", "created_at"];
 
 /// Every stored column of an order (but `request_id`), with its value.
-pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
+pub(crate) fn order_values(o: &WorkOrder, keys: &CallerKeys) -> Result<Vec<(&'static str, V)>> {
+    let sealed = keys.seal_caller(&o.caller);
     let target = o.target.as_ref();
     let d = &o.deadlines;
     Ok(vec![
@@ -190,8 +188,11 @@ pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
         ("state", V::text(o.state.as_str())),
         ("call_id", V::opt_uuid(o.call_id)),
         ("channel", V::text(o.channel.as_str())),
-        ("caller_name", V::opt_text(o.caller.name.as_deref())),
-        ("caller_phone", V::opt_text(o.caller.phone.as_ref().map(Phone::expose))),
+        ("caller_name", V::Text(sealed.name)),
+        ("caller_phone", V::Text(sealed.phone)),
+        ("caller_id_number", V::Text(sealed.id_number)),
+        ("caller_phone_hash", V::Text(sealed.phone_hash)),
+        ("caller_key_id", V::Text(Some(sealed.key_id))),
         ("caller_anonymous", V::bool(o.caller.anonymous)),
         ("caller_confidential", V::bool(o.caller.confidential)),
         ("county_id", V::text(&o.place.county_id)),
@@ -236,7 +237,7 @@ pub(crate) fn order_values(o: &WorkOrder) -> Result<Vec<(&'static str, V)>> {
     ])
 }
 
-pub(crate) fn order_from_row(row: &SqliteRow) -> Result<WorkOrder> {
+pub(crate) fn order_from_row(row: &SqliteRow, keys: &CallerKeys) -> Result<WorkOrder> {
     let r = R(row);
     let handling_unit: Option<String> = r.get("handling_unit_id")?;
     let target = match handling_unit {
@@ -250,12 +251,14 @@ pub(crate) fn order_from_row(row: &SqliteRow) -> Result<WorkOrder> {
         state: r.named("state")?,
         call_id: r.opt_uuid("call_id")?,
         channel: r.named("channel")?,
-        caller: Caller {
+        caller: keys.open_caller(StoredCaller {
             name: r.get("caller_name")?,
-            phone: r.opt_phone("caller_phone")?,
+            phone: r.get("caller_phone")?,
+            id_number: r.get("caller_id_number")?,
             anonymous: r.get("caller_anonymous")?,
             confidential: r.get("caller_confidential")?,
-        },
+            key_id: r.get("caller_key_id")?,
+        })?,
         place: Place {
             county_id: r.get("county_id")?,
             township_id: r.get("township_id")?,
@@ -314,15 +317,19 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<Event> {
 
 // ---- calls and users -------------------------------------------------------------
 
-pub(crate) fn call_values(c: &Call) -> Vec<(&'static str, V)> {
+pub(crate) fn call_values(c: &Call, keys: &CallerKeys) -> Vec<(&'static str, V)> {
+    let sealed = keys.seal_caller(&c.caller);
     vec![
         ("id", V::uuid(c.id)),
         ("telephony_call_id", V::opt_text(c.telephony_call_id.as_deref())),
         ("channel", V::text(c.channel.as_str())),
         ("call_time", V::time(c.call_time)),
         ("agent_id", V::uuid(c.agent_id)),
-        ("caller_name", V::opt_text(c.caller.name.as_deref())),
-        ("caller_phone", V::opt_text(c.caller.phone.as_ref().map(Phone::expose))),
+        ("caller_name", V::Text(sealed.name)),
+        ("caller_phone", V::Text(sealed.phone)),
+        ("caller_id_number", V::Text(sealed.id_number)),
+        ("caller_phone_hash", V::Text(sealed.phone_hash)),
+        ("caller_key_id", V::Text(Some(sealed.key_id))),
         ("caller_anonymous", V::bool(c.caller.anonymous)),
         ("caller_confidential", V::bool(c.caller.confidential)),
         ("county_id", V::text(&c.place.county_id)),
@@ -344,7 +351,7 @@ pub(crate) fn call_values(c: &Call) -> Vec<(&'static str, V)> {
     ]
 }
 
-pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call> {
+pub(crate) fn call_from_row(row: &SqliteRow, keys: &CallerKeys) -> Result<Call> {
     let r = R(row);
     Ok(Call {
         id: r.uuid("id")?,
@@ -352,12 +359,14 @@ pub(crate) fn call_from_row(row: &SqliteRow) -> Result<Call> {
         channel: r.named("channel")?,
         call_time: r.time("call_time")?,
         agent_id: r.uuid("agent_id")?,
-        caller: Caller {
+        caller: keys.open_caller(StoredCaller {
             name: r.get("caller_name")?,
-            phone: r.opt_phone("caller_phone")?,
+            phone: r.get("caller_phone")?,
+            id_number: r.get("caller_id_number")?,
             anonymous: r.get("caller_anonymous")?,
             confidential: r.get("caller_confidential")?,
-        },
+            key_id: r.get("caller_key_id")?,
+        })?,
         place: Place {
             county_id: r.get("county_id")?,
             township_id: r.get("township_id")?,

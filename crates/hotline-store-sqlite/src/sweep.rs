@@ -30,7 +30,7 @@ impl SweepStore for SqliteStore {
         qb.push(" and ").push(OPEN);
         qb.push(" order by current_due, id limit ").push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(order_from_row).collect()
+        rows.iter().map(|r| order_from_row(r, &self.keys)).collect()
     }
 
     #[tracing::instrument(skip_all)]
@@ -42,7 +42,7 @@ impl SweepStore for SqliteStore {
         }
         qb.push(" order by id limit ").push_bind(i64::from(limit));
         let rows = qb.build().fetch_all(self.pool()).await.map_err(db)?;
-        rows.iter().map(order_from_row).collect()
+        rows.iter().map(|r| order_from_row(r, &self.keys)).collect()
     }
 
     async fn try_sweep_lease(&self) -> Result<Option<SweepLease>> {

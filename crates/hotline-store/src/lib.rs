@@ -5,6 +5,7 @@
 //! command was decided against, so a stale writer is refused instead of overwriting.
 //! Creation takes a client request id, so a retried call returns the first result.
 
+mod caller;
 pub mod citygen;
 mod directory;
 mod import;
@@ -12,6 +13,7 @@ mod numbering;
 mod outbox;
 mod page;
 mod pool;
+mod privacy;
 mod queue;
 mod routing;
 mod stats;
@@ -21,17 +23,20 @@ mod sweep;
 pub mod testsuite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_outbox;
+pub mod testsuite_privacy;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_queue;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_sweep;
 
+pub use caller::*;
 pub use directory::*;
 pub use import::*;
 pub use numbering::*;
 pub use outbox::*;
 pub use page::*;
 pub use pool::*;
+pub use privacy::*;
 pub use queue::*;
 pub use routing::*;
 pub use stats::*;
@@ -188,6 +193,7 @@ pub trait Store:
     + SweepStore
     + PoolInfo
     + OutboxStore
+    + PrivacyStore
     + Send
     + Sync
     + 'static

@@ -664,7 +664,7 @@ pub async fn users_create_and_lookup(store: &dyn Store) {
 
 // ---- calls ------------------------------------------------------------------------
 
-fn call(agent: Uuid, call_time: DateTime<Utc>, caller_phone: Option<&str>) -> Call {
+pub(crate) fn call(agent: Uuid, call_time: DateTime<Utc>, caller_phone: Option<&str>) -> Call {
     Call {
         id: Uuid::new_v4(),
         telephony_call_id: Some(format!("cti-{}", call_time.timestamp_micros())),
@@ -676,6 +676,7 @@ fn call(agent: Uuid, call_time: DateTime<Utc>, caller_phone: Option<&str>) -> Ca
             phone: caller_phone.map(phone),
             anonymous: caller_phone.is_none(),
             confidential: false,
+            id_number: None,
         },
         place: place("371502001001"),
         category: Category::Consultation,
@@ -834,6 +835,7 @@ pub fn basic_order(created_by: Uuid, created_at: DateTime<Utc>, village: &str) -
             phone: Some(phone("13800138000")),
             anonymous: false,
             confidential: false,
+            id_number: None,
         },
         place: place(village),
         category: Category::Consultation,
@@ -880,6 +882,7 @@ pub fn full_order(created_by: Uuid, created_at: DateTime<Utc>) -> WorkOrder {
             phone: Some(phone("0635-8241234")),
             anonymous: false,
             confidential: true,
+            id_number: Some(hotline_domain::IdNumber::parse("id", "11010519491231002X").unwrap()),
         },
         place: place("371502001001"),
         category: Category::Mediation,
@@ -987,7 +990,7 @@ fn assert_event(e: &Event, order_id: Uuid, seq: i64, draft: &EventDraft) {
     );
 }
 
-async fn create(store: &dyn Store, order: &WorkOrder) -> (WorkOrder, Event) {
+pub(crate) async fn create(store: &dyn Store, order: &WorkOrder) -> (WorkOrder, Event) {
     let r = store.create_order(order, &[created_event(order)], None).await.expect("create_order");
     assert!(r.created);
     let (order, mut events) = r.value;
@@ -1129,7 +1132,7 @@ pub async fn orders_round_trip(store: &dyn Store) {
 
     // An order with every optional part absent, from an anonymous caller.
     let mut bare = basic_order(agent, at("2026-11-26T01:02:03.999999Z"), "371521001002");
-    bare.caller = Caller { name: None, phone: None, anonymous: true, confidential: false };
+    bare.caller = Caller { name: None, phone: None, anonymous: true, confidential: false, id_number: None };
     bare.deadlines = Deadlines::default();
     bare.channel = Channel::WalkIn;
     let (bare_stored, _) = create(store, &bare).await;

@@ -48,6 +48,7 @@ pub fn new_order(category: Category, urgency: Urgency) -> NewOrder {
             phone: Some(Phone::parse("caller.phone", CALLER_PHONE).unwrap()),
             anonymous: false,
             confidential: true,
+            id_number: None,
         },
         place: Place {
             county_id: "371502".into(),

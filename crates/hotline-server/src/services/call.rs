@@ -4,6 +4,7 @@ use crate::auth::actor;
 use crate::authz::{Reach, Scope};
 use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, request_id, uuid};
 use crate::error::{ApiResult, respond};
+use crate::privacy::{Seen, record_views};
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{Channel, FieldError, Phone, Urgency};
 use hotline_proto::v1::{self as pb, call_service_server::CallService};
@@ -99,7 +100,10 @@ impl CallSvc {
         let id = uuid("id", &req.get_ref().id)?;
         let call = scope.not_found(self.app.store.get_call(id).await)?;
         scope.check_call(&call)?;
-        Ok(call_pb(&call, call_view(&scope.actor, &call)))
+        let actor = &scope.actor;
+        let view = call_view(actor, &call);
+        record_views(&self.app, actor, "GetCall", [Seen::call(&call, view)]).await?;
+        Ok(call_pb(&call, view))
     }
 
     async fn caller_history(
@@ -125,9 +129,14 @@ impl CallSvc {
             return Err(scope.hidden());
         }
         let now = self.app.now();
+        let call_views: Vec<_> = calls.iter().map(|c| call_view(actor, c)).collect();
+        let order_views: Vec<_> = orders.iter().map(|o| order_view(actor, o)).collect();
+        let seen = calls.iter().zip(&call_views).map(|(c, v)| Seen::call(c, *v));
+        let seen = seen.chain(orders.iter().zip(&order_views).map(|(o, v)| Seen::order(o, *v)));
+        record_views(&self.app, actor, "GetCallerHistory", seen).await?;
         Ok(pb::GetCallerHistoryResponse {
-            calls: calls.iter().map(|c| call_pb(c, call_view(actor, c))).collect(),
-            work_orders: orders.iter().map(|o| order_pb(o, order_view(actor, o), now)).collect(),
+            calls: calls.iter().zip(call_views).map(|(c, v)| call_pb(c, v)).collect(),
+            work_orders: orders.iter().zip(order_views).map(|(o, v)| order_pb(o, v, now)).collect(),
         })
     }
 }

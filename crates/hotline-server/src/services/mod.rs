@@ -1,6 +1,7 @@
 //! The gRPC services. Each handler parses its request at the edge (`convert`), checks
 //! access, calls the domain and the store, and maps errors in one place (`error`).
 
+mod audit;
 mod auth;
 mod call;
 mod directory;
@@ -11,6 +12,7 @@ mod statistics;
 mod watch;
 mod work_order;
 
+pub use audit::AuditSvc;
 pub use auth::AuthSvc;
 pub use call::CallSvc;
 pub use directory::DirectorySvc;

@@ -4,10 +4,11 @@ use crate::auth::actor;
 use crate::authz::Scope;
 use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
 use crate::error::{ApiResult, respond};
+use crate::privacy::{Seen, record_views};
 use hotline_domain::routing::Matter;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{
-    Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
+    Action, Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
 };
 use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
 use hotline_store::{Event, OrderFilter, StoreError};
@@ -33,11 +34,21 @@ impl WorkOrderSvc {
         WorkOrderSvc { app }
     }
 
-    fn action_response(&self, actor: &Actor, order: &WorkOrder, event: &Event) -> pb::ActionResponse {
-        pb::ActionResponse {
-            work_order: Some(order_pb(order, order_view(actor, order), self.app.now())),
+    /// The response to an action; a full view of the caller in it is recorded, under the
+    /// action's name (e.g. `sign_off`).
+    async fn action_response(
+        &self,
+        actor: &Actor,
+        action: Action,
+        order: &WorkOrder,
+        event: &Event,
+    ) -> ApiResult<pb::ActionResponse> {
+        let view = order_view(actor, order);
+        record_views(&self.app, actor, action.as_str(), [Seen::order(order, view)]).await?;
+        Ok(pb::ActionResponse {
+            work_order: Some(order_pb(order, view, self.app.now())),
             event: Some(event_pb(event)),
-        }
+        })
     }
 
     /// Checks that a target names a unit of the directory and, if given, an active
@@ -92,7 +103,7 @@ impl WorkOrderSvc {
         if let Some(rid) = &rid
             && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
         {
-            return Ok(self.action_response(actor, &order, &event));
+            return self.action_response(actor, cmd.action(), &order, &event).await;
         }
         scope.check_order(&order)?;
         if order.version != head.version {
@@ -108,7 +119,7 @@ impl WorkOrderSvc {
         {
             Ok(event) => {
                 tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
-                Ok(self.action_response(actor, &transition.order, &event))
+                self.action_response(actor, cmd.action(), &transition.order, &event).await
             }
             Err(StoreError::Stale { .. }) if rid.is_some() => {
                 // A concurrent retry of this very command may have won the race.
@@ -116,7 +127,7 @@ impl WorkOrderSvc {
                 match self.app.store.event_by_request(id, actor.user_id, rid).await? {
                     Some(event) => {
                         let order = self.app.store.get_order(id).await?;
-                        Ok(self.action_response(actor, &order, &event))
+                        self.action_response(actor, cmd.action(), &order, &event).await
                     }
                     None => Err(StoreError::Stale { id, expected: head.version }.into()),
                 }
@@ -235,7 +246,10 @@ impl WorkOrderSvc {
             scope.not_found(self.app.store.get_order(convert::uuid("id", key)?).await)?
         };
         scope.check_order(&order)?;
-        Ok(order_pb(&order, order_view(&scope.actor, &order), self.app.now()))
+        let actor = &scope.actor;
+        let view = order_view(actor, &order);
+        record_views(&self.app, actor, "GetWorkOrder", [Seen::order(&order, view)]).await?;
+        Ok(order_pb(&order, view, self.app.now()))
     }
 
     async fn list(&self, req: Request<pb::ListWorkOrdersRequest>) -> ApiResult<pb::ListWorkOrdersResponse> {
@@ -272,8 +286,11 @@ impl WorkOrderSvc {
         let page = page(r.page.as_ref())?;
         scope.order_filter(&mut filter)?;
         let result = self.app.store.list_orders(&filter, &page).await?;
+        let views: Vec<_> = result.items.iter().map(|o| order_view(actor, o)).collect();
+        let seen = result.items.iter().zip(&views).map(|(o, v)| Seen::order(o, *v));
+        record_views(&self.app, actor, "ListWorkOrders", seen).await?;
         Ok(pb::ListWorkOrdersResponse {
-            work_orders: result.items.iter().map(|o| order_pb(o, order_view(actor, o), now)).collect(),
+            work_orders: result.items.iter().zip(views).map(|(o, v)| order_pb(o, v, now)).collect(),
             next_page_token: result.next_cursor.unwrap_or_default(),
         })
     }

@@ -1,0 +1,80 @@
+use crate::app::App;
+use crate::auth::actor;
+use crate::convert::{instant, page, role_pb, timestamp};
+use crate::error::{ApiResult, respond};
+use hotline_domain::Role;
+use hotline_proto::v1::{self as pb, audit_service_server::AuditService};
+use hotline_store::{CallerField, ViewFilter};
+use tonic::{Request, Response, Status};
+
+pub struct AuditSvc {
+    app: App,
+}
+
+impl AuditSvc {
+    pub fn new(app: App) -> Self {
+        AuditSvc { app }
+    }
+}
+
+fn field_pb(f: CallerField) -> i32 {
+    (match f {
+        CallerField::Name => pb::CallerField::Name,
+        CallerField::Phone => pb::CallerField::Phone,
+        CallerField::IdNumber => pb::CallerField::IdNumber,
+    }) as i32
+}
+
+fn optional_uuid(field: &str, raw: &str) -> ApiResult<Option<uuid::Uuid>> {
+    if raw.trim().is_empty() { Ok(None) } else { Ok(Some(crate::convert::uuid(field, raw)?)) }
+}
+
+impl AuditSvc {
+    async fn list_caller_data_views(
+        &self,
+        req: Request<pb::ListCallerDataViewsRequest>,
+    ) -> ApiResult<pb::ListCallerDataViewsResponse> {
+        let actor = actor(&req)?;
+        // The authorization table admits only city admins; checked again here.
+        if actor.role != Role::CityAdmin {
+            return Err(crate::error::ApiError::denied("only a city admin may list views of caller data"));
+        }
+        let r = req.get_ref();
+        let filter = ViewFilter {
+            user_id: optional_uuid("user_id", &r.user_id)?,
+            order_id: optional_uuid("order_id", &r.order_id)?,
+            from: r.from.as_ref().map(|t| instant("from", t)).transpose()?,
+            to: r.to.as_ref().map(|t| instant("to", t)).transpose()?,
+        };
+        let page = page(r.page.as_ref())?;
+        let result = self.app.store.list_caller_views(&filter, &page).await?;
+        Ok(pb::ListCallerDataViewsResponse {
+            views: result
+                .items
+                .iter()
+                .map(|v| pb::CallerDataView {
+                    id: v.id,
+                    at: Some(timestamp(v.at)),
+                    user_id: v.user_id.to_string(),
+                    role: role_pb(v.role),
+                    order_id: v.order_id.map(|u| u.to_string()).unwrap_or_default(),
+                    call_id: v.call_id.map(|u| u.to_string()).unwrap_or_default(),
+                    fields: v.fields.iter().copied().map(field_pb).collect(),
+                    rpc: v.rpc.clone(),
+                })
+                .collect(),
+            next_page_token: result.next_cursor.unwrap_or_default(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl AuditService for AuditSvc {
+    #[tracing::instrument(skip_all)]
+    async fn list_caller_data_views(
+        &self,
+        req: Request<pb::ListCallerDataViewsRequest>,
+    ) -> Result<Response<pb::ListCallerDataViewsResponse>, Status> {
+        respond(AuditSvc::list_caller_data_views(self, req).await)
+    }
+}

@@ -166,7 +166,13 @@ impl Cluster {
             .env("HOTLINE_SIGNING_KEY_FILE", self.dir.0.join("signing.key"))
             .env("HOTLINE_REDIS_URL", &self.redis_url)
             .env("HOTLINE_REDIS_STREAM_KEY", &self.stream_key)
+            .env("HOTLINE_CALLER_KEY_FILE", self.dir.0.join("caller.key"))
             .env("HOTLINE_MAX_CONNECTIONS", "8")
+            // Every test client signs in from one address, faster than any console would.
+            .env("HOTLINE_RATE_LIMIT_PER_USER", "0")
+            .env("HOTLINE_RATE_LIMIT_PER_ADDRESS", "0")
+            .env("HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE", "0")
+            .env("HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE", "0")
             .env("RUST_LOG", "warn")
             .env_remove("HOTLINE_CONFIG");
         cmd

@@ -23,6 +23,7 @@ mod sweep;
 pub mod testsuite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_outbox;
+#[cfg(feature = "testsuite")]
 pub mod testsuite_privacy;
 #[cfg(feature = "testsuite")]
 pub mod testsuite_queue;

@@ -121,6 +121,7 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
     let ticker = tokio::spawn(tick_queue(app.clone()));
+    let folder = tokio::spawn(crate::rollup::fold_rollup(app.clone()));
     let hub = app.queue.clone();
     let shutdown = async move {
         shutdown.await;
@@ -185,6 +186,7 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
+    folder.abort();
     result?;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod import;
 pub mod metrics;
 pub mod queue;
+pub mod rollup;
 pub mod routing;
 pub mod services;
 pub mod suggest;

@@ -12,6 +12,7 @@ mod numbering;
 mod page;
 mod pool;
 mod queue;
+pub mod rollup;
 mod routing;
 mod stats;
 mod suggestion;

@@ -2,6 +2,8 @@
 //! See docs/benchmarks.md for how it is used.
 
 pub mod driver;
+pub mod figures;
+pub mod history;
 pub mod mix;
 pub mod raw;
 pub mod recorder;

@@ -73,6 +73,24 @@ struct Args {
     /// fresh database).
     #[arg(long)]
     raw: Option<String>,
+    /// Instead of driving a server: import the generated city into this database
+    /// (sqlite://… or postgres://…) and add --orders historical orders over the last 365
+    /// days, for --figures.
+    #[arg(long)]
+    load_history: Option<String>,
+    /// Orders --load-history adds.
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: i64,
+    /// Time every list and statistics RPC of a county manager (--county-manager) and the
+    /// city administrator (--admin), --rounds times each, instead of the call workload.
+    #[arg(long)]
+    figures: bool,
+    #[arg(long, default_value_t = 50)]
+    rounds: u32,
+    #[arg(long, default_value = "county")]
+    county_manager: String,
+    #[arg(long, default_value = "admin")]
+    admin: String,
 }
 
 #[tokio::main]
@@ -96,10 +114,37 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Some(url) = &args.load_history {
+        return hotline_loadgen::history::load(url, args.orders, chrono::Utc::now()).await;
+    }
     let channel = tonic::transport::Channel::from_shared(args.target.clone())?
         .connect()
         .await
         .with_context(|| format!("connecting to {}", args.target))?;
+    if args.figures {
+        let recorder = Recorder::default();
+        let started = std::time::Instant::now();
+        let failure = hotline_loadgen::figures::run(
+            &channel,
+            &args.county_manager,
+            &args.admin,
+            &args.password,
+            args.rounds,
+            &recorder,
+        )
+        .await?;
+        let rows = recorder.summary();
+        println!("{}", table(&rows, started.elapsed().as_secs_f64()));
+        if let Some(f) = &failure {
+            println!("first failure: {f}");
+        }
+        if let Some(path) = &args.report {
+            let report = serde_json::json!({ "figures": true, "rounds": args.rounds, "rpcs": rows });
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        }
+        anyhow::ensure!(failure.is_none(), "some requests failed");
+        return Ok(());
+    }
     let (agent, _) = sign_in(&channel, &args.agent, &args.password).await?;
     let (dispatcher, _) = sign_in(&channel, &args.dispatcher, &args.password).await?;
     let (callback, _) = sign_in(&channel, &args.callback, &args.password).await?;

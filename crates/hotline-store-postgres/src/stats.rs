@@ -95,38 +95,30 @@ fn figures_query(
          coalesce(sum(close_us), 0)::float8 / 1000000 as close_secs, \
          coalesce(sum(overdue), 0)::bigint as overdue from (",
     );
-    // The orders of the partial days, and the overdue orders of the whole period.
-    qb.push(format!("select {grp}{PER_ORDER}, 0 as overdue from work_orders where (false"));
-    for (a, b) in &plan.edges {
-        qb.push(" or (created_at >= ").push_bind(*a).push(" and created_at < ").push_bind(*b).push(")");
-    }
-    qb.push(")").push(not_null.clone());
-    push_units(&mut qb, f, true);
+    // The overdue orders of the whole period (one branch per source, each of them
+    // answered from one index range).
+    let zeros = COLUMNS[..13].iter().map(|c| format!("0 as {c}")).collect::<Vec<_>>().join(", ");
     qb.push(format!(
-        " union all select {grp}0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0::bigint, 0::bigint, 1 \
+        "select {grp}{zeros}, 0::bigint as sign_off_us, 0::bigint as close_us, 1 as overdue \
          from work_orders where current_due is not null and current_due < "
     ));
-    qb.push_bind(now)
-        .push(" and created_at >= ")
-        .push_bind(f.from)
-        .push(" and created_at < ")
-        .push_bind(f.to);
-    qb.push(not_null.clone());
+    qb.push_bind(now).push(" and created_at >= ").push_bind(f.from);
+    qb.push(" and created_at < ").push_bind(f.to).push(not_null.clone());
     push_units(&mut qb, f, true);
+    // The orders of the partial days.
+    for (a, b) in &plan.edges {
+        qb.push(format!(" union all select {grp}{PER_ORDER}, 0 from work_orders where created_at >= "));
+        qb.push_bind(*a).push(" and created_at < ").push_bind(*b).push(not_null.clone());
+        push_units(&mut qb, f, true);
+    }
     if let Some((first, end)) = plan.days {
         let kind: i16 = if by == Some(GroupBy::Assignee) { 1 } else { 0 };
-        qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
-        qb.push_bind(kind).push(" and (false");
         for (g, b1, b2) in &plan.buckets {
-            qb.push(" or (grain = ").push_bind(*g as i32);
-            qb.push(" and bucket >= ")
-                .push_bind(*b1 as i32)
-                .push(" and bucket < ")
-                .push_bind(*b2 as i32)
-                .push(")");
+            qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
+            qb.push_bind(kind).push(" and grain = ").push_bind(*g as i32);
+            qb.push(" and bucket >= ").push_bind(*b1 as i32).push(" and bucket < ").push_bind(*b2 as i32);
+            push_units(&mut qb, f, false);
         }
-        qb.push(")");
-        push_units(&mut qb, f, false);
         qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup_delta where day >= "));
         qb.push_bind(first as i32).push(" and day < ").push_bind(end as i32).push(not_null);
         push_units(&mut qb, f, false);

@@ -87,31 +87,30 @@ fn figures_query(f: &StatsFilter, by: Option<GroupBy>, now: DateTime<Utc>) -> Qu
         qb.push(format!("coalesce(sum({c}), 0) as {c}, "));
     }
     qb.push("coalesce(sum(overdue), 0) as overdue from (");
-    // The orders of the partial days, and the overdue orders of the whole period.
-    qb.push(format!("select {grp}{PER_ORDER}, 0 as overdue from work_orders where (0"));
-    for (a, b) in &plan.edges {
-        qb.push(" or (created_at >= ").push_bind(micros(*a));
-        qb.push(" and created_at < ").push_bind(micros(*b)).push(")");
-    }
-    qb.push(")").push(not_null.clone());
-    push_units(&mut qb, f, true);
+    // The overdue orders of the whole period (one branch per source, each of them
+    // answered from one index range).
+    let zeros = COLUMNS[..13].iter().map(|c| format!("0 as {c}")).collect::<Vec<_>>().join(", ");
     qb.push(format!(
-        " union all select {grp}0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 \
+        "select {grp}{zeros}, 0 as sign_off_us, 0 as close_us, 1 as overdue \
          from work_orders where current_due is not null and current_due < "
     ));
     qb.push_bind(micros(now)).push(" and created_at >= ").push_bind(micros(f.from));
     qb.push(" and created_at < ").push_bind(micros(f.to)).push(not_null.clone());
     push_units(&mut qb, f, true);
+    // The orders of the partial days.
+    for (a, b) in &plan.edges {
+        qb.push(format!(" union all select {grp}{PER_ORDER}, 0 from work_orders where created_at >= "));
+        qb.push_bind(micros(*a)).push(" and created_at < ").push_bind(micros(*b)).push(not_null.clone());
+        push_units(&mut qb, f, true);
+    }
     if let Some((first, end)) = plan.days {
         let kind = if by == Some(GroupBy::Assignee) { 1 } else { 0 };
-        qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
-        qb.push_bind(kind).push(" and (0");
         for (g, b1, b2) in &plan.buckets {
-            qb.push(" or (grain = ").push_bind(*g);
-            qb.push(" and bucket >= ").push_bind(*b1).push(" and bucket < ").push_bind(*b2).push(")");
+            qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
+            qb.push_bind(kind).push(" and grain = ").push_bind(*g);
+            qb.push(" and bucket >= ").push_bind(*b1).push(" and bucket < ").push_bind(*b2);
+            push_units(&mut qb, f, false);
         }
-        qb.push(")");
-        push_units(&mut qb, f, false);
         qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup_delta where day >= "));
         qb.push_bind(first).push(" and day < ").push_bind(end).push(not_null);
         push_units(&mut qb, f, false);

@@ -14,7 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 #[derive(Clone)]
-struct Token(MetadataValue<Ascii>);
+pub(crate) struct Token(MetadataValue<Ascii>);
 
 impl tonic::service::Interceptor for Token {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
@@ -23,16 +23,17 @@ impl tonic::service::Interceptor for Token {
     }
 }
 
-type Authed = InterceptedService<Channel, Token>;
+pub(crate) type Authed = InterceptedService<Channel, Token>;
 
 /// A reader's clients.
 #[derive(Clone)]
-struct Reader {
-    stats: StatisticsServiceClient<Authed>,
-    orders: WorkOrderServiceClient<Authed>,
+pub(crate) struct Reader {
+    pub(crate) stats: StatisticsServiceClient<Authed>,
+    pub(crate) orders: WorkOrderServiceClient<Authed>,
+    pub(crate) queue: pb::queue_service_client::QueueServiceClient<Authed>,
 }
 
-async fn reader(channel: &Channel, username: &str, password: &str) -> anyhow::Result<Reader> {
+pub(crate) async fn reader(channel: &Channel, username: &str, password: &str) -> anyhow::Result<Reader> {
     let mut auth = pb::auth_service_client::AuthServiceClient::new(channel.clone());
     let resp = auth
         .sign_in(pb::SignInRequest { username: username.into(), password: password.into() })
@@ -42,7 +43,8 @@ async fn reader(channel: &Channel, username: &str, password: &str) -> anyhow::Re
     let token = Token(format!("Bearer {}", resp.token).parse()?);
     Ok(Reader {
         stats: StatisticsServiceClient::with_interceptor(channel.clone(), token.clone()),
-        orders: WorkOrderServiceClient::with_interceptor(channel.clone(), token),
+        orders: WorkOrderServiceClient::with_interceptor(channel.clone(), token.clone()),
+        queue: pb::queue_service_client::QueueServiceClient::with_interceptor(channel.clone(), token),
     })
 }
 
@@ -54,11 +56,11 @@ enum Ask {
     List(pb::ListWorkOrdersRequest),
 }
 
-fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
 }
 
-fn scope(from: DateTime<Utc>, to: DateTime<Utc>) -> pb::WorkOrderScope {
+pub(crate) fn scope(from: DateTime<Utc>, to: DateTime<Utc>) -> pb::WorkOrderScope {
     pb::WorkOrderScope {
         period: Some(pb::Period { from: Some(ts(from)), to: Some(ts(to)) }),
         ..Default::default()

@@ -8,3 +8,4 @@ pub mod mix;
 pub mod raw;
 pub mod recorder;
 pub mod scenario;
+pub mod screens;

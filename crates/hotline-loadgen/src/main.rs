@@ -49,7 +49,8 @@ struct Args {
     /// Seconds to run.
     #[arg(long, default_value_t = 30)]
     duration: u64,
-    /// Manager screens polling the backlog, once a second each.
+    /// Manager screens polling the backlog, once a second each; as many county manager
+    /// screens (--county-manager) watch the queue and refresh figures every 10 s.
     #[arg(long, default_value_t = 1)]
     managers: usize,
     /// Users to act as (demo users by default) and their password.
@@ -193,6 +194,18 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
 
+    let screens: Vec<_> = (0..args.managers)
+        .map(|_| {
+            tokio::spawn(hotline_loadgen::screens::run(
+                channel.clone(),
+                args.county_manager.clone(),
+                args.password.clone(),
+                duration,
+                recorder.clone(),
+            ))
+        })
+        .collect();
+
     let started = std::time::Instant::now();
     let mut dropped = 0;
     match args.mode {
@@ -235,6 +248,11 @@ async fn main() -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     for m in managers {
         let _ = m.await;
+    }
+    for s in screens {
+        if let Ok(Err(e)) = s.await {
+            eprintln!("a manager screen failed: {e:#}");
+        }
     }
     ticker.abort();
 

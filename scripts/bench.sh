@@ -35,6 +35,7 @@ fresh_db() { # backend name -> URL of an empty database
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 start_server() { # URL -> starts the server in the background, sets $pid
   local keydir; keydir=$(mktemp -d)
+  MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
   HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
     "$HOTLINE" serve --demo --database-url "$1" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
   pid=$!

@@ -26,6 +26,7 @@ else
   url="${PG_ADMIN%/*}/hotline_soak"
 fi
 keydir=$(mktemp -d)
+MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
 HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn \
   "$HOTLINE" serve --demo --database-url "$url" --listen "127.0.0.1:$PORT" 2>"$OUT/soak-server.log" &
 pid=$!

@@ -35,7 +35,8 @@ create table work_order_rollup_delta (
 ) strict;
 
 -- kind 0: all the orders of a unit and category (assignee_id ''); kind 1: those of one
--- counsel. grain: 1, 8 or 64 days; bucket: day / grain.
+-- counsel and category; kind 2: all those of one counsel (category ''), what a ranking
+-- of counsel reads. grain: 1, 8 or 64 days; bucket: day / grain.
 create table work_order_rollup (
     kind               integer not null,
     grain              integer not null,

@@ -112,7 +112,12 @@ fn figures_query(
         push_units(&mut qb, f, true);
     }
     if let Some((first, end)) = plan.days {
-        let kind: i16 = if by == Some(GroupBy::Assignee) { 1 } else { 0 };
+        // Per unit (0), per counsel and category (1), per counsel (2).
+        let kind: i16 = match (by, f.category) {
+            (Some(GroupBy::Assignee), Some(_)) => 1,
+            (Some(GroupBy::Assignee), None) => 2,
+            _ => 0,
+        };
         for (g, b1, b2) in &plan.buckets {
             qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
             qb.push_bind(kind).push(" and grain = ").push_bind(*g as i32);
@@ -192,9 +197,11 @@ impl StatsStore for PostgresStore {
             "with d as (delete from work_order_rollup_delta where id in \
                (select id from work_order_rollup_delta order by id limit $1) returning *), \
              n as (select count(*) as n from d), \
-             e as (select k.kind, g.grain, d.day / g.grain as bucket, d.county_id, d.township_id, d.category, \
-                     case when k.kind = 1 then d.assignee_id else '' end as assignee_id, {cols} \
-                   from d cross join (values (1), (8), (64)) g (grain) cross join (values (0::smallint), (1::smallint)) k (kind) \
+             e as (select k.kind, g.grain, d.day / g.grain as bucket, d.county_id, d.township_id, \
+                     case when k.kind = 2 then '' else d.category end as category, \
+                     case when k.kind = 0 then '' else d.assignee_id end as assignee_id, {cols} \
+                   from d cross join (values (1), (8), (64)) g (grain) \
+                   cross join (values (0::smallint), (1::smallint), (2::smallint)) k (kind) \
                    where k.kind = 0 or d.assignee_id is not null), \
              i as (insert into work_order_rollup as r (kind, grain, bucket, county_id, township_id, category, assignee_id, {cols}) \
                    select kind, grain, bucket, county_id, township_id, category, assignee_id, {sums} from e \

@@ -104,7 +104,12 @@ fn figures_query(f: &StatsFilter, by: Option<GroupBy>, now: DateTime<Utc>) -> Qu
         push_units(&mut qb, f, true);
     }
     if let Some((first, end)) = plan.days {
-        let kind = if by == Some(GroupBy::Assignee) { 1 } else { 0 };
+        // Per unit (0), per counsel and category (1), per counsel (2).
+        let kind = match (by, f.category) {
+            (Some(GroupBy::Assignee), Some(_)) => 1,
+            (Some(GroupBy::Assignee), None) => 2,
+            _ => 0,
+        };
         for (g, b1, b2) in &plan.buckets {
             qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
             qb.push_bind(kind).push(" and grain = ").push_bind(*g);
@@ -180,11 +185,12 @@ impl StatsStore for SqliteStore {
         let adds = COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
         sqlx::query(&format!(
             "insert into work_order_rollup (kind, grain, bucket, county_id, township_id, category, assignee_id, {cols}) \
-             select k.kind, g.grain, d.day / g.grain, d.county_id, d.township_id, d.category, \
-               case when k.kind = 1 then d.assignee_id else '' end, {sums} \
+             select k.kind, g.grain, d.day / g.grain, d.county_id, d.township_id, \
+               case when k.kind = 2 then '' else d.category end, \
+               case when k.kind = 0 then '' else d.assignee_id end, {sums} \
              from work_order_rollup_delta d \
              cross join (select 1 as grain union all select 8 union all select 64) g \
-             cross join (select 0 as kind union all select 1) k \
+             cross join (select 0 as kind union all select 1 union all select 2) k \
              where d.id <= ? and (k.kind = 0 or d.assignee_id is not null) \
              group by 1, 2, 3, 4, 5, 6, 7 \
              on conflict (kind, grain, bucket, county_id, township_id, category, assignee_id) do update set {adds}"

@@ -158,13 +158,26 @@ fn counts_from_row(row: &PgRow) -> Result<OrderCounts> {
     })
 }
 
+/// A read transaction whose statements run without parallel workers. A figure reads a
+/// few thousand rollup rows; starting workers for that cost more than it saved (on the
+/// benchmark machine the county's counsel ranking took 30 ms with workers, 5 ms
+/// without; see docs/benchmarks.md), and a figure request should not take several
+/// cores from the order writes.
+async fn serial(store: &PostgresStore) -> Result<sqlx::Transaction<'static, Postgres>> {
+    let mut tx = store.pool().begin().await.map_err(db)?;
+    sqlx::query("set local max_parallel_workers_per_gather = 0").execute(&mut *tx).await.map_err(db)?;
+    Ok(tx)
+}
+
 /// The most deltas one fold takes (the rest wait for the next).
 const FOLD_BATCH: i64 = 50_000;
 
 #[async_trait]
 impl StatsStore for PostgresStore {
     async fn order_counts(&self, filter: &StatsFilter, now: DateTime<Utc>) -> Result<OrderCounts> {
-        let row = figures_query(filter, None, now).build().fetch_one(self.pool()).await.map_err(db)?;
+        let mut tx = serial(self).await?;
+        let row = figures_query(filter, None, now).build().fetch_one(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
         counts_from_row(&row)
     }
 
@@ -174,7 +187,9 @@ impl StatsStore for PostgresStore {
         by: GroupBy,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, OrderCounts)>> {
-        let rows = figures_query(filter, Some(by), now).build().fetch_all(self.pool()).await.map_err(db)?;
+        let mut tx = serial(self).await?;
+        let rows = figures_query(filter, Some(by), now).build().fetch_all(&mut *tx).await.map_err(db)?;
+        tx.commit().await.map_err(db)?;
         rows.iter().map(|row| Ok((R(row).get::<String>("grp")?, counts_from_row(row)?))).collect()
     }
 

@@ -63,9 +63,12 @@ create table work_order_rollup (
     primary key (kind, grain, bucket, county_id, township_id, category, assignee_id)
 );
 
--- What one order adds to the figures (sign 1) or takes away from them (sign -1).
+-- What one order adds to the figures (sign 1) or takes away from them (sign -1). PL/pgSQL
+-- rather than SQL: its statement plan is kept between calls (as SQL, the trigger cost
+-- a third of the raw intake throughput; as PL/pgSQL about 5%).
 create function work_order_rollup_add(o work_orders, s integer) returns void
-language sql as $$
+language plpgsql as $$
+begin
     insert into work_order_rollup_delta (day, county_id, township_id, category, assignee_id,
         volume, dispatched, signed_off, signed_off_on_time, returned, closed_dispatched,
         closed_on_time, callback_due, called_back, satisfied, redone, open, closed,
@@ -86,7 +89,8 @@ language sql as $$
         s * (o.state not in ('closed', 'cancelled', 'archived'))::integer,
         s * (o.closed_at is not null)::integer,
         s * coalesce(round(extract(epoch from (o.signed_off_at - o.dispatched_at)) * 1000000)::bigint, 0),
-        s * coalesce(round(extract(epoch from (o.closed_at - o.created_at)) * 1000000)::bigint, 0))
+        s * coalesce(round(extract(epoch from (o.closed_at - o.created_at)) * 1000000)::bigint, 0));
+end
 $$;
 
 create function work_order_rollup_track() returns trigger

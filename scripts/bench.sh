@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# One benchmark run, both backends, on this machine: the database's raw intake limit,
-# then the server's intake throughput at the same concurrency (closed loop), their
-# ratio, the server in open loop at 70% of that throughput, and its memory at rest and
-# under load. Usage: scripts/bench.sh [clients] [seconds]    (defaults: 8 clients, 30 s)
-# PostgreSQL from HOTLINE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test).
+# One benchmark run, both backends, on this machine: the database's raw intake limit
+# (pgbench with scripts/pgbench/intake.sql on PostgreSQL, `hotline-loadgen --raw` on
+# both), then the server's intake throughput at the same concurrency (closed loop), their
+# ratio, the server in open loop at 70% of that throughput, and its memory at rest, after
+# each load and at the end. With BENCH_HISTORY=N (e.g. 1000000), then for each backend:
+# the generated city and N historical orders loaded, the server's memory with them, and
+# every list and statistics RPC timed (`hotline-loadgen --figures`).
+# Usage: scripts/bench.sh [clients] [seconds]    (defaults: 8 clients, 30 s)
+# PostgreSQL from HOTLINE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
+# BENCH_BACKENDS="sqlite postgres" to choose backends; BENCH_ROUNDS (default 50) rounds
+# of --figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS=${1:-8}
@@ -14,8 +20,8 @@ OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
 
 cargo build --release -q -p hotline-server -p hotline-loadgen
-HOTLINE=target/release/hotline
-LOADGEN=target/release/hotline-loadgen
+HOTLINE=${CARGO_TARGET_DIR:-target}/release/hotline
+LOADGEN=${CARGO_TARGET_DIR:-target}/release/hotline-loadgen
 PORT=50777
 
 fresh_db() { # backend name -> URL of an empty database
@@ -27,37 +33,71 @@ fresh_db() { # backend name -> URL of an empty database
   fi
 }
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
+start_server() { # URL -> starts the server in the background, sets $pid
+  local keydir; keydir=$(mktemp -d)
+  MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
+  # The load generator is a few users on one address: the abuse limits are lifted.
+  HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
+  HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE=0 HOTLINE_CALLER_KEY_FILE="$keydir/caller.key" \
+  HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
+    "$HOTLINE" serve --demo --database-url "$1" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
+  pid=$!
+  for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+  sleep 1
+}
+mib() { awk "BEGIN { printf \"%.1f\", $1 / 1024 }"; }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
-for backend in sqlite postgres; do
-  echo "== $backend: raw intake limit, $CLIENTS clients, ${SECONDS_RUN}s"
+for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
+  echo "== $backend: raw intake limit (hotline-loadgen --raw), $CLIENTS clients, ${SECONDS_RUN}s"
   "$LOADGEN" --raw "$(fresh_db $backend hotline_bench_raw)" --clients "$CLIENTS" --duration "$SECONDS_RUN" \
     --report "$OUT/$backend-raw.json" | tail -1
-  url=$(fresh_db $backend hotline_bench_server)
-  keydir=$(mktemp -d)
-  # The load generator is one user on one address: the abuse limits are lifted.
-  HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
-  HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE=0 \
-  HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
-    "$HOTLINE" serve --demo --database-url "$url" --listen "127.0.0.1:$PORT" 2>"$OUT/$backend-server.log" &
-  pid=$!
-  for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
-  sleep 1
+  raw_rate=$(field "$OUT/$backend-raw.json" intakes_per_second)
+  raw_name="hotline-loadgen --raw"
+  if [ "$backend" = postgres ]; then
+    echo "== postgres: raw intake limit (pgbench, scripts/pgbench/intake.sql), $CLIENTS clients, ${SECONDS_RUN}s"
+    rawurl=$(fresh_db postgres hotline_bench_pgbench)
+    "$HOTLINE" demo seed --database-url "$rawurl" >/dev/null # the schema, migrated
+    pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_RUN" -f scripts/pgbench/intake.sql "$rawurl" \
+      > "$OUT/postgres-pgbench.txt" 2>&1
+    grep -E "latency average|tps =" "$OUT/postgres-pgbench.txt"
+    sqlx_rate=$raw_rate
+    raw_rate=$(grep -oP 'tps = \K[0-9.]+' "$OUT/postgres-pgbench.txt")
+    raw_name="pgbench (sqlx raw: $sqlx_rate/s)"
+  fi
+  start_server "$(fresh_db $backend hotline_bench_server)"
   rest=$(rss_kb $pid)
   echo "== $backend: server intake, closed loop, $CLIENTS clients"
   "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode closed --scenario intake --clients "$CLIENTS" \
     --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-closed.json" | tail -1
   loaded=$(rss_kb $pid)
   server_rate=$(field "$OUT/$backend-closed.json" calls_per_second)
-  raw_rate=$(field "$OUT/$backend-raw.json" intakes_per_second)
   rate70=$(python3 -c "print(round($server_rate*0.7, 1))")
   echo "== $backend: server intake, open loop at 70% ($rate70 per s)"
   "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode open --scenario intake --rate "$rate70" \
     --clients 1000 --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-open70.json" | grep -E "CreateWorkOrder|RecordCall|intended"
+  end=$(rss_kb $pid)
   kill -TERM $pid; wait $pid || true
-  python3 - "$backend" "$raw_rate" "$server_rate" "$rest" "$loaded" <<'PY'
+  python3 - "$backend" "$raw_rate" "$server_rate" "$rest" "$loaded" "$end" "$raw_name" <<'PY'
 import sys
-b, raw, srv, rest, loaded = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-print(f"== {b}: raw {raw:.1f}/s, server {srv:.1f}/s, ratio {srv/raw:.0%}; RSS at rest {rest/1024:.1f} MiB, after load {loaded/1024:.1f} MiB")
+b, raw, srv, rest, loaded, end, name = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+print(f"== {b}: raw limit {raw:.1f}/s [{name}], server {srv:.1f}/s, ratio {srv/raw:.0%}; "
+      f"RSS at rest {rest/1024:.1f} MiB, after closed loop {loaded/1024:.1f} MiB, at the end {end/1024:.1f} MiB")
 PY
 done
+
+if [ -n "${BENCH_HISTORY:-}" ]; then
+  for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
+    echo "== $backend: the generated city and $BENCH_HISTORY historical orders"
+    url=$(fresh_db $backend hotline_bench_history)
+    "$LOADGEN" --load-history "$url" --orders "$BENCH_HISTORY"
+    start_server "$url"
+    rest=$(rss_kb $pid)
+    echo "== $backend: every list and statistics RPC, ${BENCH_ROUNDS:-50} rounds"
+    "$LOADGEN" --target "http://127.0.0.1:$PORT" --figures --rounds "${BENCH_ROUNDS:-50}" \
+      --report "$OUT/$backend-figures.json"
+    after=$(rss_kb $pid)
+    kill -TERM $pid; wait $pid || true
+    echo "== $backend: RSS with $BENCH_HISTORY orders: at rest $(mib $rest) MiB, after the figures $(mib $after) MiB"
+  done
+fi

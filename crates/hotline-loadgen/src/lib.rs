@@ -2,8 +2,11 @@
 //! See docs/benchmarks.md for how it is used.
 
 pub mod driver;
+pub mod figures;
+pub mod history;
 pub mod mix;
 pub mod raw;
 pub mod recorder;
 pub mod scenario;
 pub mod watch;
+pub mod screens;

@@ -49,7 +49,8 @@ struct Args {
     /// Seconds to run.
     #[arg(long, default_value_t = 30)]
     duration: u64,
-    /// Manager screens polling the backlog, once a second each.
+    /// Manager screens polling the backlog, once a second each; as many county manager
+    /// screens (--county-manager) watch the queue and refresh figures every 10 s.
     #[arg(long, default_value_t = 1)]
     managers: usize,
     /// Users to act as (demo users by default) and their password.
@@ -84,6 +85,24 @@ struct Args {
     /// Probe orders per second for --watch-latency.
     #[arg(long, default_value_t = 10.0)]
     probes: f64,
+    /// Instead of driving a server: import the generated city into this database
+    /// (sqlite://… or postgres://…) and add --orders historical orders over the last 365
+    /// days, for --figures.
+    #[arg(long)]
+    load_history: Option<String>,
+    /// Orders --load-history adds.
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: i64,
+    /// Time every list and statistics RPC of a county manager (--county-manager) and the
+    /// city administrator (--admin), --rounds times each, instead of the call workload.
+    #[arg(long)]
+    figures: bool,
+    #[arg(long, default_value_t = 50)]
+    rounds: u32,
+    #[arg(long, default_value = "county")]
+    county_manager: String,
+    #[arg(long, default_value = "admin")]
+    admin: String,
 }
 
 #[tokio::main]
@@ -107,10 +126,37 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Some(url) = &args.load_history {
+        return hotline_loadgen::history::load(url, args.orders, chrono::Utc::now()).await;
+    }
     let channel = tonic::transport::Channel::from_shared(args.target.clone())?
         .connect()
         .await
         .with_context(|| format!("connecting to {}", args.target))?;
+    if args.figures {
+        let recorder = Recorder::default();
+        let started = std::time::Instant::now();
+        let failure = hotline_loadgen::figures::run(
+            &channel,
+            &args.county_manager,
+            &args.admin,
+            &args.password,
+            args.rounds,
+            &recorder,
+        )
+        .await?;
+        let rows = recorder.summary();
+        println!("{}", table(&rows, started.elapsed().as_secs_f64()));
+        if let Some(f) = &failure {
+            println!("first failure: {f}");
+        }
+        if let Some(path) = &args.report {
+            let report = serde_json::json!({ "figures": true, "rounds": args.rounds, "rpcs": rows });
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        }
+        anyhow::ensure!(failure.is_none(), "some requests failed");
+        return Ok(());
+    }
     let (agent, _) = sign_in(&channel, &args.agent, &args.password).await?;
     let (dispatcher, _) = sign_in(&channel, &args.dispatcher, &args.password).await?;
     let (callback, _) = sign_in(&channel, &args.callback, &args.password).await?;
@@ -179,6 +225,18 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
+    let screens: Vec<_> = (0..args.managers)
+        .map(|_| {
+            tokio::spawn(hotline_loadgen::screens::run(
+                channel.clone(),
+                args.county_manager.clone(),
+                args.password.clone(),
+                duration,
+                recorder.clone(),
+            ))
+        })
+        .collect();
+
     let started = std::time::Instant::now();
     let mut dropped = 0;
     match args.mode {
@@ -226,6 +284,11 @@ async fn main() -> anyhow::Result<()> {
         Some(p) => Some(p.await??),
         None => None,
     };
+    for s in screens {
+        if let Ok(Err(e)) = s.await {
+            eprintln!("a manager screen failed: {e:#}");
+        }
+    }
     ticker.abort();
 
     let rows = recorder.summary();

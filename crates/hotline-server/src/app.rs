@@ -143,6 +143,7 @@ pub async fn serve(
     // Revocations made through other instances reach this one within the refresh period.
     let revocations =
         tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
+    let folder = tokio::spawn(crate::rollup::fold_rollup(app.clone()));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
     let shutdown = async move {
@@ -227,6 +228,7 @@ pub async fn serve(
         sweeper.abort();
     }
     revocations.abort();
+    folder.abort();
     result?;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod page;
 mod pool;
 mod privacy;
 mod queue;
+pub mod rollup;
 mod routing;
 mod stats;
 mod suggestion;

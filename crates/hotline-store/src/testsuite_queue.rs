@@ -17,6 +17,7 @@ macro_rules! queue_store_tests {
             queue_records_rebuild_the_snapshot,
             queue_totals_and_links,
             stats_on_a_generated_history,
+            stats_rollup_matches_recomputation,
         );
     };
     (@cases $setup:expr; $($case:ident),+ $(,)?) => {
@@ -383,4 +384,128 @@ pub async fn stats_on_a_generated_history(store: &dyn Store) {
     }
     let empty = StatsFilter { from: now + Duration::days(100), to: now + Duration::days(101), ..september };
     assert_eq!(store.order_counts(&empty, now).await.unwrap(), OrderCounts::default());
+}
+
+/// Compares every figure and both rankings with a count straight from `orders`.
+async fn check_figures(store: &dyn Store, orders: &[WorkOrder], now: DateTime<Utc>, when: &str) {
+    let start = orders.iter().map(|o| o.created_at).min().unwrap();
+    let end = orders.iter().map(|o| o.created_at).max().unwrap();
+    let f = |from: DateTime<Utc>, to: DateTime<Utc>| StatsFilter {
+        from,
+        to,
+        county_id: None,
+        township_id: None,
+        assignee_id: None,
+        category: None,
+    };
+    let midnight = |s: &str| at(&format!("{s}T00:00:00+08:00"));
+    let cut = f(start + Duration::minutes(10 * 1440 + 187), end - Duration::minutes(9 * 1440 + 611));
+    let filters = [
+        f(start - Duration::days(1), end + Duration::days(1)),
+        cut.clone(),
+        f(midnight("2026-07-10"), midnight("2026-09-12")),
+        f(start + Duration::hours(30), start + Duration::hours(40)),
+        StatsFilter { county_id: Some("371502".into()), ..cut.clone() },
+        StatsFilter {
+            township_id: Some("371502001".into()),
+            category: Some(Category::Mediation),
+            ..cut.clone()
+        },
+        StatsFilter { assignee_id: Some("p-2".into()), ..cut.clone() },
+    ];
+    let in_filter = |o: &WorkOrder, f: &StatsFilter| {
+        o.created_at >= f.from
+            && o.created_at < f.to
+            && f.county_id.as_ref().is_none_or(|c| *c == o.place.county_id)
+            && f.township_id.as_ref().is_none_or(|t| *t == o.place.township_id)
+            && f.assignee_id
+                .as_ref()
+                .is_none_or(|a| Some(a.as_str()) == o.target.as_ref().and_then(|t| t.assignee_id.as_deref()))
+            && f.category.is_none_or(|c| c == o.category)
+    };
+    for (i, f) in filters.iter().enumerate() {
+        let want = expected(&orders.iter().filter(|o| in_filter(o, f)).collect::<Vec<_>>(), now);
+        assert!(want.volume > 0 || i == 3, "{f:?} selects orders");
+        assert_counts(store.order_counts(f, now).await.unwrap(), want, &format!("{when}: {f:?}"));
+        if i > 1 && i != 4 && i != 5 {
+            continue;
+        }
+        for by in [GroupBy::Assignee, GroupBy::Township] {
+            let group_of = |o: &WorkOrder| -> Option<String> {
+                match by {
+                    GroupBy::Assignee => o.target.as_ref().and_then(|t| t.assignee_id.clone()),
+                    GroupBy::Township => Some(o.place.township_id.clone()),
+                }
+            };
+            let chosen: Vec<&WorkOrder> = orders.iter().filter(|o| in_filter(o, f)).collect();
+            let mut ids: Vec<String> = chosen.iter().filter_map(|o| group_of(o)).collect();
+            ids.sort();
+            ids.dedup();
+            let groups = store.order_counts_by(f, by, now).await.unwrap();
+            assert_eq!(groups.iter().map(|(g, _)| g.clone()).collect::<Vec<_>>(), ids, "{when}: {by:?}");
+            for (g, counts) in groups {
+                let want = expected(
+                    &chosen
+                        .iter()
+                        .copied()
+                        .filter(|o| group_of(o).as_deref() == Some(&g))
+                        .collect::<Vec<_>>(),
+                    now,
+                );
+                assert_counts(counts, want, &format!("{when}: {by:?} {g}"));
+            }
+        }
+    }
+}
+
+/// The figures read through the rollup equal a direct count before any fold, after
+/// folding, with changed orders not yet folded (a counsel replaced, orders closed) and
+/// after folding those, over periods cut at any instant.
+pub async fn stats_rollup_matches_recomputation(store: &dyn Store) {
+    let mut rng = Rng(0x5eed_0009_cafe_0001);
+    let creator = Uuid::new_v4();
+    let start = at("2026-07-03T05:17:00Z");
+    let mut orders = Vec::new();
+    for i in 0..300 {
+        let created = start + Duration::minutes(i * 557 + rng.below(300) as i64);
+        let o = generated(&mut rng, creator, created);
+        orders.push(store.create_order(&o, &[created_event(&o)], None).await.expect("create").value.0);
+    }
+    let now = start + Duration::days(120);
+    check_figures(store, &orders, now, "nothing folded").await;
+    assert_eq!(store.fold_order_rollup().await.unwrap(), 300);
+    assert_eq!(store.fold_order_rollup().await.unwrap(), 0);
+    check_figures(store, &orders, now, "all folded").await;
+
+    for (i, o) in orders.iter_mut().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let mut next = o.clone();
+        next.version += 1;
+        next.updated_at = o.created_at + Duration::hours(300);
+        if i % 2 == 0 && next.closed_at.is_none() {
+            next.state = State::Closed;
+            next.replied_at = next.replied_at.or(Some(o.created_at + Duration::hours(100)));
+            next.closed_at = Some(o.created_at + Duration::hours(200));
+        } else {
+            next.target = Some(Target {
+                unit_id: o.place.township_id.clone(),
+                assignee_id: (i % 5 != 0).then(|| "p-3".to_owned()),
+            });
+            next.dispatched_at = next.dispatched_at.or(Some(o.created_at + Duration::hours(2)));
+            next.return_count += 1;
+        }
+        let event = hotline_domain::EventDraft {
+            kind: hotline_domain::EventKind::Dispatched,
+            actor_id: creator,
+            actor_role: hotline_domain::Role::Dispatcher,
+            at: next.updated_at,
+            from_state: Some(o.state),
+            to_state: next.state,
+            payload: serde_json::json!({}),
+        };
+        store.save_transition(o.version, &next, &event, None).await.expect("transition");
+        *o = store.get_order(o.id).await.unwrap();
+    }
+    check_figures(store, &orders, now, "changes not folded").await;
+    assert!(store.fold_order_rollup().await.unwrap() > 0);
+    check_figures(store, &orders, now, "changes folded").await;
 }

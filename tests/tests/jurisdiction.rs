@@ -263,7 +263,12 @@ async fn counsel_cannot_reach_another_townships_orders(backend: Backend) {
 /// the orders assigned to them: checks the table's cell and the scope rule on the
 /// stored order, then watches as `counsel` while the other township's counsel signs off
 /// `other` and this counsel signs off `mine`: only `mine` arrives.
-pub async fn counsel_cannot_watch(app: &TestApp, counsel: &pb::User, other: &pb::WorkOrder, mine: &pb::WorkOrder) {
+pub async fn counsel_cannot_watch(
+    app: &TestApp,
+    counsel: &pb::User,
+    other: &pb::WorkOrder,
+    mine: &pb::WorkOrder,
+) {
     let rule = authz::rule(authz::WATCH_WORK_ORDERS).expect("row for WatchWorkOrders");
     assert_eq!(rule.reach(Role::Counsel), Some(Reach::Own));
     let order = app.store.get_order(other.id.parse().expect("uuid")).await.expect("stored order");
@@ -294,7 +299,10 @@ pub async fn counsel_cannot_watch(app: &TestApp, counsel: &pb::User, other: &pb:
     let mut stream =
         me.orders.watch_work_orders(pb::WatchWorkOrdersRequest::default()).await.expect("watch").into_inner();
     let first = stream.message().await.expect("first message").expect("open");
-    assert!(matches!(first.update, Some(pb::work_order_update::Update::Heartbeat(_))), "starts with a heartbeat");
+    assert!(
+        matches!(first.update, Some(pb::work_order_update::Update::Heartbeat(_))),
+        "starts with a heartbeat"
+    );
     let mut other_counsel = app.sign_in("counsel3").await;
     other_counsel
         .orders

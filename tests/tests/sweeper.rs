@@ -38,7 +38,8 @@ fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
 /// Another server instance on the test's database: its own connection pool, routing and
 /// sweeper, on the test's clock.
 async fn instance(url: &str, clock: Arc<ManualClock>) -> App {
-    let store = hotline_server::open_store(url, 4, hotline_store::CallerKeys::for_tests()).await.expect("open store");
+    let store =
+        hotline_server::open_store(url, 4, hotline_store::CallerKeys::for_tests()).await.expect("open store");
     let key_dir = std::env::temp_dir().join(format!("hotline-sweep-key-{}", uuid::Uuid::new_v4()));
     let config =
         Config { signing_key_file: key_dir.join("signing.key"), sweep_interval_secs: 0, ..Config::default() };
@@ -344,7 +345,9 @@ async fn background_sweeper_started_by_serve(backend: Backend) {
     let mut dispatcher = test.sign_in("dispatcher").await;
     let order = routed_order(&mut agent, "o-background").await;
 
-    let store = hotline_server::open_store(test.db.url(), 4, hotline_store::CallerKeys::for_tests()).await.expect("open store");
+    let store = hotline_server::open_store(test.db.url(), 4, hotline_store::CallerKeys::for_tests())
+        .await
+        .expect("open store");
     let key_dir = std::env::temp_dir().join(format!("hotline-sweep-key-{}", uuid::Uuid::new_v4()));
     let config =
         Config { signing_key_file: key_dir.join("signing.key"), sweep_interval_secs: 1, ..Config::default() };

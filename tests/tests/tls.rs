@@ -70,7 +70,8 @@ impl Server {
             tls_client_ca_file: client_ca.map(|ca| write("client-ca.crt", ca)),
             ..Config::default()
         };
-        let store = hotline_server::open_store(db.url(), 4, hotline_store::CallerKeys::for_tests()).await.unwrap();
+        let store =
+            hotline_server::open_store(db.url(), 4, hotline_store::CallerKeys::for_tests()).await.unwrap();
         hotline_server::demo::seed(store.as_ref()).await.unwrap();
         let app = hotline_server::cli::build_app(&config, store).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,7 +5,9 @@
 //! short enough for every CI run.
 
 use chrono::{TimeZone, Utc};
-use hotline_domain::values::{IdNumber, MAX_YUAN, Phone, limits, parse_optional_text, parse_text, parse_yuan};
+use hotline_domain::values::{
+    IdNumber, MAX_YUAN, Phone, limits, parse_optional_text, parse_text, parse_yuan,
+};
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
 use hotline_domain::{Category, DeadlineKind, Subcategory, Urgency};
 use proptest::prelude::*;

@@ -8,5 +8,5 @@ pub mod mix;
 pub mod raw;
 pub mod recorder;
 pub mod scenario;
-pub mod watch;
 pub mod screens;
+pub mod watch;

@@ -101,18 +101,19 @@ async fn sqlite_intake(pool: sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error
     for (seq, kind, from, to) in
         [(1, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
     {
-        let id: i64 =
-            sqlx::query_scalar(&format!("{EVENT_SQL}(?, ?, ?, ?, 'seat_agent', ?, ?, ?, ?, 'C', 'T', 'V', 'V', 'P') returning id"))
-                .bind(&order)
-                .bind(seq)
-                .bind(kind)
-                .bind(&agent)
-                .bind(now)
-                .bind(from)
-                .bind(to)
-                .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
-                .fetch_one(&mut *tx)
-                .await?;
+        let id: i64 = sqlx::query_scalar(&format!(
+            "{EVENT_SQL}(?, ?, ?, ?, 'seat_agent', ?, ?, ?, ?, 'C', 'T', 'V', 'V', 'P') returning id"
+        ))
+        .bind(&order)
+        .bind(seq)
+        .bind(kind)
+        .bind(&agent)
+        .bind(now)
+        .bind(from)
+        .bind(to)
+        .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+        .fetch_one(&mut *tx)
+        .await?;
         // Its outbox row, as the server writes it.
         sqlx::query("insert into event_outbox (event_id) values (?)").bind(id).execute(&mut *tx).await?;
     }

@@ -19,9 +19,9 @@ pub mod testing;
 use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
-    Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor, OrderFilter, Page,
-    PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit, User,
-    decode_cursor, encode_cursor, order_day, order_number,
+    Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit,
+    User, decode_cursor, encode_cursor, order_day, order_number,
 };
 use rows::{
     ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,

@@ -64,7 +64,9 @@ pub async fn watch(app: &App, req: Request<pb::WatchWorkOrdersRequest>) -> ApiRe
                 if actor.role == Role::Counsel {
                     let home = unit_filter(app.store.as_ref(), &actor.unit_id).await?;
                     let same_township = home.is_some_and(|h| {
-                        h.township_id.is_some() && unit.township_id.is_some() && h.township_id == unit.township_id
+                        h.township_id.is_some()
+                            && unit.township_id.is_some()
+                            && h.township_id == unit.township_id
                     });
                     if !same_township {
                         return Err(ApiError::denied(UNIT_OUTSIDE_SCOPE));

@@ -380,9 +380,8 @@ impl WorkOrderSvc {
 
 #[tonic::async_trait]
 impl WorkOrderService for WorkOrderSvc {
-    type WatchWorkOrdersStream = std::pin::Pin<
-        Box<dyn futures::Stream<Item = Result<pb::WorkOrderUpdate, Status>> + Send + 'static>,
-    >;
+    type WatchWorkOrdersStream =
+        std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::WorkOrderUpdate, Status>> + Send + 'static>>;
 
     #[tracing::instrument(skip_all)]
     async fn watch_work_orders(

@@ -36,7 +36,8 @@ fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let attempt = || -> std::io::Result<String> {
         let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        write!(sock, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+        // One write: the server answers on its first read.
+        sock.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())?;
         let mut out = String::new();
         sock.read_to_string(&mut out)?;
         Ok(out)
@@ -134,6 +135,12 @@ async fn operator_commands_and_graceful_shutdown() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn server");
+    // Drain the log as it is written: a full pipe would stop the server mid-request.
+    let mut stderr = server.stderr.take().expect("piped stderr");
+    let log_reader = std::thread::spawn(move || {
+        let mut logs = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut logs).map(|_| logs)
+    });
 
     // Wait until the health service answers SERVING (the process needs a moment to bind).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -192,9 +199,9 @@ async fn operator_commands_and_graceful_shutdown() {
     drop(auth);
     let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || server.wait_with_output()).await.unwrap().unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "graceful exit: {logs}");
+    let exit = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    let logs = log_reader.join().unwrap().expect("utf-8 log");
+    assert!(exit.success(), "graceful exit: {logs}");
     assert!(logs.contains("hotline stopped"), "{logs}");
     assert!(logs.lines().all(|l| l.trim_start().starts_with('{')), "json log lines: {logs}");
     assert!(logs.contains("work order changed"), "the run was logged");

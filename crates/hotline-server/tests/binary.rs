@@ -37,7 +37,8 @@ fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let attempt = || -> std::io::Result<String> {
         let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        write!(sock, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+        // One write: the server answers on its first read.
+        sock.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())?;
         let mut out = String::new();
         sock.read_to_string(&mut out)?;
         Ok(out)

@@ -62,6 +62,16 @@ impl RelayLease for PgLease {
 impl OutboxStore for PostgresStore {
     #[tracing::instrument(skip_all)]
     async fn sequence_events(&self, max: u32) -> Result<Option<i64>> {
+        // The relay polls often: look first, and lock the counter only when there is
+        // something to sequence.
+        let waiting: bool =
+            sqlx::query_scalar("select exists (select 1 from event_outbox where position is null)")
+                .fetch_one(self.pool())
+                .await
+                .map_err(db)?;
+        if !waiting {
+            return Ok(None);
+        }
         let mut tx = self.pool().begin().await.map_err(db)?;
         // The counter's row lock orders concurrent sequencers; the outbox is read after
         // it is taken, so it sees what an earlier sequencer committed.
@@ -199,5 +209,9 @@ impl OutboxStore for PostgresStore {
 
     fn events_written(&self) -> Arc<hotline_store::Notify> {
         self.events_written.clone()
+    }
+
+    fn relay_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(20)
     }
 }

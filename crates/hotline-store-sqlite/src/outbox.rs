@@ -49,6 +49,16 @@ impl RelayLease for SoleLease {
 impl OutboxStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn sequence_events(&self, max: u32) -> Result<Option<i64>> {
+        // The relay polls often: look on a reader first, and take the write lock only
+        // when there is something to sequence.
+        let waiting: bool =
+            sqlx::query_scalar("select exists (select 1 from event_outbox where position is null)")
+                .fetch_one(self.pool())
+                .await
+                .map_err(db)?;
+        if !waiting {
+            return Ok(None);
+        }
         let mut tx = self.begin_write().await?;
         let last: i64 = sqlx::query_scalar("select last from event_positions where id = 1")
             .fetch_one(&mut *tx)
@@ -168,5 +178,9 @@ impl OutboxStore for SqliteStore {
 
     fn events_written(&self) -> Arc<hotline_store::Notify> {
         self.events_written.clone()
+    }
+
+    fn relay_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
     }
 }

@@ -134,4 +134,8 @@ pub trait OutboxStore: Send + Sync {
     /// Notified after every commit that wrote events, so the relay need not wait for
     /// its next poll.
     fn events_written(&self) -> Arc<Notify>;
+    /// How often the relay looks for events nobody notified it of: often where other
+    /// processes write too (PostgreSQL), rarely where every write is this process's own
+    /// and notifies (SQLite).
+    fn relay_poll(&self) -> std::time::Duration;
 }

@@ -1,15 +1,13 @@
 //! The outbox relay. One instance leads at a time (see `OutboxStore::try_lead_relay`);
 //! the others stand by and try again. The leader wakes after each local commit that
-//! wrote events, and polls otherwise, so events written by other instances (or by jobs)
-//! wait at most one poll. Commands never wait for it, nor for the bus.
+//! wrote events, and polls otherwise (see `OutboxStore::relay_poll`), so events written
+//! by other instances wait at most one poll. Commands never wait for it, nor for the bus.
 
 use crate::bus::EventBus;
 use hotline_store::Store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How often the leader looks for events when nothing woke it.
-pub const POLL: Duration = Duration::from_millis(20);
 /// How often a standby tries to take the lead.
 pub const STANDBY_RETRY: Duration = Duration::from_millis(500);
 /// How often the leader checks it still holds the lead.
@@ -20,6 +18,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
     let written = store.events_written();
+    // How often the leader looks for events when nothing woke it (20 ms on PostgreSQL,
+    // where other instances write too).
+    let poll = store.relay_poll();
     loop {
         let mut lease = match store.try_lead_relay().await {
             Ok(Some(lease)) => lease,
@@ -38,7 +39,7 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
         let mut backoff = Duration::ZERO;
         let mut retry_at = Instant::now();
         loop {
-            let _ = tokio::time::timeout(POLL, written.notified()).await;
+            let _ = tokio::time::timeout(poll, written.notified()).await;
             if checked.elapsed() >= LEASE_CHECK {
                 if !lease.held().await {
                     tracing::warn!("event relay: lost the lead");

@@ -6,7 +6,11 @@ use hotline_proto::v1 as pb;
 use hotline_tests::{Backend, Clients, TestApp, TestDb, on_both_backends, sample_call};
 use tonic::Code;
 
-on_both_backends!(views_by_role_are_recorded_and_listed, database_holds_no_caller_data_in_clear);
+on_both_backends!(
+    views_by_role_are_recorded_and_listed,
+    database_holds_no_caller_data_in_clear,
+    queue_call_numbers_shown_in_full_are_recorded
+);
 
 const PHONE: &str = "13800138000";
 const NAME: &str = "刘桂兰";
@@ -271,5 +275,103 @@ async fn database_holds_no_caller_data_in_clear(backend: Backend) {
         raw_values(&app.db, "calls").await.into_iter().filter(|v| v.starts_with("c1:")).collect();
     assert_eq!(phones.len(), 3, "name, phone and identity card number sealed");
     assert_eq!(get(&mut agent, &order.id).await.phone, PHONE);
+    app.stop().await;
+}
+
+fn ts(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
+
+/// The seat agent the call is with sees its number in full through `ListQueueCalls` and
+/// `GetQueueCall`, and each such response is recorded with the queue call's id; readers
+/// shown the masked number leave no record.
+async fn queue_call_numbers_shown_in_full_are_recorded(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut cti = app.queue_clients("cti").await;
+    let mut agent = app.queue_clients("agent").await;
+    let mut agent2 = app.queue_clients("agent2").await;
+    let mut dispatcher = app.queue_clients("dispatcher").await;
+    let mut admin = app.sign_in("admin").await;
+    let a = agent.user.id.clone();
+    agent.seats.sign_in_seat(pb::SignInSeatRequest { seat: "S1".into() }).await.expect("seat S1");
+    let offered = cti
+        .telephony
+        .call_offered(pb::CallOfferedRequest {
+            call_id: "pbx-77".into(),
+            caller_phone: "138-0013-8000".into(),
+            line: "0635-12348".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("offered")
+        .into_inner();
+    assert_eq!(offered.assigned_agent_id, a, "rung at the only free seat");
+    let req = pb::CallAnsweredRequest { call_id: "pbx-77".into(), agent_id: a.clone(), at: None };
+    cti.telephony.call_answered(req).await.expect("answered");
+    // A second call nobody answers: masked for everyone, never recorded.
+    cti.telephony
+        .call_offered(pb::CallOfferedRequest {
+            call_id: "pbx-78".into(),
+            caller_phone: "139-0013-9000".into(),
+            line: "0635-12348".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("offered");
+    // The CTI's own responses are masked and not views.
+    assert!(views(&mut admin, Default::default()).await.is_empty());
+
+    let now = chrono::Utc::now();
+    let list = pb::ListQueueCallsRequest {
+        from: Some(ts(now - chrono::Duration::hours(1))),
+        to: Some(ts(now + chrono::Duration::hours(1))),
+        limit: 0,
+    };
+    let get = pb::GetQueueCallRequest { id: "pbx-77".into() };
+
+    // Readers who see the number masked: no record.
+    for reader in [&mut agent2, &mut dispatcher] {
+        let calls = reader.queue.list_queue_calls(list).await.expect("list").into_inner().calls;
+        assert_eq!(
+            calls.iter().map(|c| c.caller_phone.as_str()).collect::<Vec<_>>(),
+            ["138****8000", "139****9000"]
+        );
+        let one = reader.queue.get_queue_call(get.clone()).await.expect("get").into_inner();
+        assert_eq!(one.caller_phone, "138****8000");
+    }
+    assert!(views(&mut admin, Default::default()).await.is_empty(), "masked views are not recorded");
+
+    // The agent on the call: in full, recorded once per response, for that call only.
+    let calls = agent.queue.list_queue_calls(list).await.expect("list").into_inner().calls;
+    assert_eq!(
+        calls.iter().map(|c| c.caller_phone.as_str()).collect::<Vec<_>>(),
+        ["13800138000", "139****9000"]
+    );
+    let one = agent.queue.get_queue_call(get.clone()).await.expect("get").into_inner();
+    assert_eq!(one.caller_phone, "13800138000");
+    let got = views(&mut admin, Default::default()).await;
+    assert_eq!(
+        got.iter().map(|v| (v.rpc.as_str(), v.telephony_call_id.as_str())).collect::<Vec<_>>(),
+        [("GetQueueCall", "pbx-77"), ("ListQueueCalls", "pbx-77")],
+        "newest first"
+    );
+    for v in &got {
+        assert_eq!(v.user_id, a);
+        assert_eq!(v.role, pb::Role::SeatAgent as i32);
+        assert_eq!(v.fields, [pb::CallerField::Phone as i32]);
+        assert_eq!((v.order_id.as_str(), v.call_id.as_str()), ("", ""));
+        let at = v.at.as_ref().expect("at");
+        assert!((at.seconds - now.timestamp()).abs() < 60, "{at:?}");
+    }
+    // Filtering by the viewer finds them; other views carry no telephony call id.
+    let mine =
+        views(&mut admin, pb::ListCallerDataViewsRequest { user_id: a.clone(), ..Default::default() }).await;
+    assert_eq!(mine, got);
+    let d = dispatcher.user.id.clone();
+    assert!(
+        views(&mut admin, pb::ListCallerDataViewsRequest { user_id: d, ..Default::default() })
+            .await
+            .is_empty()
+    );
     app.stop().await;
 }

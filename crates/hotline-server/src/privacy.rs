@@ -6,34 +6,64 @@
 use crate::app::App;
 use crate::convert::CallerView;
 use crate::error::ApiResult;
+use hotline_domain::queue::CallRecord;
 use hotline_domain::{Actor, Caller, WorkOrder};
 use hotline_store::{Call, CallerDataView, CallerField};
 
 /// What one record of a response showed in full.
 #[derive(Debug, Clone, Copy)]
 pub struct Seen<'a> {
-    caller: &'a Caller,
+    shown: Shown<'a>,
     order_id: Option<uuid::Uuid>,
     call_id: Option<uuid::Uuid>,
+    telephony_call_id: Option<&'a str>,
+}
+
+/// The caller values a record showed.
+#[derive(Debug, Clone, Copy)]
+enum Shown<'a> {
+    Caller(&'a Caller),
+    /// A queue call's number.
+    Phone(&'a str),
 }
 
 impl<'a> Seen<'a> {
     /// An order shown with this view; `None` unless the view is full.
     pub fn order(o: &'a WorkOrder, view: CallerView) -> Option<Seen<'a>> {
         (view == CallerView::Full).then_some(Seen {
-            caller: &o.caller,
+            shown: Shown::Caller(&o.caller),
             order_id: Some(o.id),
             call_id: o.call_id,
+            telephony_call_id: None,
         })
     }
 
     /// A call record shown with this view; `None` unless the view is full.
     pub fn call(c: &'a Call, view: CallerView) -> Option<Seen<'a>> {
-        (view == CallerView::Full).then_some(Seen { caller: &c.caller, order_id: None, call_id: Some(c.id) })
+        (view == CallerView::Full).then_some(Seen {
+            shown: Shown::Caller(&c.caller),
+            order_id: None,
+            call_id: Some(c.id),
+            telephony_call_id: None,
+        })
+    }
+
+    /// A queue call whose number was shown, in full when `full`; `None` unless it was.
+    pub fn queue_call(c: &'a CallRecord, full: bool) -> Option<Seen<'a>> {
+        full.then_some(Seen {
+            shown: Shown::Phone(&c.caller_phone),
+            order_id: None,
+            call_id: None,
+            telephony_call_id: Some(&c.id),
+        })
     }
 
     fn fields(&self) -> Vec<CallerField> {
-        let c = self.caller;
+        let c = match self.shown {
+            Shown::Caller(c) => c,
+            Shown::Phone("") => return Vec::new(),
+            Shown::Phone(_) => return vec![CallerField::Phone],
+        };
         let mut out = Vec::with_capacity(3);
         if c.name.is_some() {
             out.push(CallerField::Name);
@@ -70,6 +100,7 @@ pub async fn record_views<'a>(
                 call_id: s.call_id,
                 fields,
                 rpc: rpc.to_owned(),
+                telephony_call_id: s.telephony_call_id.map(str::to_owned),
             })
         })
         .collect();

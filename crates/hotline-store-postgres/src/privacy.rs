@@ -28,6 +28,7 @@ fn view_from_row(row: &PgRow) -> Result<CallerDataView> {
         fields: CallerField::split(&fields)
             .map_err(|f| corrupt("fields", format_args!("unknown field `{f}`")))?,
         rpc: r.get("rpc")?,
+        telephony_call_id: r.get("telephony_call_id")?,
     })
 }
 
@@ -128,7 +129,7 @@ impl PrivacyStore for PostgresStore {
             return Ok(());
         }
         let mut qb = QueryBuilder::<Postgres>::new(
-            "insert into caller_data_views (at, user_id, role, order_id, call_id, fields, rpc) ",
+            "insert into caller_data_views (at, user_id, role, order_id, call_id, fields, rpc, telephony_call_id) ",
         );
         qb.push_values(views, |mut b, v| {
             b.push_bind(v.at)
@@ -137,7 +138,8 @@ impl PrivacyStore for PostgresStore {
                 .push_bind(v.order_id)
                 .push_bind(v.call_id)
                 .push_bind(CallerField::join(&v.fields))
-                .push_bind(v.rpc.clone());
+                .push_bind(v.rpc.clone())
+                .push_bind(v.telephony_call_id.clone());
         });
         qb.build().execute(self.pool()).await.map_err(db)?;
         Ok(())

@@ -28,6 +28,7 @@ fn view_from_row(row: &SqliteRow) -> Result<CallerDataView> {
         fields: CallerField::split(&fields)
             .map_err(|f| corrupt("fields", format_args!("unknown field `{f}`")))?,
         rpc: r.get("rpc")?,
+        telephony_call_id: r.get("telephony_call_id")?,
     })
 }
 
@@ -125,7 +126,7 @@ impl PrivacyStore for SqliteStore {
             return Ok(());
         }
         let mut qb = QueryBuilder::<Sqlite>::new(
-            "insert into caller_data_views (at, user_id, role, order_id, call_id, fields, rpc) ",
+            "insert into caller_data_views (at, user_id, role, order_id, call_id, fields, rpc, telephony_call_id) ",
         );
         qb.push_values(views, |mut b, v| {
             b.push_bind(micros(v.at))
@@ -134,7 +135,8 @@ impl PrivacyStore for SqliteStore {
                 .push_bind(v.order_id.map(|u| u.to_string()))
                 .push_bind(v.call_id.map(|u| u.to_string()))
                 .push_bind(CallerField::join(&v.fields))
-                .push_bind(v.rpc.clone());
+                .push_bind(v.rpc.clone())
+                .push_bind(v.telephony_call_id.clone());
         });
         qb.build().execute(self.writer()).await.map_err(db)?;
         Ok(())

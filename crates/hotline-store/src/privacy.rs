@@ -65,6 +65,8 @@ pub struct CallerDataView {
     pub fields: Vec<CallerField>,
     /// The RPC's method name, e.g. `GetWorkOrder`.
     pub rpc: String,
+    /// The queue call shown (the telephony layer's call id), for views of the live queue.
+    pub telephony_call_id: Option<String>,
 }
 
 /// Filters for listing views; empty fields do not filter.

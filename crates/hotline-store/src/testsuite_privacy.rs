@@ -213,6 +213,7 @@ pub async fn caller_views_are_recorded_and_listed(raw: &dyn RawAccess) {
         call_id: call,
         fields: fields.to_vec(),
         rpc: rpc.into(),
+        telephony_call_id: None,
     };
     use CallerField::*;
     store
@@ -225,10 +226,19 @@ pub async fn caller_views_are_recorded_and_listed(raw: &dyn RawAccess) {
     store.record_caller_views(&[view(5, bob, Some(o2), None, &[Phone], "ListWorkOrders")]).await.unwrap();
     store.record_caller_views(&[view(9, alice, Some(o2), None, &[Phone], "sign_off")]).await.unwrap();
     store.record_caller_views(&[]).await.unwrap();
+    let queued = CallerDataView {
+        telephony_call_id: Some("pbx-0001".into()),
+        role: Role::SeatAgent,
+        ..view(10, bob, None, None, &[Phone], "GetQueueCall")
+    };
+    store.record_caller_views(std::slice::from_ref(&queued)).await.unwrap();
 
-    let all = store.list_caller_views(&ViewFilter::default(), &PageRequest::first(10)).await.unwrap();
-    assert_eq!(all.items.len(), 4);
+    let mut all = store.list_caller_views(&ViewFilter::default(), &PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.items.len(), 5);
+    assert_eq!(CallerDataView { id: 0, ..all.items[0].clone() }, queued, "the queue call view round-trips");
+    all.items.remove(0);
     assert_eq!(all.items[0].rpc, "sign_off", "newest first");
+    assert!(all.items.iter().all(|v| v.telephony_call_id.is_none()));
     assert_eq!(all.items[3].fields, vec![Name, Phone]);
     assert_eq!(all.items[2].fields, vec![Name, Phone, IdNumber]);
     assert_eq!(all.items[2].order_id, None);
@@ -246,7 +256,10 @@ pub async fn caller_views_are_recorded_and_listed(raw: &dyn RawAccess) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(by(ViewFilter { user_id: Some(bob), ..Default::default() }).await, vec!["ListWorkOrders"]);
+    assert_eq!(
+        by(ViewFilter { user_id: Some(bob), ..Default::default() }).await,
+        vec!["GetQueueCall", "ListWorkOrders"]
+    );
     assert_eq!(
         by(ViewFilter { order_id: Some(o2), ..Default::default() }).await,
         vec!["sign_off", "ListWorkOrders"]
@@ -264,8 +277,8 @@ pub async fn caller_views_are_recorded_and_listed(raw: &dyn RawAccess) {
         .list_caller_views(&ViewFilter::default(), &PageRequest { limit: 3, cursor: Some(cursor) })
         .await
         .unwrap();
-    assert_eq!((first.items.len(), second.items.len(), second.next_cursor), (3, 1, None));
-    assert_eq!(second.items[0], all.items[3]);
+    assert_eq!((first.items.len(), second.items.len(), second.next_cursor), (3, 2, None));
+    assert_eq!(second.items[1], all.items[3]);
     let bad = PageRequest { limit: 3, cursor: Some("nope".into()) };
     assert!(matches!(
         store.list_caller_views(&ViewFilter::default(), &bad).await,

@@ -61,6 +61,7 @@ impl AuditSvc {
                     call_id: v.call_id.map(|u| u.to_string()).unwrap_or_default(),
                     fields: v.fields.iter().copied().map(field_pb).collect(),
                     rpc: v.rpc.clone(),
+                    telephony_call_id: v.telephony_call_id.clone().unwrap_or_default(),
                 })
                 .collect(),
             next_page_token: result.next_cursor.unwrap_or_default(),

@@ -5,6 +5,7 @@ use crate::auth::actor;
 use crate::authz::Scope;
 use crate::convert::{code, instant, opt_timestamp, timestamp, uuid};
 use crate::error::{ApiError, ApiResult, respond};
+use crate::privacy::{Seen, record_views};
 use crate::queue::Outcome;
 use chrono::{DateTime, Duration, Utc};
 use futures::Stream;
@@ -47,10 +48,14 @@ pub fn agent_pb(a: &AgentRecord) -> pb::Agent {
     }
 }
 
+/// Whether `reader` sees the caller's number in full: only the agent the call is with.
+fn shows_full_phone(c: &CallRecord, reader: Option<&Actor>) -> bool {
+    reader.is_some_and(|r| r.role == Role::SeatAgent && c.agent_id == Some(r.user_id))
+}
+
 /// The caller's number in full only for the agent the call is with.
 fn masked_phone(c: &CallRecord, reader: Option<&Actor>) -> String {
-    let full = reader.is_some_and(|r| r.role == Role::SeatAgent && c.agent_id == Some(r.user_id));
-    if full {
+    if shows_full_phone(c, reader) {
         return c.caller_phone.clone();
     }
     match Phone::parse("caller_phone", &c.caller_phone) {
@@ -446,6 +451,8 @@ impl QueueSvc {
         let calls = self.app.store.list_queue_calls(from, to, limit).await?;
         let ids: Vec<String> = calls.iter().map(|c| c.id.clone()).collect();
         let links = self.app.store.intake_links(&ids).await?;
+        let seen = calls.iter().map(|c| Seen::queue_call(c, shows_full_phone(c, Some(&actor))));
+        record_views(&self.app, &actor, "ListQueueCalls", seen).await?;
         Ok(pb::ListQueueCallsResponse {
             calls: calls
                 .iter()
@@ -471,6 +478,8 @@ impl QueueSvc {
             out.intake_call_ids.push(l.call_id.to_string());
             out.work_order_ids.extend(l.work_order_ids.iter().map(Uuid::to_string));
         }
+        let seen = Seen::queue_call(&call, shows_full_phone(&call, Some(&actor)));
+        record_views(&self.app, &actor, "GetQueueCall", [seen]).await?;
         Ok(out)
     }
 }

@@ -35,8 +35,8 @@ fresh_db() { # backend name -> URL of an empty database
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 start_server() { # URL -> starts the server in the background, sets $pid
   local keydir; keydir=$(mktemp -d)
-  MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
   # The load generator is a few users on one address: the abuse limits are lifted.
+  MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
   HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
   HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE=0 HOTLINE_CALLER_KEY_FILE="$keydir/caller.key" \
   HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \

@@ -115,16 +115,12 @@ impl PostgresStore {
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
         let day = order_day(order.created_at);
         let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "insert into order_counters (day, value) values ($1, 1) \
-             on conflict (day) do update set value = order_counters.value + 1 \
-             returning value",
-        )
-        .bind(&day)
-        .fetch_one(&mut *tx)
-        .await?;
+        // The day's counter row is the one row every new order updates: its lock is held
+        // from the update to the commit, so it is taken last. The order is inserted under
+        // a provisional number (unique: it holds the id) that the same statement which
+        // takes the next number replaces.
         let mut stored = order.clone();
-        stored.number = order_number(&day, seq);
+        stored.number = format!("~{}", order.id);
         stored.version = drafts.len() as i64;
         let mut values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
@@ -139,6 +135,19 @@ impl PostgresStore {
             let rid = if i == 0 { request_id } else { None };
             events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid, &snapshot).await?);
         }
+        let seq: i64 = sqlx::query_scalar(
+            "with c as (insert into order_counters (day, value) values ($1, 1) \
+             on conflict (day) do update set value = order_counters.value + 1 \
+             returning value) \
+             update work_orders o set number = 'GD' || $1 || case when c.value >= 1000000 \
+             then c.value::text else lpad(c.value::text, 6, '0') end \
+             from c where o.id = $2 returning c.value",
+        )
+        .bind(&day)
+        .bind(stored.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        stored.number = order_number(&day, seq);
         tx.commit().await?;
         self.events_written.notify_one();
         Ok((stored, events))
@@ -403,11 +412,8 @@ impl Store for PostgresStore {
                 events.len()
             )));
         }
-        if let Some(rid) = request_id
-            && let Some(found) = self.order_by_request(order.created_by, rid).await?
-        {
-            return Ok(Recorded { value: found, created: false });
-        }
+        // A retry is recognised by the unique (creator, request id) index, so the first
+        // attempt pays for no lookup; the server asks `find_order_by_request` first.
         match self.insert_order(order, events, request_id).await {
             Ok(value) => Ok(Recorded { value, created: true }),
             Err(e) if is_unique_violation(&e) => {

@@ -441,11 +441,8 @@ impl Store for SqliteStore {
                 events.len()
             )));
         }
-        if let Some(rid) = request_id
-            && let Some(found) = self.order_by_request(order.created_by, rid).await?
-        {
-            return Ok(Recorded { value: found, created: false });
-        }
+        // A retry is recognised by the unique (creator, request id) index, so the first
+        // attempt pays for no lookup; the server asks `find_order_by_request` first.
         match self.insert_order(order, events, request_id).await {
             Ok(value) => Ok(Recorded { value, created: true }),
             Err(e) if is_unique_violation(&e) => {

@@ -1,7 +1,8 @@
 //! The outbox relay. One instance leads at a time (see `OutboxStore::try_lead_relay`);
 //! the others stand by and try again. The leader wakes after each local commit that
 //! wrote events, and polls otherwise (see `OutboxStore::relay_poll`), so events written
-//! by other instances wait at most one poll. Commands never wait for it, nor for the bus.
+//! by other instances wait at most one poll. A wake-up waits [`COALESCE`] for more
+//! commits, so work is batched under load. Commands never wait for it, nor for the bus.
 
 use crate::bus::EventBus;
 use hotline_store::Store;
@@ -15,6 +16,11 @@ const LEASE_CHECK: Duration = Duration::from_secs(1);
 /// Events sequenced or published in one go.
 pub const BATCH: u32 = 500;
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// After a local commit wakes the leader, it waits this long for more commits before
+/// sequencing, so a busy instance sequences and publishes in batches instead of once
+/// per command. Delivery is this much later; the database does a round of relay work
+/// at most this often instead of after every command.
+pub const COALESCE: Duration = Duration::from_millis(5);
 
 pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
     let written = store.events_written();
@@ -39,7 +45,9 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
         let mut backoff = Duration::ZERO;
         let mut retry_at = Instant::now();
         loop {
-            let _ = tokio::time::timeout(poll, written.notified()).await;
+            if tokio::time::timeout(poll, written.notified()).await.is_ok() {
+                tokio::time::sleep(COALESCE).await;
+            }
             if checked.elapsed() >= LEASE_CHECK {
                 if !lease.held().await {
                     tracing::warn!("event relay: lost the lead");

@@ -57,13 +57,14 @@ impl PostgresStore {
         let rows = q.fetch_all(&mut *tx).await.map_err(db)?;
         for row in &rows {
             let r = R(row);
-            // A text id (queue calls) or a uuid (calls, orders), compared as text.
+            // A text id (queue calls) or a uuid (calls, orders), bound as text and compared
+            // with the column's own type, so the primary key's index finds the row.
             let id: String = if queue { r.get("id")? } else { r.get::<Uuid>("id")?.to_string() };
             let key_id: Option<String> = r.get("caller_key_id")?;
             if queue {
                 let phone = keys.open_value("caller_phone", r.get("caller_phone")?, key_id.as_deref())?;
                 sqlx::query(&format!(
-                    "update {table} set caller_phone = $1, caller_key_id = $2 where id::text = $3"
+                    "update {table} set caller_phone = $1, caller_key_id = $2 where id = $3"
                 ))
                 .bind(phone.map(|p| keys.seal("caller_phone", &p)).unwrap_or_default())
                 .bind(&current)
@@ -84,7 +85,7 @@ impl PostgresStore {
             let sealed = keys.seal_caller(&caller);
             sqlx::query(&format!(
                 "update {table} set caller_name = $1, caller_phone = $2, caller_id_number = $3, \
-                 caller_phone_hash = $4, caller_key_id = $5 where id::text = $6"
+                 caller_phone_hash = $4, caller_key_id = $5 where id = $6::uuid"
             ))
             .bind(sealed.name)
             .bind(sealed.phone)

@@ -61,11 +61,11 @@ async fn drive<P, F, Fut>(
 const CALL_SQL: &str = "insert into calls (id, channel, call_time, agent_id, caller_name, caller_phone, \
     caller_anonymous, caller_confidential, county_id, township_id, village_id, category, subcategory, \
     urgency, summary, created_at, request_id, caller_phone_hash) values ";
-const ORDER_SQL: &str = "insert into work_orders (id, number, version, state, call_id, channel, caller_name, \
+const ORDER_COLUMNS: &str = "insert into work_orders (id, number, version, state, call_id, channel, caller_name, \
     caller_phone, caller_anonymous, caller_confidential, county_id, township_id, village_id, category, \
     subcategory, urgency, complex, description, handling_unit_id, assignee_id, dispatch_due, sign_off_due, \
     current_due, dispatched_at, return_count, extension_count, redo_count, dissatisfied_count, created_by, \
-    created_at, updated_at, request_id, caller_phone_hash) values ";
+    created_at, updated_at, request_id, caller_phone_hash)";
 const EVENT_SQL: &str = "insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, \
     from_state, to_state, payload, county_id, township_id, village_id, handling_unit_id, assignee_id) values ";
 /// A stand-in for the keyed hash the server stores beside each number (same length:
@@ -94,7 +94,7 @@ async fn sqlite_intake(pool: sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error
     let day = "20261126";
     let seq: i64 = sqlx::query_scalar("insert into order_counters (day, value) values (?, 1) on conflict (day) do update set value = order_counters.value + 1 returning value")
         .bind(day).fetch_one(&mut *tx).await?;
-    sqlx::query(&format!("{ORDER_SQL}(?, ?, 2, 'awaiting_sign_off', ?, 'phone', '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', 0, ?, 'V', 'P', ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?)"))
+    sqlx::query(&format!("{ORDER_COLUMNS} values (?, ?, 2, 'awaiting_sign_off', ?, 'phone', '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', 0, ?, 'V', 'P', ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?)"))
         .bind(&order).bind(format!("GD{day}{seq:06}")).bind(&call).bind(&phone).bind(SUMMARY)
         .bind(now).bind(now).bind(now).bind(now).bind(&agent).bind(now).bind(now).bind(format!("raw-o-{n}")).bind(phone_hash(&phone))
         .execute(&mut *tx).await?;
@@ -124,37 +124,34 @@ async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> 
     let now = Utc::now();
     let (call, order, agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::nil());
     let phone = format!("139{:08}", n % 100_000_000);
-    let mut tx = pool.begin().await?;
+    // The call: one insert, its own transaction.
     sqlx::query(&format!("{CALL_SQL}($1, 'phone', $2, $3, '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', $5, $6, $7, $8)"))
         .bind(call).bind(now).bind(agent).bind(&phone).bind(SUMMARY).bind(now).bind(format!("raw-c-{n}")).bind(phone_hash(&phone))
-        .execute(&mut *tx).await?;
-    tx.commit().await?;
-    let mut tx = pool.begin().await?;
-    let day = "20261126";
-    let seq: i64 = sqlx::query_scalar("insert into order_counters (day, value) values ($1, 1) on conflict (day) do update set value = order_counters.value + 1 returning value")
-        .bind(day).fetch_one(&mut *tx).await?;
-    sqlx::query(&format!("{ORDER_SQL}($1, $2, 2, 'awaiting_sign_off', $3, 'phone', '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', false, $5, 'V', 'P', $6, $7, $8, $9, 0, 0, 0, 0, $10, $11, $12, $13, $14)"))
-        .bind(order).bind(format!("GD{day}{seq:06}")).bind(call).bind(&phone).bind(SUMMARY)
-        .bind(now).bind(now).bind(now).bind(now).bind(agent).bind(now).bind(now).bind(format!("raw-o-{n}")).bind(phone_hash(&phone))
-        .execute(&mut *tx).await?;
-    for (seq, kind, from, to) in
-        [(1i64, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
-    {
-        // The event and its outbox row, as the server writes them.
-        sqlx::query(&format!(
-            "with e as ({EVENT_SQL}($1, $2, $3, $4, 'seat_agent', $5, $6, $7, $8::jsonb, 'C', 'T', 'V', 'V', 'P') returning id) \
-             insert into event_outbox (event_id) select id from e"
-        ))
-        .bind(order)
-        .bind(seq)
-        .bind(kind)
-        .bind(agent)
-        .bind(now)
-        .bind(from)
-        .bind(to)
-        .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await
+        .execute(&pool).await?;
+    // The day's counter, the order, its two events and their outbox rows: one statement,
+    // its own transaction (the server's shape, see PostgresStore::insert_order).
+    sqlx::query(&format!(
+        "with c as (insert into order_counters (day, value) values ($1, 1) \
+           on conflict (day) do update set value = order_counters.value + 1 returning value), \
+         o as ({ORDER_COLUMNS} select $2, 'GD' || $1 || lpad(c.value::text, 6, '0'), 2, 'awaiting_sign_off', $3, \
+           'phone', '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', false, \
+           $5, 'V', 'P', $6, $6, $6, $6, 0, 0, 0, 0, $7, $6, $6, $8, $9 from c returning id), \
+         e as ({EVENT_SQL}($2, 1, 'created', $7, 'seat_agent', $6, null, 'registered', $10::jsonb, 'C', 'T', 'V', 'V', 'P'), \
+           ($2, 2, 'dispatched', $7, 'seat_agent', $6, 'registered', 'awaiting_sign_off', $10::jsonb, 'C', 'T', 'V', 'V', 'P') \
+           returning id) \
+         insert into event_outbox (event_id) select id from e"
+    ))
+    .bind("20261126")
+    .bind(order)
+    .bind(call)
+    .bind(&phone)
+    .bind(SUMMARY)
+    .bind(now)
+    .bind(agent)
+    .bind(format!("raw-o-{n}"))
+    .bind(phone_hash(&phone))
+    .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+    .execute(&pool)
+    .await?;
+    Ok(())
 }

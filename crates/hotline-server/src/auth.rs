@@ -11,6 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+use tonic::codegen::http;
 use tonic::{Request, Status};
 use uuid::Uuid;
 
@@ -147,13 +148,33 @@ impl Tokens {
         Ok(claims)
     }
 
-    /// The claims of a request's bearer token.
+    /// The claims of a request's bearer token: the check made by the first layer that
+    /// needed it (see [`Verified`]), or a fresh one.
     pub fn claims_of<T>(&self, req: &Request<T>) -> Result<Claims, Status> {
-        let header = req
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
-        let value = header.to_str().map_err(|_| Status::unauthenticated("invalid token"))?;
+        if let Some(Verified(done)) = req.extensions().get::<Verified>() {
+            return done.clone();
+        }
+        self.verify_header(req.metadata().get("authorization").map(|v| v.to_str().map_err(|_| ())))
+    }
+
+    /// The claims of an HTTP request's bearer token, checked once: the first call stores
+    /// the outcome in the request's extensions and later ones (the other layers, the
+    /// interceptor, the handler) read it back.
+    pub fn verified<B>(&self, req: &mut http::Request<B>) -> Result<Claims, Status> {
+        if let Some(Verified(done)) = req.extensions().get::<Verified>() {
+            return done.clone();
+        }
+        let header = req.headers().get(http::header::AUTHORIZATION).map(|v| v.to_str().map_err(|_| ()));
+        let outcome = self.verify_header(header);
+        req.extensions_mut().insert(Verified(outcome.clone()));
+        outcome
+    }
+
+    /// Checks an `authorization` header value (`Err(())`: not visible ASCII).
+    fn verify_header(&self, header: Option<Result<&str, ()>>) -> Result<Claims, Status> {
+        let value = header
+            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?
+            .map_err(|()| Status::unauthenticated("invalid token"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
@@ -161,6 +182,12 @@ impl Tokens {
         self.verify(token.trim())
     }
 }
+
+/// The outcome of checking a request's bearer token, kept in its extensions so that the
+/// signature is checked once per request however many layers ask. Only server code can
+/// put it there; a client's headers cannot.
+#[derive(Debug, Clone)]
+pub struct Verified(pub Result<Claims, Status>);
 
 /// Revoked sessions (until their tokens expire) and inactive users, in memory so that
 /// the check on every request costs a hash lookup. This instance's sign-outs and

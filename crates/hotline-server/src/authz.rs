@@ -307,14 +307,7 @@ where
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let method = req.uri().path().to_owned();
         let tokens = self.tokens.clone();
-        let decision = decide(&method, || {
-            let probe = Request::from_parts(
-                tonic::metadata::MetadataMap::from_headers(req.headers().clone()),
-                Default::default(),
-                (),
-            );
-            tokens.claims_of(&probe)
-        });
+        let decision = decide(&method, || tokens.verified(&mut req));
         match decision {
             Ok(None) => Box::pin(self.inner.call(req)),
             Ok(Some((_, grant))) => {

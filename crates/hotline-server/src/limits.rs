@@ -228,7 +228,7 @@ impl Limits {
     }
 
     /// Checks one request; `Err` is the status to answer with.
-    fn admit<B>(&self, tokens: &Tokens, req: &http::Request<B>) -> Result<(), Status> {
+    fn admit<B>(&self, tokens: &Tokens, req: &mut http::Request<B>) -> Result<(), Status> {
         self.maybe_evict();
         let ip = self.client_ip(req);
         if let Some(ip) = ip {
@@ -242,7 +242,9 @@ impl Limits {
         if self.per_user.limiter.is_none() && !self.mutual_tls {
             return Ok(());
         }
-        if let Some(claims) = bearer(req).and_then(|t| tokens.verify(t).ok()) {
+        if req.headers().contains_key(http::header::AUTHORIZATION)
+            && let Ok(claims) = tokens.verified(req)
+        {
             if self.mutual_tls && claims.role == Role::Telephony && !has_client_cert(req) {
                 return Err(Status::permission_denied(
                     "the telephony account must connect with a client certificate",
@@ -256,11 +258,6 @@ impl Limits {
 
 fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok().or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
-}
-
-fn bearer<B>(req: &http::Request<B>) -> Option<&str> {
-    let v = req.headers().get("authorization")?.to_str().ok()?;
-    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(str::trim)
 }
 
 fn peer_addr<B>(req: &http::Request<B>) -> Option<SocketAddr> {
@@ -313,8 +310,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        match self.limits.admit(&self.tokens, &req) {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        match self.limits.admit(&self.tokens, &mut req) {
             Ok(()) => Box::pin(self.inner.call(req)),
             Err(status) => {
                 let resp = status.into_http::<RB>();

@@ -23,21 +23,23 @@ use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
-    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit,
-    User, decode_cursor, encode_cursor, order_day, order_number,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
+    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day,
 };
 use rows::{
-    ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, order_from_row,
-    order_values, push_insert, user_from_row,
+    ORDER_IMMUTABLE, R, V, call_from_row, call_values, db, event_from_row, is_unique_violation,
+    order_from_row, order_values, push_insert, user_from_row,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// Connections in the pool when none is asked for.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+const IDLE_PING: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The PostgreSQL store. Cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
@@ -69,6 +71,18 @@ impl PostgresStore {
     pub async fn connect_with_keys(url: &str, max_connections: u32, keys: CallerKeys) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
+            // A connection in steady use is not pinged before each use (a ping is a
+            // round trip, as many as the queries themselves); one idle for a while may
+            // have been cut by the network or a database restart, and is checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(StoreError::other)?;
@@ -107,6 +121,10 @@ impl PostgresStore {
         Ok(Some((order, events)))
     }
 
+    /// The order, its events and their outbox rows, and the day's number, in one
+    /// statement (its own transaction, one round trip). The day's counter row is the one
+    /// row every new order updates; its lock is held from the statement's start to its
+    /// commit and never across a round trip to the server.
     async fn insert_order(
         &self,
         order: &WorkOrder,
@@ -114,41 +132,95 @@ impl PostgresStore {
         request_id: Option<&str>,
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
         let day = order_day(order.created_at);
-        let mut tx = self.pool.begin().await?;
-        // The day's counter row is the one row every new order updates: its lock is held
-        // from the update to the commit, so it is taken last. The order is inserted under
-        // a provisional number (unique: it holds the id) that the same statement which
-        // takes the next number replaces.
         let mut stored = order.clone();
-        stored.number = format!("~{}", order.id);
         stored.version = drafts.len() as i64;
         let mut values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
-        let mut qb = QueryBuilder::new("");
-        push_insert(&mut qb, "work_orders", values);
-        qb.build().execute(&mut *tx).await?;
-        let mut events = Vec::with_capacity(drafts.len());
+        let mut qb =
+            QueryBuilder::<Postgres>::new("with c as (insert into order_counters (day, value) values (");
+        qb.push_bind(day.clone());
+        qb.push(
+            ", 1) on conflict (day) do update set value = order_counters.value + 1 returning value), \
+             o as (insert into work_orders (",
+        );
+        qb.push(values.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
+        qb.push(") select ");
+        for (i, (column, v)) in values.into_iter().enumerate() {
+            if i > 0 {
+                qb.push(", ");
+            }
+            if column == "number" {
+                qb.push("'GD' || ").push_bind(day.clone()).push(
+                    " || case when c.value >= 1000000 then c.value::text else lpad(c.value::text, 6, '0') end",
+                );
+            } else {
+                v.bind(&mut qb);
+            }
+        }
+        // The events in one multi-row insert, so their ids follow their order.
+        qb.push(
+            " from c returning number), \
+             e as (insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, \
+             from_state, to_state, payload, request_id, county_id, township_id, village_id, \
+             handling_unit_id, assignee_id, assignee_before) values ",
+        );
         // The events written together carry the order as the command left it.
         let snapshot = EventSnapshot::of(&stored, None);
         for (i, draft) in drafts.iter().enumerate() {
+            if i > 0 {
+                qb.push(", ");
+            }
             // The request id marks the first event only: it is unique per order and actor.
-            let rid = if i == 0 { request_id } else { None };
-            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid, &snapshot).await?);
+            let rid = if i == 0 { request_id.map(str::to_owned) } else { None };
+            qb.push("(");
+            let mut row = qb.separated(", ");
+            row.push_bind(stored.id)
+                .push_bind(i as i64 + 1)
+                .push_bind(draft.kind.as_str())
+                .push_bind(draft.actor_id)
+                .push_bind(draft.actor_role.as_str())
+                .push_bind(draft.at)
+                .push_bind(draft.from_state.map(State::as_str))
+                .push_bind(draft.to_state.as_str())
+                .push_bind(draft.payload.clone())
+                .push_bind(rid)
+                .push_bind(snapshot.county_id.clone())
+                .push_bind(snapshot.township_id.clone())
+                .push_bind(snapshot.village_id.clone())
+                .push_bind(snapshot.handling_unit_id.clone())
+                .push_bind(snapshot.assignee_id.clone())
+                .push_bind(snapshot.assignee_before.clone());
+            qb.push(")");
         }
-        let seq: i64 = sqlx::query_scalar(
-            "with c as (insert into order_counters (day, value) values ($1, 1) \
-             on conflict (day) do update set value = order_counters.value + 1 \
-             returning value) \
-             update work_orders o set number = 'GD' || $1 || case when c.value >= 1000000 \
-             then c.value::text else lpad(c.value::text, 6, '0') end \
-             from c where o.id = $2 returning c.value",
-        )
-        .bind(&day)
-        .bind(stored.id)
-        .fetch_one(&mut *tx)
-        .await?;
-        stored.number = order_number(&day, seq);
-        tx.commit().await?;
+        qb.push(
+            " returning id, seq), \
+             x as (insert into event_outbox (event_id) select id from e) \
+             select o.number, e.id, e.seq from o, e order by e.seq",
+        );
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut events = Vec::with_capacity(drafts.len());
+        for (row, draft) in rows.iter().zip(drafts) {
+            stored.number = row.try_get("number")?;
+            events.push(Event {
+                id: row.try_get("id")?,
+                order_id: stored.id,
+                seq: row.try_get("seq")?,
+                kind: draft.kind,
+                actor_id: draft.actor_id,
+                actor_role: draft.actor_role,
+                at: draft.at,
+                from_state: draft.from_state,
+                to_state: draft.to_state,
+                payload: draft.payload.clone(),
+            });
+        }
+        if events.len() != drafts.len() {
+            return Err(sqlx::Error::Protocol(format!(
+                "create_order: {} events written for {} drafts",
+                events.len(),
+                drafts.len()
+            )));
+        }
         self.events_written.notify_one();
         Ok((stored, events))
     }
@@ -259,6 +331,21 @@ impl Store for PostgresStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus> {
+        let row = sqlx::query(
+            "select exists (select 1 from units where id = $1) as unit_exists, \
+             (select active from people where id = $2) as person_active",
+        )
+        .bind(unit_id)
+        .bind(person_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let r = R(&row);
+        Ok(TargetStatus { unit_exists: r.get("unit_exists")?, person_active: r.get("person_active")? })
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn list_people(&self, filter: &PersonFilter, page: &PageRequest) -> Result<Page<Person>> {
         let after: Option<String> = page_cursor(page)?;
         directory::list_people(&self.pool, filter, after.as_deref(), page.size()).await
@@ -329,11 +416,8 @@ impl Store for PostgresStore {
                 .map_err(db)?;
             row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()
         };
-        if let Some(rid) = request_id
-            && let Some(found) = existing(rid).await?
-        {
-            return Ok(Recorded { value: found, created: false });
-        }
+        // A retry is recognised by the unique (agent, request id) index, so the first
+        // attempt pays for no lookup.
         let mut values = call_values(call, &self.keys);
         values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let mut qb = QueryBuilder::new("");
@@ -341,7 +425,7 @@ impl Store for PostgresStore {
         match qb.build().execute(&self.pool).await {
             Ok(_) => Ok(Recorded { value: call.clone(), created: true }),
             Err(e) if is_unique_violation(&e) => {
-                // A concurrent retry may have stored the same request first.
+                // A retry, or a concurrent one that stored the same request first.
                 if let Some(rid) = request_id
                     && let Some(found) = existing(rid).await?
                 {

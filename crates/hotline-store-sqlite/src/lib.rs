@@ -20,11 +20,11 @@ use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
-    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError, Unit,
-    User, decode_cursor, encode_cursor, order_day, order_number,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
+    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day, order_number,
 };
 use rows::{
-    ORDER_IMMUTABLE, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
+    ORDER_IMMUTABLE, R, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
     order_from_row, order_values, push_insert, user_from_row,
 };
 use sqlx::sqlite::{
@@ -288,6 +288,21 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn get_person(&self, id: &str) -> Result<Person> {
         directory::get_person(&self.pool, id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus> {
+        let row = sqlx::query(
+            "select exists (select 1 from units where id = ?1) as unit_exists, \
+             (select active from people where id = ?2) as person_active",
+        )
+        .bind(unit_id)
+        .bind(person_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let r = R(&row);
+        Ok(TargetStatus { unit_exists: r.get("unit_exists")?, person_active: r.get("person_active")? })
     }
 
     #[tracing::instrument(skip_all)]

@@ -116,6 +116,14 @@ pub struct Directory {
     pub institutions: Vec<crate::Institution>,
 }
 
+/// See [`crate::Store::target_status`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetStatus {
+    pub unit_exists: bool,
+    /// `None`: no person named, or no such person; `Some(active)` otherwise.
+    pub person_active: Option<bool>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
     pub units: u64,

@@ -219,6 +219,9 @@ pub trait Store:
     async fn village_place(&self, village_id: &str) -> Result<Place>;
     async fn get_station(&self, township_id: &str) -> Result<Station>;
     async fn get_person(&self, id: &str) -> Result<Person>;
+    /// Whether a unit exists and, when a person is named, whether they exist and are
+    /// active: what dispatching to an explicit target checks, in one read.
+    async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus>;
     async fn list_people(&self, filter: &PersonFilter, page: &PageRequest) -> Result<Page<Person>>;
 
     // ---- users -------------------------------------------------------------------

@@ -18,7 +18,7 @@
 
 use crate::{
     Call, Directory, Event, ImportSummary, OrderFilter, Page, PageRequest, Person, PersonFilter, PersonKind,
-    Station, Store, StoreError, TeamRole, Unit, User,
+    Station, Store, StoreError, TargetStatus, TeamRole, Unit, User,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use hotline_domain::{
@@ -453,6 +453,18 @@ pub async fn directory_import_and_lookup(store: &dyn Store) {
     for p in &dir.people {
         assert_eq!(&store.get_person(&p.id).await.expect("get_person"), p);
     }
+
+    // Dispatch targets, in one read.
+    let status = |unit_exists, person_active| TargetStatus { unit_exists, person_active };
+    assert_eq!(store.target_status("371502001", None).await.unwrap(), status(true, None));
+    assert_eq!(store.target_status("371599", None).await.unwrap(), status(false, None));
+    for p in &dir.people {
+        let want = status(true, Some(p.active));
+        assert_eq!(store.target_status("371502001", Some(&p.id)).await.unwrap(), want);
+    }
+    assert!(dir.people.iter().any(|p| !p.active), "the directory has an inactive person");
+    assert_eq!(store.target_status("371502001", Some("p-none")).await.unwrap(), status(true, None));
+    assert_eq!(store.target_status("371599", Some("p-0001")).await.unwrap(), status(false, Some(true)));
     let page = store.list_people(&PersonFilter::default(), &PageRequest::first(2)).await.unwrap();
     assert_eq!(page.items, dir.people[..2].to_vec());
     assert!(page.next_cursor.is_some());

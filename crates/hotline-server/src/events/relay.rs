@@ -1,8 +1,8 @@
 //! The outbox relay. One instance leads at a time (see `OutboxStore::try_lead_relay`);
 //! the others stand by and try again. The leader wakes after each local commit that
 //! wrote events, and polls otherwise (see `OutboxStore::relay_poll`), so events written
-//! by other instances wait at most one poll. A wake-up waits [`COALESCE`] for more
-//! commits, so work is batched under load. Commands never wait for it, nor for the bus.
+//! by other instances wait at most one poll. A wake-up waits a little for more commits
+//! (see [`coalesce`]), so work is batched under load. Commands never wait for it, nor for the bus.
 
 use crate::bus::EventBus;
 use hotline_store::Store;
@@ -16,11 +16,21 @@ const LEASE_CHECK: Duration = Duration::from_secs(1);
 /// Events sequenced or published in one go.
 pub const BATCH: u32 = 500;
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// After a local commit wakes the leader, it waits this long for more commits before
+/// After a local commit wakes the leader, it waits a while for more commits before
 /// sequencing, so a busy instance sequences and publishes in batches instead of once
-/// per command. Delivery is this much later; the database does a round of relay work
-/// at most this often instead of after every command.
-pub const COALESCE: Duration = Duration::from_millis(5);
+/// per command: [`COALESCE_MIN`] when the last round was small, growing by
+/// [`COALESCE_PER_EVENT`] for each event the last round sequenced, up to
+/// [`COALESCE_MAX`]. Delivery is this much later; the database does a round of relay
+/// work at most this often instead of after every command.
+pub const COALESCE_MIN: Duration = Duration::from_millis(5);
+pub const COALESCE_PER_EVENT: Duration = Duration::from_millis(1);
+pub const COALESCE_MAX: Duration = Duration::from_millis(25);
+
+/// The wait after a wake-up, given how many events the last round sequenced.
+pub fn coalesce(last_round: u64) -> Duration {
+    let grown = COALESCE_PER_EVENT.saturating_mul(u32::try_from(last_round).unwrap_or(u32::MAX));
+    (COALESCE_MIN + grown).min(COALESCE_MAX)
+}
 
 pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
     let written = store.events_written();
@@ -44,9 +54,10 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
         let mut checked = Instant::now();
         let mut backoff = Duration::ZERO;
         let mut retry_at = Instant::now();
+        let (mut last_round, mut through) = (0, None);
         loop {
             if tokio::time::timeout(poll, written.notified()).await.is_ok() {
-                tokio::time::sleep(COALESCE).await;
+                tokio::time::sleep(coalesce(last_round)).await;
             }
             if checked.elapsed() >= LEASE_CHECK {
                 if !lease.held().await {
@@ -55,7 +66,7 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
                 }
                 checked = Instant::now();
             }
-            sequence(store.as_ref()).await;
+            last_round = sequence(store.as_ref(), &mut through).await;
             if Instant::now() < retry_at {
                 continue;
             }
@@ -71,15 +82,20 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
     }
 }
 
-/// Gives positions to every committed event that has none.
-async fn sequence(store: &dyn Store) {
+/// Gives positions to every committed event that has none; returns how many it gave
+/// (counted from `through`, the last position this leader gave, which it moves on).
+async fn sequence(store: &dyn Store, through: &mut Option<i64>) -> u64 {
+    let mut count = 0;
     loop {
         match store.sequence_events(BATCH).await {
-            Ok(Some(_)) => continue,
-            Ok(None) => return,
+            Ok(Some(last)) => {
+                count += through.map_or(0, |t| u64::try_from(last - t).unwrap_or(0));
+                *through = Some(last);
+            }
+            Ok(None) => return count,
             Err(e) => {
                 tracing::warn!(error = %e, "event relay: sequencing failed");
-                return;
+                return count;
             }
         }
     }
@@ -96,5 +112,19 @@ async fn publish(store: &dyn Store, bus: &dyn EventBus) -> anyhow::Result<()> {
         if batch.len() < BATCH as usize {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_grows_with_the_last_round_and_is_bounded() {
+        assert_eq!(coalesce(0), COALESCE_MIN);
+        assert_eq!(coalesce(1), COALESCE_MIN + COALESCE_PER_EVENT);
+        assert_eq!(coalesce(10), Duration::from_millis(15));
+        assert_eq!(coalesce(20), COALESCE_MAX);
+        assert_eq!(coalesce(u64::MAX), COALESCE_MAX);
     }
 }

@@ -54,38 +54,22 @@ impl WorkOrderSvc {
     /// Checks that a target names a unit of the directory and, if given, an active
     /// person of it.
     async fn check_target(&self, field: &str, target: &Target) -> ApiResult<()> {
-        match self.app.store.get_unit(&target.unit_id).await {
-            Ok(_) => {}
-            Err(StoreError::NotFound { .. }) => {
-                return Err(FieldError::new(
-                    format!("{field}.unit_id"),
-                    format!("unit `{}` not found", target.unit_id),
-                )
-                .into());
-            }
-            Err(e) => return Err(e.into()),
+        let person = target.assignee_id.as_deref();
+        let status = self.app.store.target_status(&target.unit_id, person).await?;
+        if !status.unit_exists {
+            let msg = format!("unit `{}` not found", target.unit_id);
+            return Err(FieldError::new(format!("{field}.unit_id"), msg).into());
         }
-        if let Some(person_id) = &target.assignee_id {
-            match self.app.store.get_person(person_id).await {
-                Ok(p) if p.active => {}
-                Ok(_) => {
-                    return Err(FieldError::new(
-                        format!("{field}.assignee_id"),
-                        format!("`{person_id}` is not active"),
-                    )
-                    .into());
-                }
-                Err(StoreError::NotFound { .. }) => {
-                    return Err(FieldError::new(
-                        format!("{field}.assignee_id"),
-                        format!("person `{person_id}` not found"),
-                    )
-                    .into());
-                }
-                Err(e) => return Err(e.into()),
+        match (person, status.person_active) {
+            (None, _) | (Some(_), Some(true)) => Ok(()),
+            (Some(id), Some(false)) => {
+                Err(FieldError::new(format!("{field}.assignee_id"), format!("`{id}` is not active")).into())
+            }
+            (Some(id), None) => {
+                Err(FieldError::new(format!("{field}.assignee_id"), format!("person `{id}` not found"))
+                    .into())
             }
         }
-        Ok(())
     }
 
     /// Decides `cmd` against the order at the version the client saw and stores the
@@ -138,15 +122,33 @@ impl WorkOrderSvc {
 
     async fn create(&self, req: Request<pb::CreateWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
         let scope = Scope::of(&self.app, &req).await?;
-        let actor = scope.actor.clone();
         let r = req.into_inner();
         let rid = request_id(&r.request_id)?;
-        // A retry returns the first order without routing or reading anything again.
-        if let Some(rid) = &rid
-            && let Some(order) = self.app.store.find_order_by_request(actor.user_id, rid).await?
-        {
-            return Ok(order_pb(&order, order_view(&actor, &order), self.app.now()));
+        match self.create_new(&scope, r, rid.as_deref()).await {
+            Ok(order) => Ok(order),
+            // A retry returns the first order. The write recognises one by its request
+            // id, so the first attempt pays for no lookup; a retry that fails before the
+            // write (its target deactivated since, say) is looked up here.
+            Err(e) => {
+                let actor = &scope.actor;
+                match &rid {
+                    Some(rid) => match self.app.store.find_order_by_request(actor.user_id, rid).await? {
+                        Some(order) => Ok(order_pb(&order, order_view(actor, &order), self.app.now())),
+                        None => Err(e),
+                    },
+                    None => Err(e),
+                }
+            }
         }
+    }
+
+    async fn create_new(
+        &self,
+        scope: &Scope,
+        r: pb::CreateWorkOrderRequest,
+        rid: Option<&str>,
+    ) -> ApiResult<pb::WorkOrder> {
+        let actor = scope.actor.clone();
         let call_id = convert::uuid("call_id", &r.call_id)?;
         let description = parse_optional_text("description", &r.description, limits::SUMMARY)?;
         let dispatch = match &r.dispatch_to {
@@ -231,7 +233,7 @@ impl WorkOrderSvc {
             order = dispatched.order;
             events.push(dispatched.event);
         }
-        let recorded = self.app.store.create_order(&order, &events, rid.as_deref()).await?;
+        let recorded = self.app.store.create_order(&order, &events, rid).await?;
         let (order, _) = recorded.value;
         tracing::info!(order_id = %order.id, number = %order.number, created = recorded.created, state = %order.state, "work order created");
         Ok(order_pb(&order, order_view(&actor, &order), now))

@@ -9,7 +9,7 @@ use hotline_proto::v1 as pb;
 use hotline_server::App;
 use hotline_server::config::Config;
 use hotline_server::sweeper::{SYSTEM_USER_ID, SweepReport, sweep_once, sweep_round};
-use hotline_tests::{Backend, Clients, ManualClock, TestApp, on_both_backends, sample_call};
+use hotline_tests::{Backend, Clients, ManualClock, TestApp, TestDb, on_both_backends, sample_call};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ on_both_backends!(
     escalation_along_the_chain_across_national_day,
     supervision_on_the_second_dissatisfaction,
     background_sweeper_started_by_serve,
+    one_damaged_order_does_not_stop_the_round,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -469,4 +470,55 @@ async fn three_instances(backend: Backend) {
         assert_eq!((t.unit_id.as_str(), t.assignee_id.as_str()), ("371502", ""), "at the county centre");
     }
     test.stop().await;
+}
+
+/// Runs raw statements on the test's database, behind the server's back.
+async fn raw(db: &TestDb, statements: &[String]) {
+    match db {
+        TestDb::Sqlite(_, url) => {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        }
+        TestDb::Postgres(_) => {
+            let pool = sqlx::PgPool::connect(db.url()).await.expect("postgres");
+            for sql in statements {
+                sqlx::query(sql).execute(&pool).await.expect(sql);
+            }
+            pool.close().await;
+        }
+    }
+}
+
+/// An order the sweeper cannot read (its history is gone) is counted and logged, and the
+/// round still gives every other order its card; the next round tries it again.
+async fn one_damaged_order_does_not_stop_the_round(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-02-13 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let app = instance(test.db.url(), clock.clone()).await;
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let damaged = routed_order(&mut agent, "o-damaged").await;
+    let sound = routed_order(&mut agent, "o-sound").await;
+    let events = format!("select id from work_order_events where order_id = '{}'", damaged.id);
+    raw(
+        &test.db,
+        &[
+            format!("delete from event_outbox where event_id in ({events})"),
+            format!("delete from work_order_events where order_id = '{}'", damaged.id),
+        ],
+    )
+    .await;
+
+    clock.set(sh("2026-02-14 08:00"));
+    let r = sweep_once(&app, sh("2026-02-14 08:00")).await.expect("the round itself succeeds");
+    assert_eq!((r.examined, r.failed, r.yellow_cards), (2, 1, 1), "{r:?}");
+    assert_eq!(kinds(&swept(&mut dispatcher, &sound.id).await), ["yellow_card"]);
+    let r = sweep_once(&app, sh("2026-02-14 08:00")).await.unwrap();
+    assert_eq!((r.failed, r.raised()), (1, 0), "tried again, nothing new: {r:?}");
+    let mut metrics = String::new();
+    app.sweeper.render(&mut metrics);
+    assert!(metrics.contains("hotline_sweep_failures_total 2"), "{metrics}");
 }

@@ -61,6 +61,9 @@ pub struct SweepReport {
     pub escalations: u64,
     /// Steps another writer got to first (the order was read again and decided again).
     pub retries: u64,
+    /// Orders whose sweep failed (logged with the order's id); the round went on with
+    /// the others, and the next round tries them again.
+    pub failed: u64,
 }
 
 impl SweepReport {
@@ -76,6 +79,7 @@ impl SweepReport {
         self.supervisions += other.supervisions;
         self.escalations += other.escalations;
         self.retries += other.retries;
+        self.failed += other.failed;
     }
 }
 
@@ -133,6 +137,12 @@ impl Sweeper {
         let _ = writeln!(out, "# HELP hotline_sweep_retries_total Sweeper steps another writer took first.");
         let _ = writeln!(out, "# TYPE hotline_sweep_retries_total counter");
         let _ = writeln!(out, "hotline_sweep_retries_total {}", t.retries);
+        let _ = writeln!(
+            out,
+            "# HELP hotline_sweep_failures_total Orders whose sweep failed (each logged with its id)."
+        );
+        let _ = writeln!(out, "# TYPE hotline_sweep_failures_total counter");
+        let _ = writeln!(out, "hotline_sweep_failures_total {}", t.failed);
     }
 }
 
@@ -144,13 +154,14 @@ pub async fn run(app: App, every: Duration) {
         tick.tick().await;
         let now = app.now();
         match sweep_once(&app, now).await {
-            Ok(r) if r.raised() > 0 || r.retries > 0 => tracing::info!(
+            Ok(r) if r.raised() > 0 || r.retries > 0 || r.failed > 0 => tracing::info!(
                 examined = r.examined,
                 yellow_cards = r.yellow_cards,
                 red_cards = r.red_cards,
                 supervisions = r.supervisions,
                 escalations = r.escalations,
                 retries = r.retries,
+                failed = r.failed,
                 "sweep round"
             ),
             Ok(r) => tracing::debug!(swept = r.swept, examined = r.examined, "sweep round"),
@@ -181,7 +192,7 @@ pub async fn sweep_round(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport
     let mut after = None;
     loop {
         let page = app.store.orders_due_for_sweep(until, after, PAGE_SIZE).await?;
-        sweep_page(app, &page, now, &mut report).await?;
+        sweep_page(app, &page, now, &mut report).await;
         match page.last() {
             Some(last) if page.len() == PAGE_SIZE as usize => after = SweepCursor::after(last),
             _ => break,
@@ -190,7 +201,7 @@ pub async fn sweep_round(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport
     let mut after = None;
     loop {
         let page = app.store.orders_dissatisfied_twice(after, PAGE_SIZE).await?;
-        sweep_page(app, &page, now, &mut report).await?;
+        sweep_page(app, &page, now, &mut report).await;
         match page.last() {
             Some(last) if page.len() == PAGE_SIZE as usize => after = Some(last.id),
             _ => break,
@@ -199,21 +210,27 @@ pub async fn sweep_round(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport
     Ok(report)
 }
 
-/// Sweeps the orders of one page, several at a time.
-async fn sweep_page(
-    app: &App,
-    page: &[WorkOrder],
-    now: DateTime<Utc>,
-    report: &mut SweepReport,
-) -> ApiResult<()> {
-    use futures::stream::{self, StreamExt, TryStreamExt};
+/// Sweeps the orders of one page, several at a time. An order whose sweep fails is
+/// logged and counted, and does not hold up the others: one damaged order must not stop
+/// the cards and escalations of every order after it.
+async fn sweep_page(app: &App, page: &[WorkOrder], now: DateTime<Utc>, report: &mut SweepReport) {
+    use futures::stream::{self, StreamExt};
     let mut done = stream::iter(page.iter().cloned())
-        .map(|order| sweep_order(app, order, now))
+        .map(|order| async move {
+            let id = order.id;
+            (id, sweep_order(app, order, now).await)
+        })
         .buffer_unordered(CONCURRENCY);
-    while let Some(one) = done.try_next().await? {
-        report.add(&one);
+    while let Some((id, one)) = done.next().await {
+        match one {
+            Ok(one) => report.add(&one),
+            Err(e) => {
+                tracing::warn!(order_id = %id, error = %e, "sweeping an order failed; the round goes on");
+                report.examined += 1;
+                report.failed += 1;
+            }
+        }
     }
-    Ok(())
 }
 
 /// The request id that names one step, unique per order.

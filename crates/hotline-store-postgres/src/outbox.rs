@@ -1,11 +1,13 @@
-//! The outbox on PostgreSQL: sequencing under a row lock on the position counter, the
-//! relay's leadership as a session-level advisory lock on a connection of its own.
+//! The outbox on PostgreSQL: sequencing under a row lock on the position counter (one
+//! round trip, `sequence_outbox` of migration 0011), the relay's leadership as a
+//! session-level advisory lock on a connection of its own.
 
 use crate::PostgresStore;
 use crate::rows::{db, event_from_row};
 use async_trait::async_trait;
 use hotline_store::{
-    EventHead, EventSnapshot, MAX_OUTBOX_BATCH, OutboxStore, PositionedEvent, RelayLease, Result, WatchFilter,
+    EventHead, EventSnapshot, MAX_OUTBOX_BATCH, OutboxStore, PositionedEvent, RelayLease, Result, Sequenced,
+    WatchFilter,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder, Row};
@@ -61,56 +63,19 @@ impl RelayLease for PgLease {
 #[async_trait]
 impl OutboxStore for PostgresStore {
     #[tracing::instrument(skip_all)]
-    async fn sequence_events(&self, max: u32) -> Result<Option<i64>> {
-        // The relay polls often: look first, and lock the counter only when there is
-        // something to sequence.
-        let waiting: bool =
-            sqlx::query_scalar("select exists (select 1 from event_outbox where position is null)")
+    async fn sequence_events(&self, max: u32) -> Result<Option<Sequenced>> {
+        // One round trip: the look, the counter's row lock, the read after it and the
+        // updates are `sequence_outbox` (migration 0011).
+        let (through, n): (Option<i64>, Option<i32>) =
+            sqlx::query_as("select through, n from sequence_outbox($1::integer)")
+                .bind(limit(max) as i32)
                 .fetch_one(self.pool())
                 .await
                 .map_err(db)?;
-        if !waiting {
-            return Ok(None);
-        }
-        let mut tx = self.pool().begin().await.map_err(db)?;
-        // The counter's row lock orders concurrent sequencers; the outbox is read after
-        // it is taken, so it sees what an earlier sequencer committed.
-        let last: i64 = sqlx::query_scalar("select last from event_positions where id = 1 for update")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "select event_id from event_outbox where position is null order by event_id limit $1",
-        )
-        .bind(limit(max))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        let through = last + ids.len() as i64;
-        // The ids are in order, so an event's position is `last` plus its place in the
-        // list. `id = any(..)` finds the rows by their keys (a join with `unnest` would
-        // let the planner scan the whole events table while it is small).
-        sqlx::query(
-            "with e as (update work_order_events set position = $2 + array_position($1::bigint[], id) \
-             where id = any($1::bigint[])) \
-             update event_outbox set position = $2 + array_position($1::bigint[], event_id) \
-             where event_id = any($1::bigint[])",
-        )
-        .bind(&ids)
-        .bind(last)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("update event_positions set last = $1 where id = 1")
-            .bind(through)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(Some(through))
+        Ok(match (through, n) {
+            (Some(through), Some(n)) => Some(Sequenced { through, count: u32::try_from(n).unwrap_or(0) }),
+            _ => None,
+        })
     }
 
     #[tracing::instrument(skip_all)]
@@ -128,22 +93,21 @@ impl OutboxStore for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn mark_published(&self, position: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await.map_err(db)?;
-        // Losing this commit in a crash of the database only publishes these events
-        // again, and consumers drop what they have by position: no need to wait for the
-        // disk.
-        sqlx::query("set local synchronous_commit = off").execute(&mut *tx).await.map_err(db)?;
-        sqlx::query("delete from event_outbox where position <= $1")
-            .bind(position)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query("update event_positions set published = greatest(published, $1) where id = 1")
-            .bind(position)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        // One statement, its own transaction. Losing its commit in a crash of the
+        // database only publishes these events again, and consumers drop what they have
+        // by position: the commit need not wait for the disk (`set_config(.., true)`
+        // holds until the end of this statement's transaction, its commit included).
+        sqlx::query(
+            "with s as (select set_config('synchronous_commit', 'off', true)), \
+             d as (delete from event_outbox where position <= $1), \
+             u as (update event_positions set published = greatest(published, $1) where id = 1) \
+             select count(*) from s",
+        )
+        .bind(position)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]

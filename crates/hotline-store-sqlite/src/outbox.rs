@@ -5,7 +5,8 @@ use crate::SqliteStore;
 use crate::rows::{db, event_from_row};
 use async_trait::async_trait;
 use hotline_store::{
-    EventHead, EventSnapshot, MAX_OUTBOX_BATCH, OutboxStore, PositionedEvent, RelayLease, Result, WatchFilter,
+    EventHead, EventSnapshot, MAX_OUTBOX_BATCH, OutboxStore, PositionedEvent, RelayLease, Result, Sequenced,
+    WatchFilter,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -48,7 +49,7 @@ impl RelayLease for SoleLease {
 #[async_trait]
 impl OutboxStore for SqliteStore {
     #[tracing::instrument(skip_all)]
-    async fn sequence_events(&self, max: u32) -> Result<Option<i64>> {
+    async fn sequence_events(&self, max: u32) -> Result<Option<Sequenced>> {
         // The relay polls often: look on a reader first, and take the write lock only
         // when there is something to sequence.
         let waiting: bool =
@@ -96,7 +97,7 @@ impl OutboxStore for SqliteStore {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(position))
+        Ok(Some(Sequenced { through: position, count: u32::try_from(ids.len()).unwrap_or(u32::MAX) }))
     }
 
     #[tracing::instrument(skip_all)]

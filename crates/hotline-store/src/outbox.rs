@@ -108,13 +108,22 @@ pub trait RelayLease: Send + Sync {
     async fn held(&mut self) -> bool;
 }
 
+/// What one call of [`OutboxStore::sequence_events`] gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sequenced {
+    /// The last position given.
+    pub through: i64,
+    /// How many events got a position (fewer than the limit: none are left waiting).
+    pub count: u32,
+}
+
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// In one transaction, gives the oldest (by event id) committed events that have
-    /// none the next positions, at most `limit`. Returns the last position given, or
-    /// `None` when there was nothing to sequence. Safe to run from several instances at
-    /// once (they serialise on the counter).
-    async fn sequence_events(&self, limit: u32) -> Result<Option<i64>>;
+    /// none the next positions, at most `limit`. Returns what it gave, or `None` when
+    /// there was nothing to sequence. Safe to run from several instances at once (they
+    /// serialise on the counter).
+    async fn sequence_events(&self, limit: u32) -> Result<Option<Sequenced>>;
     /// Sequenced events not yet marked published, in position order, at most `limit`.
     async fn unpublished_events(&self, limit: u32) -> Result<Vec<PositionedEvent>>;
     /// Marks every event up to and including `position` published.

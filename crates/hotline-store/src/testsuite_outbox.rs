@@ -2,7 +2,7 @@
 //! position with a watch filter. Run with [`outbox_store_tests!`](crate::outbox_store_tests).
 
 use crate::testsuite::{at, basic_order, created_event};
-use crate::{EventSnapshot, PositionedEvent, Store, WatchFilter};
+use crate::{EventSnapshot, PositionedEvent, Sequenced, Store, WatchFilter};
 use hotline_domain::{EventDraft, EventKind, Role, State, Target, WorkOrder};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,8 +93,8 @@ pub async fn outbox_sequences_committed_events_once_in_order(store: Arc<dyn Stor
     step(store, &a2, State::InProgress, Some(target("371502001001", "P1"))).await;
     // Not sequenced yet: nothing to read by position.
     assert!(store.events_after(0, &WatchFilter::default(), 100).await.unwrap().is_empty());
-    assert_eq!(store.sequence_events(3).await.unwrap(), Some(3));
-    assert_eq!(store.sequence_events(3).await.unwrap(), Some(4));
+    assert_eq!(store.sequence_events(3).await.unwrap(), Some(Sequenced { through: 3, count: 3 }));
+    assert_eq!(store.sequence_events(3).await.unwrap(), Some(Sequenced { through: 4, count: 1 }));
     assert_eq!(store.sequence_events(3).await.unwrap(), None);
 
     let all = read_all(store, &WatchFilter::default()).await;

@@ -54,7 +54,7 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
         let mut checked = Instant::now();
         let mut backoff = Duration::ZERO;
         let mut retry_at = Instant::now();
-        let (mut last_round, mut through) = (0, None);
+        let mut last_round = 0;
         loop {
             if tokio::time::timeout(poll, written.notified()).await.is_ok() {
                 tokio::time::sleep(coalesce(last_round)).await;
@@ -66,7 +66,7 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
                 }
                 checked = Instant::now();
             }
-            last_round = sequence(store.as_ref(), &mut through).await;
+            last_round = sequence(store.as_ref()).await;
             if Instant::now() < retry_at {
                 continue;
             }
@@ -82,15 +82,16 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
     }
 }
 
-/// Gives positions to every committed event that has none; returns how many it gave
-/// (counted from `through`, the last position this leader gave, which it moves on).
-async fn sequence(store: &dyn Store, through: &mut Option<i64>) -> u64 {
+/// Gives positions to every committed event that has none; returns how many it gave.
+async fn sequence(store: &dyn Store) -> u64 {
     let mut count = 0;
     loop {
         match store.sequence_events(BATCH).await {
-            Ok(Some(last)) => {
-                count += through.map_or(0, |t| u64::try_from(last - t).unwrap_or(0));
-                *through = Some(last);
+            Ok(Some(done)) => {
+                count += u64::from(done.count);
+                if done.count < BATCH {
+                    return count;
+                }
             }
             Ok(None) => return count,
             Err(e) => {

@@ -42,9 +42,17 @@ start_server() { # URL -> starts the server in the background, sets $pid
   HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
     "$HOTLINE" serve --demo --database-url "$1" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
   pid=$!
-  for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+  # The first start on a loaded history seals its caller data before it listens
+  # (minutes for a million orders): wait for the port as long as the server runs.
+  for _ in $(seq 1 18000); do
+    (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { echo "the server exited; see $OUT/server.log" >&2; exit 1; }
+    sleep 0.1
+  done
   sleep 1
 }
+# A server left running by a failed step would hold the port for the next run.
+trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi' EXIT
 mib() { awk "BEGIN { printf \"%.1f\", $1 / 1024 }"; }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 

@@ -20,7 +20,7 @@ pub mod sweep;
 pub mod testing;
 
 use async_trait::async_trait;
-use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
+use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
     OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
@@ -435,6 +435,91 @@ impl Store for PostgresStore {
             }
             Err(e) => Err(db(e)),
         }
+    }
+
+    #[tracing::instrument(skip_all, fields(call_id = %call.id))]
+    async fn record_call_in_village(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
+        // One statement: the village's township and county are read by the insert itself,
+        // which inserts nothing when the id is not a village of the directory.
+        let village = &call.place.village_id;
+        let mut values = call_values(call, &self.keys);
+        values.retain(|(column, _)| !matches!(*column, "county_id" | "township_id"));
+        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
+        let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+        let mut qb = QueryBuilder::new("insert into calls (");
+        qb.push(names.join(", ")).push(", township_id, county_id) select ");
+        for (_, v) in values {
+            v.bind(&mut qb);
+            qb.push(", ");
+        }
+        qb.push(
+            "p.township_id, p.county_id from (select t.id as township_id, t.parent_id as county_id \
+             from units v join units t on t.id = v.parent_id \
+             where v.id = ",
+        );
+        qb.push_bind(village.clone());
+        qb.push(" and v.level = 'village' and t.parent_id is not null) p returning township_id, county_id");
+        match qb.build().fetch_optional(&self.pool).await {
+            Ok(Some(row)) => {
+                let r = R(&row);
+                let place = Place {
+                    county_id: r.get("county_id")?,
+                    township_id: r.get("township_id")?,
+                    village_id: village.clone(),
+                };
+                Ok(Recorded { value: Call { place, ..call.clone() }, created: true })
+            }
+            Ok(None) => Err(StoreError::not_found("village", village)),
+            Err(e) if is_unique_violation(&e) => {
+                if let Some(rid) = request_id {
+                    let row = sqlx::query("select * from calls where agent_id = $1 and request_id = $2")
+                        .bind(call.agent_id)
+                        .bind(rid)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    if let Some(found) = row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()? {
+                        return Ok(Recorded { value: found, created: false });
+                    }
+                }
+                Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(call_id = %call_id))]
+    async fn call_and_target(
+        &self,
+        call_id: Uuid,
+        target: Option<(&str, Option<&str>)>,
+    ) -> Result<(Call, Option<TargetStatus>)> {
+        // One round trip: the target's two answers ride along with the call's row.
+        let (unit, person) = target.map_or((None, None), |(u, p)| (Some(u), p));
+        let row = sqlx::query(
+            "select c.*, exists (select 1 from units where id = $2) as target_unit_exists, \
+             (select active from people where id = $3) as target_person_active \
+             from calls c where c.id = $1",
+        )
+        .bind(call_id)
+        .bind(unit)
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Err(StoreError::not_found("call", call_id)) };
+        let call = call_from_row(&row, &self.keys)?;
+        let status = match target {
+            Some(_) => {
+                let r = R(&row);
+                Some(TargetStatus {
+                    unit_exists: r.get("target_unit_exists")?,
+                    person_active: r.get("target_person_active")?,
+                })
+            }
+            None => None,
+        };
+        Ok((call, status))
     }
 
     #[tracing::instrument(skip_all, fields(call_id = %id))]

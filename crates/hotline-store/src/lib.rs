@@ -236,7 +236,32 @@ pub trait Store:
     /// Stores the call. With a request id, a retry by the same agent returns the first
     /// call (`created: false`) and writes nothing.
     async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>>;
+    /// Stores a call about the village `call.place.village_id`, with the village's
+    /// township and county as the directory has them (the place's other two fields are
+    /// not read): what `RecordCall` writes. An unknown or non-village id is `NotFound`
+    /// (entity "village") and writes nothing; retries are as for [`Store::record_call`].
+    /// This default reads the place, then records; PostgreSQL does both in one statement.
+    async fn record_call_in_village(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
+        let place = self.village_place(&call.place.village_id).await?;
+        self.record_call(&Call { place, ..call.clone() }, request_id).await
+    }
     async fn get_call(&self, id: Uuid) -> Result<Call>;
+    /// The call an order is made from and, for an order dispatched to an explicit target
+    /// `(unit, person)`, that target's status ([`Store::target_status`]): what
+    /// `CreateWorkOrder` reads before it writes. This default reads one after the other;
+    /// PostgreSQL reads both in one round trip.
+    async fn call_and_target(
+        &self,
+        call_id: Uuid,
+        target: Option<(&str, Option<&str>)>,
+    ) -> Result<(Call, Option<TargetStatus>)> {
+        let call = self.get_call(call_id).await?;
+        let status = match target {
+            Some((unit, person)) => Some(self.target_status(unit, person).await?),
+            None => None,
+        };
+        Ok((call, status))
+    }
     /// The caller's earlier calls and orders, newest first, at most `limit` of each.
     async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)>;
 

@@ -465,6 +465,52 @@ pub async fn directory_import_and_lookup(store: &dyn Store) {
     assert!(dir.people.iter().any(|p| !p.active), "the directory has an inactive person");
     assert_eq!(store.target_status("371502001", Some("p-none")).await.unwrap(), status(true, None));
     assert_eq!(store.target_status("371599", Some("p-0001")).await.unwrap(), status(false, Some(true)));
+
+    // A call recorded by its village: the township and county come from the directory.
+    let agent = Uuid::new_v4();
+    let asked = Call {
+        place: Place {
+            county_id: String::new(),
+            township_id: String::new(),
+            village_id: "371502001002".into(),
+        },
+        ..call(agent, at("2026-11-26T01:00:00Z"), Some("13800138000"))
+    };
+    let r = store.record_call_in_village(&asked, Some("v-1")).await.expect("record_call_in_village");
+    let stored = Call { place: store.village_place("371502001002").await.unwrap(), ..asked.clone() };
+    assert_eq!(r, crate::Recorded { value: stored.clone(), created: true });
+    assert_eq!(store.get_call(asked.id).await.unwrap(), stored);
+    let retry = Call { id: Uuid::new_v4(), ..asked.clone() };
+    assert_eq!(
+        store.record_call_in_village(&retry, Some("v-1")).await.unwrap(),
+        crate::Recorded { value: stored.clone(), created: false }
+    );
+    for not_a_village in ["371502001", "371599999999"] {
+        let bad = Call {
+            id: Uuid::new_v4(),
+            place: Place { village_id: not_a_village.into(), ..stored.place.clone() },
+            ..asked.clone()
+        };
+        assert_not_found(store.record_call_in_village(&bad, Some("v-2")).await, "village", not_a_village);
+        assert_not_found(store.get_call(bad.id).await, "call", &bad.id.to_string());
+    }
+
+    // The call and the dispatch target, read together.
+    assert_eq!(store.call_and_target(asked.id, None).await.unwrap(), (stored.clone(), None));
+    for (unit, person) in [("371502001", None), ("371599", None), ("371502001", Some("p-none"))]
+        .into_iter()
+        .chain(dir.people.iter().map(|p| ("371502001", Some(p.id.as_str()))))
+    {
+        let want = store.target_status(unit, person).await.unwrap();
+        let got = store.call_and_target(asked.id, Some((unit, person))).await.unwrap();
+        assert_eq!(got, (stored.clone(), Some(want)), "{unit} {person:?}");
+    }
+    let unknown = Uuid::new_v4();
+    assert_not_found(
+        store.call_and_target(unknown, Some(("371502001", None))).await,
+        "call",
+        &unknown.to_string(),
+    );
     let page = store.list_people(&PersonFilter::default(), &PageRequest::first(2)).await.unwrap();
     assert_eq!(page.items, dir.people[..2].to_vec());
     assert!(page.next_cursor.is_some());

@@ -6,7 +6,7 @@ use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, or
 use crate::error::{ApiResult, respond};
 use crate::privacy::{Seen, record_views};
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
-use hotline_domain::{Channel, FieldError, Phone, Urgency};
+use hotline_domain::{Channel, FieldError, Phone, Place, Urgency};
 use hotline_proto::v1::{self as pb, call_service_server::CallService};
 use hotline_store::{Call, CallSuggestion, StoreError, SuggestionFilter};
 use tonic::{Request, Response, Status};
@@ -52,15 +52,8 @@ impl CallSvc {
         let summary = parse_text("summary", &r.summary, limits::SUMMARY)?;
         let answer = parse_optional_text("answer", &r.answer, limits::ANSWER)?;
         let amount_in_dispute = optional_yuan("amount_in_dispute", &r.amount_in_dispute)?;
-        // Every field is valid; only now ask the directory about the village.
-        let place = match self.app.store.village_place(&village_id).await {
-            Ok(p) => p,
-            Err(StoreError::NotFound { .. }) => {
-                let msg = format!("`{village_id}` is not a village of the directory");
-                return Err(FieldError::new("village_id", msg).into());
-            }
-            Err(e) => return Err(e.into()),
-        };
+        // The township and county are the directory's, read as the call is stored.
+        let place = Place { county_id: String::new(), township_id: String::new(), village_id };
         // What the core proposes for these words, recorded so the centre can see how
         // often agents accept it.
         let proposed = self.app.suggester.suggest(&summary);
@@ -86,7 +79,15 @@ impl CallSvc {
             created_at: now,
             suggestion: Some(suggestion),
         };
-        let recorded = self.app.store.record_call(&call, rid.as_deref()).await?;
+        // Every field is valid; only now is the directory asked about the village.
+        let recorded = match self.app.store.record_call_in_village(&call, rid.as_deref()).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound { entity: "village", .. }) => {
+                let msg = format!("`{}` is not a village of the directory", call.place.village_id);
+                return Err(FieldError::new("village_id", msg).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         if recorded.created {
             // The agent's final classification is a confirmed example.
             self.app.suggester.learn(&call.summary, call.category, call.subcategory);

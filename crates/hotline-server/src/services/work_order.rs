@@ -11,7 +11,7 @@ use hotline_domain::{
     Action, Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
 };
 use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
-use hotline_store::{Event, OrderFilter, StoreError};
+use hotline_store::{Event, OrderFilter, StoreError, TargetStatus};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -56,20 +56,7 @@ impl WorkOrderSvc {
     async fn check_target(&self, field: &str, target: &Target) -> ApiResult<()> {
         let person = target.assignee_id.as_deref();
         let status = self.app.store.target_status(&target.unit_id, person).await?;
-        if !status.unit_exists {
-            let msg = format!("unit `{}` not found", target.unit_id);
-            return Err(FieldError::new(format!("{field}.unit_id"), msg).into());
-        }
-        match (person, status.person_active) {
-            (None, _) | (Some(_), Some(true)) => Ok(()),
-            (Some(id), Some(false)) => {
-                Err(FieldError::new(format!("{field}.assignee_id"), format!("`{id}` is not active")).into())
-            }
-            (Some(id), None) => {
-                Err(FieldError::new(format!("{field}.assignee_id"), format!("person `{id}` not found"))
-                    .into())
-            }
-        }
+        target_ok(field, target, status)
     }
 
     /// Decides `cmd` against the order at the version the client saw and stores the
@@ -168,8 +155,10 @@ impl WorkOrderSvc {
             }
             n => Some(n),
         };
-        let call = match self.app.store.get_call(call_id).await {
-            Ok(c) => c,
+        // The call and the explicit target (if any), read together.
+        let asked = dispatch.as_ref().map(|t| (t.unit_id.as_str(), t.assignee_id.as_deref()));
+        let (call, status) = match self.app.store.call_and_target(call_id, asked).await {
+            Ok(found) => found,
             Err(StoreError::NotFound { .. }) => {
                 return Err(FieldError::new("call_id", format!("call `{call_id}` not found")).into());
             }
@@ -177,8 +166,8 @@ impl WorkOrderSvc {
         };
         // A seat agent registers orders from the calls they took.
         scope.check_call(&call)?;
-        if let Some(t) = &dispatch {
-            self.check_target("dispatch_to", t).await?;
+        if let (Some(t), Some(status)) = (&dispatch, status) {
+            target_ok("dispatch_to", t, status)?;
         }
         let now = self.app.now();
         let ctx = self.app.ctx(now);
@@ -569,5 +558,23 @@ impl WorkOrderService for WorkOrderSvc {
         req: Request<pb::ArchiveWorkOrderRequest>,
     ) -> Result<Response<pb::ActionResponse>, Status> {
         self.run(req, |_| Ok(Command::Archive)).await
+    }
+}
+
+/// The field error for a target whose unit is missing or whose person is missing or
+/// inactive, as `status` (read for that target) says.
+fn target_ok(field: &str, target: &Target, status: TargetStatus) -> ApiResult<()> {
+    if !status.unit_exists {
+        let msg = format!("unit `{}` not found", target.unit_id);
+        return Err(FieldError::new(format!("{field}.unit_id"), msg).into());
+    }
+    match (target.assignee_id.as_deref(), status.person_active) {
+        (None, _) | (Some(_), Some(true)) => Ok(()),
+        (Some(id), Some(false)) => {
+            Err(FieldError::new(format!("{field}.assignee_id"), format!("`{id}` is not active")).into())
+        }
+        (Some(id), None) => {
+            Err(FieldError::new(format!("{field}.assignee_id"), format!("person `{id}` not found")).into())
+        }
     }
 }

@@ -118,10 +118,16 @@ fn figures_query(
             (Some(GroupBy::Assignee), None) => 2,
             _ => 0,
         };
-        for (g, b1, b2) in &plan.buckets {
+        // Rows taken away give their counts negated.
+        let negated = COLUMNS.iter().map(|c| format!("-{c} as {c}")).collect::<Vec<_>>().join(", ");
+        for b in &plan.buckets {
+            let cols = if b.sign < 0 { &negated } else { &cols };
             qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
-            qb.push_bind(kind).push(" and grain = ").push_bind(*g as i32);
-            qb.push(" and bucket >= ").push_bind(*b1 as i32).push(" and bucket < ").push_bind(*b2 as i32);
+            qb.push_bind(kind).push(" and grain = ").push_bind(b.grain as i32);
+            qb.push(" and bucket >= ")
+                .push_bind(b.first as i32)
+                .push(" and bucket < ")
+                .push_bind(b.end as i32);
             push_units(&mut qb, f, false);
         }
         qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup_delta where day >= "));
@@ -215,6 +221,7 @@ impl StatsStore for PostgresStore {
             return Ok(0);
         }
         let cols = COLUMNS.join(", ");
+        let grains = rollup::GRAINS.iter().map(|g| format!("({g})")).collect::<Vec<_>>().join(", ");
         let sums = COLUMNS.iter().map(|c| format!("sum({c})")).collect::<Vec<_>>().join(", ");
         let adds =
             COLUMNS.iter().map(|c| format!("{c} = r.{c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
@@ -225,7 +232,7 @@ impl StatsStore for PostgresStore {
              e as (select k.kind, g.grain, d.day / g.grain as bucket, d.county_id, d.township_id, \
                      case when k.kind = 2 then '' else d.category end as category, \
                      case when k.kind = 0 then '' else d.assignee_id end as assignee_id, {cols} \
-                   from d cross join (values (1), (8), (64)) g (grain) \
+                   from d cross join (values {grains}) g (grain) \
                    cross join (values (0::smallint), (1::smallint), (2::smallint)) k (kind) \
                    where k.kind = 0 or d.assignee_id is not null), \
              i as (insert into work_order_rollup as r (kind, grain, bucket, county_id, township_id, category, assignee_id, {cols}) \

@@ -110,10 +110,13 @@ fn figures_query(f: &StatsFilter, by: Option<GroupBy>, now: DateTime<Utc>) -> Qu
             (Some(GroupBy::Assignee), None) => 2,
             _ => 0,
         };
-        for (g, b1, b2) in &plan.buckets {
+        // Rows taken away give their counts negated.
+        let negated = COLUMNS.iter().map(|c| format!("-{c} as {c}")).collect::<Vec<_>>().join(", ");
+        for b in &plan.buckets {
+            let cols = if b.sign < 0 { &negated } else { &cols };
             qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup where kind = "));
-            qb.push_bind(kind).push(" and grain = ").push_bind(*g);
-            qb.push(" and bucket >= ").push_bind(*b1).push(" and bucket < ").push_bind(*b2);
+            qb.push_bind(kind).push(" and grain = ").push_bind(b.grain);
+            qb.push(" and bucket >= ").push_bind(b.first).push(" and bucket < ").push_bind(b.end);
             push_units(&mut qb, f, false);
         }
         qb.push(format!(" union all select {grp}{cols}, 0 from work_order_rollup_delta where day >= "));
@@ -181,6 +184,11 @@ impl StatsStore for SqliteStore {
         .map_err(db)?;
         let Some(last) = last else { return Ok(0) };
         let cols = COLUMNS.join(", ");
+        let grains = rollup::GRAINS
+            .iter()
+            .map(|g| format!("select {g} as grain"))
+            .collect::<Vec<_>>()
+            .join(" union all ");
         let sums = COLUMNS.iter().map(|c| format!("sum({c})")).collect::<Vec<_>>().join(", ");
         let adds = COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
         sqlx::query(&format!(
@@ -189,7 +197,7 @@ impl StatsStore for SqliteStore {
                case when k.kind = 2 then '' else d.category end, \
                case when k.kind = 0 then '' else d.assignee_id end, {sums} \
              from work_order_rollup_delta d \
-             cross join (select 1 as grain union all select 8 union all select 64) g \
+             cross join ({grains}) g \
              cross join (select 0 as kind union all select 1 union all select 2) k \
              where d.id <= ? and (k.kind = 0 or d.assignee_id is not null) \
              group by 1, 2, 3, 4, 5, 6, 7 \

@@ -18,6 +18,8 @@ PG_ADMIN=${HOTLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 PG_BASE=${PG_ADMIN%/*}
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
+# SQLite databases (2 GB with a million orders) and key files, removed at the end.
+SCRATCH=$(mktemp -d)
 
 cargo build --release -q -p hotline-server -p hotline-loadgen
 HOTLINE=${CARGO_TARGET_DIR:-target}/release/hotline
@@ -26,15 +28,16 @@ PORT=50777
 
 fresh_db() { # backend name -> URL of an empty database
   if [ "$1" = sqlite ]; then
-    local dir; dir=$(mktemp -d); echo "sqlite://$dir/$2.db"
+    local dir; dir=$(mktemp -d -p "$SCRATCH"); echo "sqlite://$dir/$2.db"
   else
-    psql -q "$PG_ADMIN" -c "drop database if exists $2 with (force)" -c "create database $2" >/dev/null
+    psql -q "$PG_ADMIN" -c "drop database if exists $2 with (force)" -c "create database $2" \
+      -c "alter database $2 set wal_compression = ${BENCH_WAL_COMPRESSION:-lz4}" >/dev/null
     echo "$PG_BASE/$2"
   fi
 }
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 start_server() { # URL -> starts the server in the background, sets $pid
-  local keydir; keydir=$(mktemp -d)
+  local keydir; keydir=$(mktemp -d -p "$SCRATCH")
   # The load generator is a few users on one address: the abuse limits are lifted.
   MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
   HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
@@ -52,13 +55,18 @@ start_server() { # URL -> starts the server in the background, sets $pid
   sleep 1
 }
 # A server left running by a failed step would hold the port for the next run.
-trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi' EXIT
+trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$SCRATCH"' EXIT
+# Before each measured PostgreSQL step: a checkpoint, so that one forced by the WAL of the
+# step before (max_wal_size) does not fall inside this one.
+settle() { if [ "$1" = postgres ]; then psql -q "$PG_ADMIN" -c checkpoint >/dev/null; fi; }
 mib() { awk "BEGIN { printf \"%.1f\", $1 / 1024 }"; }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
   echo "== $backend: raw intake limit (hotline-loadgen --raw), $CLIENTS clients, ${SECONDS_RUN}s"
-  "$LOADGEN" --raw "$(fresh_db $backend hotline_bench_raw)" --clients "$CLIENTS" --duration "$SECONDS_RUN" \
+  rawdb=$(fresh_db $backend hotline_bench_raw)
+  settle $backend
+  "$LOADGEN" --raw "$rawdb" --clients "$CLIENTS" --duration "$SECONDS_RUN" \
     --report "$OUT/$backend-raw.json" | tail -1
   raw_rate=$(field "$OUT/$backend-raw.json" intakes_per_second)
   raw_name="hotline-loadgen --raw"
@@ -66,6 +74,7 @@ for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
     echo "== postgres: raw intake limit (pgbench, scripts/pgbench/intake.sql), $CLIENTS clients, ${SECONDS_RUN}s"
     rawurl=$(fresh_db postgres hotline_bench_pgbench)
     "$HOTLINE" demo seed --database-url "$rawurl" >/dev/null # the schema, migrated
+    settle postgres
     pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECONDS_RUN" -f scripts/pgbench/intake.sql "$rawurl" \
       > "$OUT/postgres-pgbench.txt" 2>&1
     grep -E "latency average|tps =" "$OUT/postgres-pgbench.txt"
@@ -75,12 +84,14 @@ for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
   fi
   start_server "$(fresh_db $backend hotline_bench_server)"
   rest=$(rss_kb $pid)
+  settle $backend
   echo "== $backend: server intake, closed loop, $CLIENTS clients"
   "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode closed --scenario intake --clients "$CLIENTS" \
     --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-closed.json" | tail -1
   loaded=$(rss_kb $pid)
   server_rate=$(field "$OUT/$backend-closed.json" calls_per_second)
   rate70=$(python3 -c "print(round($server_rate*0.7, 1))")
+  settle $backend
   echo "== $backend: server intake, open loop at 70% ($rate70 per s)"
   "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode open --scenario intake --rate "$rate70" \
     --clients 1000 --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-open70.json" | grep -E "CreateWorkOrder|RecordCall|intended"
@@ -101,6 +112,7 @@ if [ -n "${BENCH_HISTORY:-}" ]; then
     "$LOADGEN" --load-history "$url" --orders "$BENCH_HISTORY"
     start_server "$url"
     rest=$(rss_kb $pid)
+    settle $backend
     echo "== $backend: every list and statistics RPC, ${BENCH_ROUNDS:-50} rounds"
     "$LOADGEN" --target "http://127.0.0.1:$PORT" --figures --rounds "${BENCH_ROUNDS:-50}" \
       --report "$OUT/$backend-figures.json"

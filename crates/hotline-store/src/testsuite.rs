@@ -46,6 +46,7 @@ macro_rules! store_tests {
             users_create_and_lookup,
             calls_record_and_idempotency,
             orders_numbering,
+            orders_created_together,
             orders_create_idempotency,
             orders_create_with_dispatch,
             calls_labelled_and_acceptance,
@@ -1094,6 +1095,57 @@ pub async fn orders_numbering(store: &dyn Store) {
     numbers.sort();
     let expected: Vec<String> = (1..=8).map(|i| format!("GD20261128{i:06}")).collect();
     assert_eq!(numbers, expected);
+}
+
+/// Many creations at once (which PostgreSQL writes in groups): across two days, with
+/// two events each, and two attempts sharing one request id. Each answer is what storage
+/// then holds, each day's numbers are 1..=n, and the shared request id stores one order.
+pub async fn orders_created_together(store: &dyn Store) {
+    let agent = Uuid::new_v4();
+    let mut jobs = Vec::new();
+    for i in 0..40i64 {
+        // Alternating between 29 and 30 November (Shanghai).
+        let t = at("2026-11-29T02:00:00Z") + TimeDelta::days(i % 2) + mins(i);
+        let registered = basic_order(agent, t, "371502001001");
+        let dispatched = moved(&registered, State::AwaitingSignOff, 0);
+        let drafts = vec![
+            created_event(&registered),
+            event_for(&registered, &dispatched, EventKind::Dispatched, agent, Role::SeatAgent),
+        ];
+        let rid = match i {
+            7 | 8 => Some("shared".to_owned()),
+            _ => Some(format!("together-{i}")),
+        };
+        jobs.push((dispatched, drafts, rid));
+    }
+    let results = join_all(
+        jobs.iter().map(|(order, drafts, rid)| store.create_order(order, drafts, rid.as_deref())).collect(),
+    )
+    .await;
+    let results: Vec<_> = results.into_iter().map(|r| r.expect("create_order")).collect();
+    assert_eq!(results.iter().filter(|r| r.created).count(), 39, "the shared request id stored once");
+    assert_eq!(results[7].value, results[8].value, "both attempts answer with the stored order");
+    let mut numbers = Vec::new();
+    for (r, (_, drafts, _)) in results.iter().zip(&jobs) {
+        let (order, events) = &r.value;
+        assert_eq!(&store.get_order(order.id).await.unwrap(), order);
+        assert_eq!(&store.order_events(order.id).await.unwrap(), events);
+        assert_eq!(order.version, 2);
+        if r.created {
+            assert_event(&events[0], order.id, 1, &drafts[0]);
+            assert_event(&events[1], order.id, 2, &drafts[1]);
+            numbers.push(order.number.clone());
+        }
+    }
+    numbers.sort();
+    // 20 orders a day, less the one of the shared pair that was not stored.
+    for day in ["20261129", "20261130"] {
+        let of_day: Vec<&String> = numbers.iter().filter(|n| n[2..10] == *day).collect();
+        assert!(of_day.len() == 19 || of_day.len() == 20, "{day}: {of_day:?}");
+        let want: Vec<String> = (1..=of_day.len()).map(|i| format!("GD{day}{i:06}")).collect();
+        assert_eq!(of_day, want.iter().collect::<Vec<_>>(), "{day} numbered 1..=n without gaps");
+    }
+    assert_eq!(numbers.len(), 39);
 }
 
 pub async fn orders_create_idempotency(store: &dyn Store) {

@@ -90,6 +90,24 @@ impl PostgresStore {
         Ok(Self { pool, keys, events_written: Default::default() })
     }
 
+    /// After inserting `call` met a unique index: the call a retry (same agent, same
+    /// request id, possibly a concurrent one that stored first) already stored, or
+    /// Conflict.
+    async fn call_retried(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
+        if let Some(rid) = request_id {
+            let row = sqlx::query("select * from calls where agent_id = $1 and request_id = $2")
+                .bind(call.agent_id)
+                .bind(rid)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+            if let Some(found) = row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()? {
+                return Ok(Recorded { value: found, created: false });
+            }
+        }
+        Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
+    }
+
     /// The keys caller data is sealed with.
     pub fn caller_keys(&self) -> &CallerKeys {
         &self.keys
@@ -407,15 +425,6 @@ impl Store for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(call_id = %call.id))]
     async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
-        let existing = async |rid: &str| -> Result<Option<Call>> {
-            let row = sqlx::query("select * from calls where agent_id = $1 and request_id = $2")
-                .bind(call.agent_id)
-                .bind(rid)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-            row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()
-        };
         // A retry is recognised by the unique (agent, request id) index, so the first
         // attempt pays for no lookup.
         let mut values = call_values(call, &self.keys);
@@ -424,15 +433,7 @@ impl Store for PostgresStore {
         push_insert(&mut qb, "calls", values);
         match qb.build().execute(&self.pool).await {
             Ok(_) => Ok(Recorded { value: call.clone(), created: true }),
-            Err(e) if is_unique_violation(&e) => {
-                // A retry, or a concurrent one that stored the same request first.
-                if let Some(rid) = request_id
-                    && let Some(found) = existing(rid).await?
-                {
-                    return Ok(Recorded { value: found, created: false });
-                }
-                Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
-            }
+            Err(e) if is_unique_violation(&e) => self.call_retried(call, request_id).await,
             Err(e) => Err(db(e)),
         }
     }
@@ -470,20 +471,7 @@ impl Store for PostgresStore {
                 Ok(Recorded { value: Call { place, ..call.clone() }, created: true })
             }
             Ok(None) => Err(StoreError::not_found("village", village)),
-            Err(e) if is_unique_violation(&e) => {
-                if let Some(rid) = request_id {
-                    let row = sqlx::query("select * from calls where agent_id = $1 and request_id = $2")
-                        .bind(call.agent_id)
-                        .bind(rid)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(db)?;
-                    if let Some(found) = row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()? {
-                        return Ok(Recorded { value: found, created: false });
-                    }
-                }
-                Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
-            }
+            Err(e) if is_unique_violation(&e) => self.call_retried(call, request_id).await,
             Err(e) => Err(db(e)),
         }
     }

@@ -8,6 +8,7 @@
 //! gives them after commit (see [`hotline_store::OutboxStore`]), so writers of different
 //! orders never wait for each other.
 
+mod creation;
 mod directory;
 mod outbox;
 mod privacy;
@@ -49,6 +50,9 @@ pub struct PostgresStore {
     events_written: std::sync::Arc<hotline_store::Notify>,
     /// Seals and opens caller data (see [`CallerKeys`]).
     keys: CallerKeys,
+    /// The writer of new orders, in groups (see `creation`); `None` in the writer's own
+    /// copy of the store.
+    creations: Option<tokio::sync::mpsc::Sender<creation::Creation>>,
 }
 
 impl PostgresStore {
@@ -87,7 +91,9 @@ impl PostgresStore {
             .await
             .map_err(StoreError::other)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::other)?;
-        Ok(Self { pool, keys, events_written: Default::default() })
+        let mut store = Self { pool, keys, events_written: Default::default(), creations: None };
+        store.creations = Some(creation::start(store.clone()));
+        Ok(store)
     }
 
     /// After inserting `call` met a unique index: the call a retry (same agent, same
@@ -137,6 +143,29 @@ impl PostgresStore {
             .map_err(db)?;
         let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Some((order, events)))
+    }
+
+    /// Writes a new order through the store's writer of creations, which groups those
+    /// that arrive together (see `creation`); the answer is as [`Self::insert_order`]'s.
+    async fn write_order(
+        &self,
+        order: &WorkOrder,
+        drafts: &[EventDraft],
+        request_id: Option<&str>,
+    ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
+        let Some(writer) = &self.creations else { return self.insert_order(order, drafts, request_id).await };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = creation::Creation {
+            order: order.clone(),
+            drafts: drafts.to_vec(),
+            request_id: request_id.map(str::to_owned),
+            reply,
+        };
+        if writer.send(job).await.is_err() {
+            // The writer is gone (the runtime is shutting down): write it here.
+            return self.insert_order(order, drafts, request_id).await;
+        }
+        answer.await.unwrap_or(Err(sqlx::Error::WorkerCrashed))
     }
 
     /// The order, its events and their outbox rows, and the day's number, in one
@@ -571,7 +600,7 @@ impl Store for PostgresStore {
         }
         // A retry is recognised by the unique (creator, request id) index, so the first
         // attempt pays for no lookup; the server asks `find_order_by_request` first.
-        match self.insert_order(order, events, request_id).await {
+        match self.write_order(order, events, request_id).await {
             Ok(value) => Ok(Recorded { value, created: true }),
             Err(e) if is_unique_violation(&e) => {
                 // A concurrent retry with the same request id committed first.

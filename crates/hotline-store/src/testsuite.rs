@@ -1104,8 +1104,8 @@ pub async fn orders_created_together(store: &dyn Store) {
     let agent = Uuid::new_v4();
     let mut jobs = Vec::new();
     for i in 0..40i64 {
-        // Alternating between 29 and 30 November (Shanghai).
-        let t = at("2026-11-29T02:00:00Z") + TimeDelta::days(i % 2) + mins(i);
+        // Twenty on 29 November (Shanghai), then twenty on the 30th.
+        let t = at("2026-11-29T02:00:00Z") + TimeDelta::days(i / 20) + mins(i);
         let registered = basic_order(agent, t, "371502001001");
         let dispatched = moved(&registered, State::AwaitingSignOff, 0);
         let drafts = vec![

@@ -1,0 +1,333 @@
+//! New orders written in groups (group commit at the application).
+//!
+//! Every new order updates its day's counter row, and holds that row's lock through its
+//! commit and the WAL sync: creations queue behind each other's syncs, and one slow sync
+//! delays every creation queued behind it. So one task per store writes the creations:
+//! it takes the first waiting one and every other that arrived while the previous group
+//! was being written (at most [`MAX_GROUP`], of one day), and writes them in one
+//! statement, its own transaction: the counter moves by the group's size and each order
+//! takes the next number, so a day's numbers still have no gaps, and the group pays for
+//! one counter update and one sync. A group of one is written by the same statement as
+//! before ([`PostgresStore::insert_order`]); a larger group by one statement whose text
+//! does not depend on its size (a typed array per column), so PostgreSQL plans it once
+//! per connection.
+//!
+//! If the group's statement fails (a retried request id, a conflict, a lost
+//! connection), nothing of it was written, and each creation is written again alone, so
+//! each gets its own answer as if it had been sent alone.
+
+use crate::PostgresStore;
+use crate::rows::{V, order_values};
+use chrono::{DateTime, Utc};
+use hotline_domain::{EventDraft, State, WorkOrder};
+use hotline_store::{Event, EventSnapshot, order_day};
+use rust_decimal::Decimal;
+use sqlx::{Postgres, QueryBuilder, Row};
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// The most creations written in one statement.
+pub(crate) const MAX_GROUP: usize = 64;
+
+pub(crate) type Written = Result<(WorkOrder, Vec<Event>), sqlx::Error>;
+
+/// One creation waiting to be written.
+pub(crate) struct Creation {
+    pub order: WorkOrder,
+    pub drafts: Vec<EventDraft>,
+    pub request_id: Option<String>,
+    pub reply: oneshot::Sender<Written>,
+}
+
+/// Starts the writer of `store`'s creations; it ends when every sender is dropped.
+pub(crate) fn start(store: PostgresStore) -> mpsc::Sender<Creation> {
+    let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
+    tokio::spawn(run(store, rx));
+    tx
+}
+
+async fn run(store: PostgresStore, mut rx: mpsc::Receiver<Creation>) {
+    let mut held: Option<Creation> = None;
+    loop {
+        let first = match held.take() {
+            Some(c) => c,
+            None => match rx.recv().await {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        let day = order_day(first.order.created_at);
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                // Another day's creation starts the next group.
+                Ok(c) if order_day(c.order.created_at) != day => {
+                    held = Some(c);
+                    break;
+                }
+                Ok(c) => group.push(c),
+                Err(_) => break,
+            }
+        }
+        write(&store, group).await;
+    }
+}
+
+async fn write(store: &PostgresStore, group: Vec<Creation>) {
+    if group.len() > 1 {
+        match insert_group(store, &group).await {
+            Ok(written) => {
+                for (c, w) in group.into_iter().zip(written) {
+                    let _ = c.reply.send(Ok(w));
+                }
+                store.events_written.notify_one();
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, size = group.len(), "a group of creations failed; writing each alone")
+            }
+        }
+    }
+    for c in group {
+        let written = store.insert_order(&c.order, &c.drafts, c.request_id.as_deref()).await;
+        let _ = c.reply.send(written);
+    }
+}
+
+/// The values of one column across a group, bound as one typed array.
+enum Column {
+    Text(Vec<Option<String>>),
+    Int8(Vec<Option<i64>>),
+    Int4(Vec<Option<i32>>),
+    Bool(Vec<Option<bool>>),
+    Uuid(Vec<Option<Uuid>>),
+    Time(Vec<Option<DateTime<Utc>>>),
+    Dec(Vec<Option<Decimal>>),
+    Json(Vec<Option<serde_json::Value>>),
+}
+
+impl Column {
+    fn of(v: &V) -> Column {
+        match v {
+            V::Text(_) => Column::Text(vec![]),
+            V::Int8(_) => Column::Int8(vec![]),
+            V::Int4(_) => Column::Int4(vec![]),
+            V::Bool(_) => Column::Bool(vec![]),
+            V::Uuid(_) => Column::Uuid(vec![]),
+            V::Time(_) => Column::Time(vec![]),
+            V::Dec(_) => Column::Dec(vec![]),
+            V::Json(_) => Column::Json(vec![]),
+        }
+    }
+
+    fn push(&mut self, v: V) -> Result<(), sqlx::Error> {
+        match (self, v) {
+            (Column::Text(c), V::Text(v)) => c.push(v),
+            (Column::Int8(c), V::Int8(v)) => c.push(v),
+            (Column::Int4(c), V::Int4(v)) => c.push(v),
+            (Column::Bool(c), V::Bool(v)) => c.push(v),
+            (Column::Uuid(c), V::Uuid(v)) => c.push(v),
+            (Column::Time(c), V::Time(v)) => c.push(v),
+            (Column::Dec(c), V::Dec(v)) => c.push(v),
+            (Column::Json(c), V::Json(v)) => c.push(v),
+            _ => return Err(sqlx::Error::Protocol("a column's values differ in type within a group".into())),
+        }
+        Ok(())
+    }
+
+    fn array_type(&self) -> &'static str {
+        match self {
+            Column::Text(_) => "text[]",
+            Column::Int8(_) => "int8[]",
+            Column::Int4(_) => "int4[]",
+            Column::Bool(_) => "bool[]",
+            Column::Uuid(_) => "uuid[]",
+            Column::Time(_) => "timestamptz[]",
+            Column::Dec(_) => "numeric[]",
+            Column::Json(_) => "jsonb[]",
+        }
+    }
+
+    fn bind(self, qb: &mut QueryBuilder<'_, Postgres>) {
+        match self {
+            Column::Text(v) => qb.push_bind(v),
+            Column::Int8(v) => qb.push_bind(v),
+            Column::Int4(v) => qb.push_bind(v),
+            Column::Bool(v) => qb.push_bind(v),
+            Column::Uuid(v) => qb.push_bind(v),
+            Column::Time(v) => qb.push_bind(v),
+            Column::Dec(v) => qb.push_bind(v),
+            Column::Json(v) => qb.push_bind(v),
+        };
+    }
+}
+
+/// Pushes `unnest(array, ...) with ordinality as alias (names..., k)`.
+fn push_unnest(qb: &mut QueryBuilder<'_, Postgres>, columns: Vec<(&'static str, Column)>, alias: &str) {
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+    qb.push("unnest(");
+    for (i, (_, column)) in columns.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        let ty = column.array_type();
+        column.bind(qb);
+        qb.push("::").push(ty);
+    }
+    qb.push(format!(") with ordinality as {alias} ({}, k)", names.join(", ")));
+}
+
+/// The group's orders (all of one day), their events and outbox rows, and the day's
+/// numbers, in one statement of a fixed text.
+async fn insert_group(
+    store: &PostgresStore,
+    group: &[Creation],
+) -> Result<Vec<(WorkOrder, Vec<Event>)>, sqlx::Error> {
+    let day = order_day(group[0].order.created_at);
+    let n = group.len() as i64;
+    // The orders, a typed array per column (the number comes from the counter).
+    let mut stored: Vec<WorkOrder> = Vec::with_capacity(group.len());
+    let mut columns: Vec<(&'static str, Column)> = Vec::new();
+    for c in group {
+        let mut order = c.order.clone();
+        order.version = c.drafts.len() as i64;
+        let mut values = order_values(&order, &store.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        values.retain(|(name, _)| *name != "number");
+        values.push(("request_id", V::Text(c.request_id.clone())));
+        if columns.is_empty() {
+            columns = values.iter().map(|(name, v)| (*name, Column::of(v))).collect();
+        }
+        if columns.len() != values.len() {
+            return Err(sqlx::Error::Protocol("orders of a group have different columns".into()));
+        }
+        for ((name, column), (value_name, v)) in columns.iter_mut().zip(values) {
+            if *name != value_name {
+                return Err(sqlx::Error::Protocol("orders of a group have different columns".into()));
+            }
+            column.push(v)?;
+        }
+        stored.push(order);
+    }
+    // Their events, in the group's order, so event ids follow it.
+    let mut ev: [Vec<Option<String>>; 11] = Default::default();
+    let (mut ev_order, mut ev_seq, mut ev_actor, mut ev_at, mut ev_payload) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for (c, order) in group.iter().zip(&stored) {
+        let snapshot = EventSnapshot::of(order, None);
+        for (i, draft) in c.drafts.iter().enumerate() {
+            ev_order.push(order.id);
+            ev_seq.push(i as i64 + 1);
+            ev_actor.push(draft.actor_id);
+            ev_at.push(draft.at);
+            ev_payload.push(draft.payload.clone());
+            // The request id marks the first event only: it is unique per order and actor.
+            let rid = if i == 0 { c.request_id.clone() } else { None };
+            let texts = [
+                Some(draft.kind.as_str().to_owned()),
+                Some(draft.actor_role.as_str().to_owned()),
+                draft.from_state.map(|s| State::as_str(s).to_owned()),
+                Some(draft.to_state.as_str().to_owned()),
+                rid,
+                Some(snapshot.county_id.clone()),
+                Some(snapshot.township_id.clone()),
+                Some(snapshot.village_id.clone()),
+                snapshot.handling_unit_id.clone(),
+                snapshot.assignee_id.clone(),
+                snapshot.assignee_before.clone(),
+            ];
+            for (column, value) in ev.iter_mut().zip(texts) {
+                column.push(value);
+            }
+        }
+    }
+
+    let order_names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let mut qb = QueryBuilder::<Postgres>::new("with c as (insert into order_counters (day, value) values (");
+    qb.push_bind(day.clone()).push(", ").push_bind(n);
+    qb.push(
+        ") on conflict (day) do update set value = order_counters.value + excluded.value returning value), ",
+    );
+    qb.push("o as (insert into work_orders (").push(order_names.join(", ")).push(", number) select ");
+    qb.push(order_names.iter().map(|name| format!("u.{name}")).collect::<Vec<_>>().join(", "));
+    // The k-th of the group takes the k-th of the numbers the counter gave.
+    qb.push(", 'GD' || ").push_bind(day.clone()).push(
+        " || case when g.value - g.n + u.k >= 1000000 then (g.value - g.n + u.k)::text \
+         else lpad((g.value - g.n + u.k)::text, 6, '0') end from ",
+    );
+    push_unnest(&mut qb, columns, "u");
+    qb.push(", (select value, ")
+        .push_bind(n)
+        .push("::int8 as n from c) g order by u.k returning id, number), ");
+    qb.push(
+        "e as (insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, from_state, \
+         to_state, payload, request_id, county_id, township_id, village_id, handling_unit_id, assignee_id, \
+         assignee_before) select order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, \
+         payload, request_id, county_id, township_id, village_id, handling_unit_id, assignee_id, \
+         assignee_before from ",
+    );
+    let [kind, role, from_state, to_state, rid, county, township, village, unit, assignee, before] = ev;
+    push_unnest(
+        &mut qb,
+        vec![
+            ("order_id", Column::Uuid(ev_order.into_iter().map(Some).collect())),
+            ("seq", Column::Int8(ev_seq.into_iter().map(Some).collect())),
+            ("kind", Column::Text(kind)),
+            ("actor_id", Column::Uuid(ev_actor.into_iter().map(Some).collect())),
+            ("actor_role", Column::Text(role)),
+            ("at", Column::Time(ev_at.into_iter().map(Some).collect())),
+            ("from_state", Column::Text(from_state)),
+            ("to_state", Column::Text(to_state)),
+            ("payload", Column::Json(ev_payload.into_iter().map(Some).collect())),
+            ("request_id", Column::Text(rid)),
+            ("county_id", Column::Text(county)),
+            ("township_id", Column::Text(township)),
+            ("village_id", Column::Text(village)),
+            ("handling_unit_id", Column::Text(unit)),
+            ("assignee_id", Column::Text(assignee)),
+            ("assignee_before", Column::Text(before)),
+        ],
+        "v",
+    );
+    qb.push(
+        " order by v.k returning id, order_id, seq), \
+         x as (insert into event_outbox (event_id) select id from e) \
+         select o.id as order_id, o.number, e.id, e.seq from o join e on e.order_id = o.id order by e.id",
+    );
+    let rows = qb.build().fetch_all(&store.pool).await?;
+
+    let mut numbers: HashMap<Uuid, String> = HashMap::new();
+    let mut ids: HashMap<(Uuid, i64), i64> = HashMap::new();
+    for row in &rows {
+        let order_id: Uuid = row.try_get("order_id")?;
+        numbers.insert(order_id, row.try_get("number")?);
+        ids.insert((order_id, row.try_get("seq")?), row.try_get("id")?);
+    }
+    let mut out = Vec::with_capacity(group.len());
+    for (c, mut order) in group.iter().zip(stored) {
+        order.number = numbers
+            .remove(&order.id)
+            .ok_or_else(|| sqlx::Error::Protocol(format!("order `{}` not written in its group", order.id)))?;
+        let mut events = Vec::with_capacity(c.drafts.len());
+        for (i, draft) in c.drafts.iter().enumerate() {
+            let seq = i as i64 + 1;
+            let id = ids.get(&(order.id, seq)).copied().ok_or_else(|| {
+                sqlx::Error::Protocol(format!("event {seq} of order `{}` not written in its group", order.id))
+            })?;
+            events.push(Event {
+                id,
+                order_id: order.id,
+                seq,
+                kind: draft.kind,
+                actor_id: draft.actor_id,
+                actor_role: draft.actor_role,
+                at: draft.at,
+                from_state: draft.from_state,
+                to_state: draft.to_state,
+                payload: draft.payload.clone(),
+            });
+        }
+        out.push((order, events));
+    }
+    Ok(out)
+}

@@ -314,18 +314,7 @@ async fn insert_group(
             let id = ids.get(&(order.id, seq)).copied().ok_or_else(|| {
                 sqlx::Error::Protocol(format!("event {seq} of order `{}` not written in its group", order.id))
             })?;
-            events.push(Event {
-                id,
-                order_id: order.id,
-                seq,
-                kind: draft.kind,
-                actor_id: draft.actor_id,
-                actor_role: draft.actor_role,
-                at: draft.at,
-                from_state: draft.from_state,
-                to_state: draft.to_state,
-                payload: draft.payload.clone(),
-            });
+            events.push(Event::stored(id, order.id, seq, draft));
         }
         out.push((order, events));
     }

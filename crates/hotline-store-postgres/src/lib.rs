@@ -248,18 +248,7 @@ impl PostgresStore {
         let mut events = Vec::with_capacity(drafts.len());
         for (row, draft) in rows.iter().zip(drafts) {
             stored.number = row.try_get("number")?;
-            events.push(Event {
-                id: row.try_get("id")?,
-                order_id: stored.id,
-                seq: row.try_get("seq")?,
-                kind: draft.kind,
-                actor_id: draft.actor_id,
-                actor_role: draft.actor_role,
-                at: draft.at,
-                from_state: draft.from_state,
-                to_state: draft.to_state,
-                payload: draft.payload.clone(),
-            });
+            events.push(Event::stored(row.try_get("id")?, stored.id, row.try_get("seq")?, draft));
         }
         if events.len() != drafts.len() {
             return Err(sqlx::Error::Protocol(format!(
@@ -307,18 +296,7 @@ async fn insert_event(
     .bind(&snapshot.assignee_before)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Event {
-        id,
-        order_id,
-        seq,
-        kind: draft.kind,
-        actor_id: draft.actor_id,
-        actor_role: draft.actor_role,
-        at: draft.at,
-        from_state: draft.from_state,
-        to_state: draft.to_state,
-        payload: draft.payload.clone(),
-    })
+    Ok(Event::stored(id, order_id, seq, draft))
 }
 
 fn page_cursor<T: for<'de> serde::Deserialize<'de>>(page: &PageRequest) -> Result<Option<T>> {

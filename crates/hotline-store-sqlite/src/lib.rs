@@ -220,18 +220,7 @@ async fn insert_event(
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query("insert into event_outbox (event_id) values (?)").bind(id).execute(&mut *conn).await?;
-    Ok(Event {
-        id,
-        order_id,
-        seq,
-        kind: draft.kind,
-        actor_id: draft.actor_id,
-        actor_role: draft.actor_role,
-        at: draft.at,
-        from_state: draft.from_state,
-        to_state: draft.to_state,
-        payload: draft.payload.clone(),
-    })
+    Ok(Event::stored(id, order_id, seq, draft))
 }
 
 fn page_cursor<T: for<'de> serde::Deserialize<'de>>(page: &PageRequest) -> Result<Option<T>> {

@@ -166,6 +166,24 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+impl Event {
+    /// The stored event of `draft`: its id as storage gave it, the order, and its seq.
+    pub fn stored(id: i64, order_id: Uuid, seq: i64, draft: &EventDraft) -> Event {
+        Event {
+            id,
+            order_id,
+            seq,
+            kind: draft.kind,
+            actor_id: draft.actor_id,
+            actor_role: draft.actor_role,
+            at: draft.at,
+            from_state: draft.from_state,
+            to_state: draft.to_state,
+            payload: draft.payload.clone(),
+        }
+    }
+}
+
 /// Filters for listing orders. Empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderFilter {

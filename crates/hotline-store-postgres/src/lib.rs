@@ -577,7 +577,7 @@ impl Store for PostgresStore {
             )));
         }
         // A retry is recognised by the unique (creator, request id) index, so the first
-        // attempt pays for no lookup; the server asks `find_order_by_request` first.
+        // attempt pays for no lookup (the server asks `find_order_by_request` only after a failure).
         match self.write_order(order, events, request_id).await {
             Ok(value) => Ok(Recorded { value, created: true }),
             Err(e) if is_unique_violation(&e) => {

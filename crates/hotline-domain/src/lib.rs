@@ -23,7 +23,7 @@ pub use calendar::{Calendar, CalendarError};
 pub use error::{DomainError, FieldError, UnknownName};
 pub use lifecycle::{
     Action, Actor, Command, Ctx, EventDraft, EventKind, NewOrder, REGISTER_ROLES, ReturnDecision, Transition,
-    roles_for, states_for,
+    roles_for, states_for, states_for_role,
 };
 pub use model::*;
 pub use order::*;

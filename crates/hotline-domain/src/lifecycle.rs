@@ -212,8 +212,8 @@ pub fn roles_for(action: Action) -> &'static [Role] {
 /// The roles that may register a new order.
 pub const REGISTER_ROLES: &[Role] = &[Role::SeatAgent, Role::Dispatcher];
 
-/// The states an action may be taken from. One role rule narrows this further: a seat
-/// agent may cancel only a registered order (see [`WorkOrder::apply`]).
+/// The states an action may be taken from, by anyone: the union of
+/// [`states_for_role`] over the action's roles.
 pub fn states_for(action: Action) -> &'static [State] {
     use State::*;
     match action {
@@ -227,5 +227,16 @@ pub fn states_for(action: Action) -> &'static [State] {
         Action::PassOnRedo => &[Redo],
         Action::Cancel => &[Registered, AwaitingSignOff, ReturnUnderReview],
         Action::Archive => &[Closed, Cancelled],
+    }
+}
+
+/// The states from which `role` may take `action`: [`states_for`], narrowed for the
+/// one role that may take an action in fewer states than the others. A seat agent
+/// cancels only a registered order; cancelling later (awaiting sign-off, return under
+/// review) is the dispatcher's call.
+pub fn states_for_role(action: Action, role: Role) -> &'static [State] {
+    match (action, role) {
+        (Action::Cancel, Role::SeatAgent) => &[State::Registered],
+        _ => states_for(action),
     }
 }

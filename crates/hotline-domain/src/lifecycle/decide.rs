@@ -8,10 +8,10 @@
 //! due dates) and, where a deadline was met, whether on time. They never carry the
 //! caller's name or phone: the audit trail is read more widely than the order itself.
 
-use super::{Action, Actor, Command, Ctx, EventDraft, EventKind, NewOrder, ReturnDecision, Transition};
-use super::{REGISTER_ROLES, roles_for, states_for};
+use super::{Actor, Command, Ctx, EventDraft, EventKind, NewOrder, ReturnDecision, Transition};
+use super::{REGISTER_ROLES, roles_for, states_for_role};
 use crate::error::{DomainError, FieldError};
-use crate::model::{CallbackMethod, DeadlineKind, Role, Satisfaction, State};
+use crate::model::{CallbackMethod, DeadlineKind, Satisfaction, State};
 use crate::order::{Callback, Deadlines, ExtensionRequest, HandlingResult, ReturnRequest, Target, WorkOrder};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -99,20 +99,17 @@ impl WorkOrder {
     /// Decides one command against the order as it stands. The returned order has the
     /// next version; `self` is untouched, so a refused command changes nothing.
     ///
-    /// A seat agent may cancel only a registered order; cancelling later (awaiting
-    /// sign-off, return under review) is a dispatcher's call, and a seat agent asking
-    /// is refused with `RoleNotAllowed`: the state allows it, the role does not.
+    /// A role that may take the action in some state is refused by the state in the
+    /// others (`IllegalTransition`, from [`states_for_role`]): a seat agent cancelling
+    /// an order awaiting sign-off learns that the state forbids it, not that seat
+    /// agents never cancel.
     pub fn apply(&self, cmd: &Command, actor: &Actor, ctx: &Ctx) -> Result<Transition, DomainError> {
         let action = cmd.action();
-        let refuse_role = DomainError::RoleNotAllowed { role: actor.role, action };
         if !roles_for(action).contains(&actor.role) {
-            return Err(refuse_role);
+            return Err(DomainError::RoleNotAllowed { role: actor.role, action });
         }
-        if !states_for(action).contains(&self.state) {
+        if !states_for_role(action, actor.role).contains(&self.state) {
             return Err(DomainError::IllegalTransition { state: self.state, action });
-        }
-        if action == Action::Cancel && actor.role == Role::SeatAgent && self.state != State::Registered {
-            return Err(refuse_role);
         }
         let mut next = self.clone();
         next.version += 1;

@@ -132,15 +132,15 @@ async fn counsel_cannot_reach_another_townships_orders(backend: Backend) {
         let what = format!("{filter:?}");
         assert_eq!(code(counsel.orders.list_work_orders(filter).await), Code::PermissionDenied, "{what}");
     }
-    // Filtering by the other township, its village or its handling unit only narrows
-    // the counsel's own list.
+    // Filtering by the other township, its village or its handling unit is refused
+    // too: every filter field outside the reach is (tests/filters.rs).
     for filter in [
         pb::ListWorkOrdersRequest { village_id: "371502102001".into(), ..Default::default() },
         pb::ListWorkOrdersRequest { township_id: "371502102".into(), ..Default::default() },
         pb::ListWorkOrdersRequest { handling_unit_id: "371502102".into(), ..Default::default() },
     ] {
-        let narrowed = counsel.orders.list_work_orders(filter).await.expect("list").into_inner().work_orders;
-        assert!(narrowed.is_empty());
+        let what = format!("{filter:?}");
+        assert_eq!(code(counsel.orders.list_work_orders(filter).await), Code::PermissionDenied, "{what}");
     }
 
     // Act: every handler action on the other order, at its current version, is refused
@@ -214,8 +214,8 @@ async fn counsel_cannot_reach_another_townships_orders(backend: Backend) {
     assert_eq!(code(stats.get_work_order_figures(scope("", "P0004")).await), Code::PermissionDenied);
     let own = stats.get_work_order_figures(scope("", "")).await.expect("own figures").into_inner();
     assert_eq!(own.volume, 1, "only the counsel's own order is counted");
-    let narrowed = stats.get_work_order_figures(scope("371502102", "")).await.expect("narrowed").into_inner();
-    assert_eq!(narrowed.volume, 0, "a township filter narrows the counsel's own figures");
+    let other_township = stats.get_work_order_figures(scope("371502102", "")).await;
+    assert_eq!(code(other_township), Code::PermissionDenied, "a township outside the counsel's reach");
     let ranking = stats
         .get_ranking(pb::GetRankingRequest {
             kind: pb::RankingKind::Township as i32,

@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 mod escalate;
+mod places;
 pub use escalate::Escalation;
+pub use places::UnitPath;
 
 named_enum!(
     /// The level that handles an order first.
@@ -417,6 +419,13 @@ pub struct RoutingIndex {
     townships: Vec<TownshipEntry>,
     counties: Vec<CountyEntry>,
     people: Vec<String>,
+    /// Positions in `townships` and `people` by id.
+    township_ix: HashMap<String, u32>,
+    person_ix: HashMap<String, u32>,
+    /// Per person (as in `people`): the township whose team they are on, and the
+    /// villages they counsel (those in the index).
+    team_of: Vec<Option<u32>>,
+    villages_of: Vec<Vec<String>>,
 }
 
 /// A person passed over on the way to the target.
@@ -499,9 +508,12 @@ impl RoutingIndex {
         for p in sorted {
             let ix = index.people.len() as u32;
             index.people.push(p.id.clone());
+            index.person_ix.insert(p.id.clone(), ix);
+            let mut team = None;
             if let Some(t) = &p.team_township_id
                 && let Some(&t) = township_ix.get(t.as_str())
             {
+                team = Some(t);
                 let entry = &mut index.townships[t as usize];
                 if p.lead {
                     entry.leads.push(ix);
@@ -509,12 +521,17 @@ impl RoutingIndex {
                     entry.members.push(ix);
                 }
             }
+            let mut counselled = Vec::new();
             for v in &p.villages {
                 if let Some(entry) = index.villages.get_mut(v) {
                     entry.counsel.push(ix);
+                    counselled.push(v.clone());
                 }
             }
+            index.team_of.push(team);
+            index.villages_of.push(counselled);
         }
+        index.township_ix = township_ix.into_iter().map(|(id, ix)| (id.to_owned(), ix)).collect();
         let mut centres: Vec<&CentreInput> = centres.iter().collect();
         centres.sort_by(|a, b| a.id.cmp(&b.id));
         for c in centres {

@@ -14,7 +14,8 @@
 use crate::app::App;
 use crate::auth::{Claims, Tokens};
 use crate::error::{ApiError, ApiResult};
-use hotline_domain::{Action, Actor, Role, WorkOrder};
+use hotline_domain::routing::UnitPath;
+use hotline_domain::{Action, Actor, Role, UnitLevel, WorkOrder};
 use hotline_store::{Call, OrderFilter, Person, StatsFilter, StoreError};
 use std::future::Future;
 use std::pin::Pin;
@@ -437,9 +438,58 @@ impl Scope {
         if self.covers_call(call) { Ok(()) } else { Err(self.hidden()) }
     }
 
-    /// Narrows a work-order list to the reach; an explicit filter outside it is
-    /// refused. A counsel lists the orders assigned to them, or one of their villages'.
-    pub fn order_filter(&self, f: &mut OrderFilter) -> ApiResult<()> {
+    /// The one rule for what a list, figure or watch request names (see
+    /// [`Named`]): for a reader without city-wide reach each value must name a unit or
+    /// person of the directory that shares ground with the reader's area, else the
+    /// request is PERMISSION_DENIED, whether the value exists or not. The area: a county
+    /// manager's county, a station lead's township, a counsel's (or any person's)
+    /// villages and team township, nothing for other readers. A unit shares ground
+    /// when it lies within the area or contains part of it (a lead may name their
+    /// county; the answer is still narrowed to their township); a person when it is
+    /// the reader or serves somewhere in the area.
+    pub async fn check_filter(&self, app: &App, named: &[(&str, Named<'_>)]) -> ApiResult<()> {
+        if self.is_city() || named.is_empty() {
+            return Ok(());
+        }
+        let built = app.routing.current(app.store.as_ref()).await?;
+        let index = &built.index;
+        let area: Vec<UnitPath<'_>> = match self.reach {
+            Reach::County | Reach::Township => index.unit_path(&self.actor.unit_id).into_iter().collect(),
+            Reach::Villages | Reach::Own => self.me().map(|p| index.person_paths(p)).unwrap_or_default(),
+            Reach::City => Vec::new(),
+        };
+        let shares = |p: &UnitPath<'_>| area.iter().any(|a| a.overlaps(p));
+        for (field, value) in named {
+            let within = match *value {
+                Named::Person(id) => self.me() == Some(id) || index.person_paths(id).iter().any(shares),
+                Named::Unit(level, id) => index
+                    .unit_path(id)
+                    .filter(|p| level.is_none_or(|l| p.level() == l))
+                    .is_some_and(|p| shares(&p)),
+            };
+            if !within {
+                // The same words whether the value exists or not.
+                return Err(ApiError::denied(format!("{field} is not within your jurisdiction")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what a work-order list names ([`Scope::check_filter`]), then narrows it
+    /// to the reach. A counsel lists the orders assigned to them, or one of their
+    /// villages'.
+    pub async fn order_filter(&self, app: &App, f: &mut OrderFilter) -> ApiResult<()> {
+        let named: Vec<(&str, Named<'_>)> = [
+            ("county_id", f.county_id.as_deref().map(Named::county)),
+            ("township_id", f.township_id.as_deref().map(Named::township)),
+            ("village_id", f.village_id.as_deref().map(Named::village)),
+            ("handling_unit_id", f.handling_unit_id.as_deref().map(Named::unit)),
+            ("assignee_id", f.assignee_id.as_deref().map(Named::Person)),
+        ]
+        .into_iter()
+        .filter_map(|(field, v)| Some((field, v?)))
+        .collect();
+        self.check_filter(app, &named).await?;
         let unit = self.actor.unit_id.clone();
         let outside = || ApiError::denied("this filter asks for work orders outside your jurisdiction");
         match self.reach {
@@ -463,23 +513,24 @@ impl Scope {
     }
 
     /// Narrows figures to the reach: a county manager their county, a station lead
-    /// their township, a counsel themselves. An explicit scope outside it is refused.
+    /// their township, a counsel themselves. What the scope names is checked first by
+    /// [`Scope::check_filter`] (`field` is the scope's field path).
     pub async fn stats_filter(&self, app: &App, f: &mut StatsFilter) -> ApiResult<()> {
+        let named: Vec<(&str, Named<'_>)> = [
+            ("scope.county_id", f.county_id.as_deref().map(Named::county)),
+            ("scope.township_id", f.township_id.as_deref().map(Named::township)),
+            ("scope.counsel_id", f.assignee_id.as_deref().map(Named::Person)),
+        ]
+        .into_iter()
+        .filter_map(|(field, v)| Some((field, v?)))
+        .collect();
+        self.check_filter(app, &named).await?;
         let unit = self.actor.unit_id.clone();
         let outside =
             || ApiError::denied(format!("a {} may read figures of their own unit only", self.actor.role));
         match self.reach {
             Reach::City => {}
-            Reach::County => {
-                narrow(&mut f.county_id, unit.clone(), outside)?;
-                if let Some(t) = &f.township_id {
-                    // The directory is readable city-wide: an unknown township is NOT_FOUND.
-                    let parent = app.store.get_unit(t).await?.parent_id;
-                    if parent.as_deref() != Some(unit.as_str()) {
-                        return Err(outside());
-                    }
-                }
-            }
+            Reach::County => narrow(&mut f.county_id, unit, outside)?,
             Reach::Township => {
                 narrow(&mut f.township_id, unit, outside)?;
                 f.county_id = None; // the township is narrower
@@ -538,6 +589,31 @@ impl Scope {
             return Err(ApiError::denied("a seat agent may act on and read only their own seat"));
         }
         Ok(())
+    }
+}
+
+/// A value a request names to narrow what it reads, for [`Scope::check_filter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named<'a> {
+    /// A unit of the directory, of the given level when the field asks for one (a
+    /// handling unit may be a county, township or village).
+    Unit(Option<UnitLevel>, &'a str),
+    /// A person of the directory (an assignee, a counsel).
+    Person(&'a str),
+}
+
+impl<'a> Named<'a> {
+    pub fn county(id: &'a str) -> Named<'a> {
+        Named::Unit(Some(UnitLevel::County), id)
+    }
+    pub fn township(id: &'a str) -> Named<'a> {
+        Named::Unit(Some(UnitLevel::Township), id)
+    }
+    pub fn village(id: &'a str) -> Named<'a> {
+        Named::Unit(Some(UnitLevel::Village), id)
+    }
+    pub fn unit(id: &'a str) -> Named<'a> {
+        Named::Unit(None, id)
     }
 }
 

@@ -388,3 +388,37 @@ fn candidates_are_ranked_with_reasons() {
             .is_err()
     );
 }
+
+#[test]
+fn who_serves_which_unit_and_where_units_overlap() {
+    let ix = index();
+    // A counsel serves each village they counsel and their team's township; a lead
+    // their township; nobody serves a county or a village they do not counsel.
+    for (person, unit, serves) in [
+        ("P1", V1, true),
+        ("P1", V2, true),
+        ("P1", T1, true),
+        ("P1", V3, false),
+        ("P1", "371502", false),
+        ("P5", V4, true),
+        ("P5", "371521001", false),
+        ("L1", T1, true),
+        ("L1", V1, false),
+        ("L2", T1, false),
+        ("nobody", V1, false),
+    ] {
+        assert_eq!(ix.serves(person, unit), serves, "{person} serves {unit}");
+    }
+    let path = |id: &str| ix.unit_path(id).unwrap_or_else(|| panic!("{id} in the index"));
+    assert_eq!(path(V1).level(), hotline_domain::UnitLevel::Village);
+    assert_eq!(path(T1).level(), hotline_domain::UnitLevel::Township);
+    assert_eq!(path("371502").level(), hotline_domain::UnitLevel::County);
+    assert_eq!(ix.unit_path("371500"), None, "the city has no path");
+    assert!(path(V1).overlaps(&path(T1)) && path(T1).overlaps(&path(V1)), "within");
+    assert!(path("371502").overlaps(&path(V3)));
+    assert!(!path(V1).overlaps(&path(V2)), "two villages");
+    assert!(!path("371521").overlaps(&path(T1)), "another county");
+    let places: Vec<_> = ix.person_paths("P1").iter().map(|p| (p.township, p.village)).collect();
+    assert_eq!(places, [(Some(T1), None), (Some(T1), Some(V1)), (Some(T1), Some(V2))]);
+    assert!(ix.person_paths("nobody").is_empty());
+}

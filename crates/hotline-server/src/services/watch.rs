@@ -3,13 +3,14 @@
 //! already sent. A watcher that lags the hub's broadcast catches up from storage again.
 //! Storage and live events are matched by the same `WatchFilter`.
 
-use crate::access::{UNIT_OUTSIDE_SCOPE, unit_filter, watch_scope};
+use crate::access::{unit_filter, watch_scope};
+use crate::authz::{Named, Scope};
 use crate::app::App;
 use crate::auth::actor;
 use crate::convert::{event_pb, optional_code, state_pb};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::events::EventHub;
-use hotline_domain::{FieldError, Role};
+use hotline_domain::FieldError;
 use hotline_proto::v1 as pb;
 use hotline_store::{PositionedEvent, Store, WatchFilter, decode_cursor, encode_cursor};
 use serde::{Deserialize, Serialize};
@@ -51,35 +52,25 @@ fn parse_cursor(raw: &str) -> Result<Option<i64>, FieldError> {
 
 pub async fn watch(app: &App, req: Request<pb::WatchWorkOrdersRequest>) -> ApiResult<UpdateStream> {
     let actor = actor(&req)?;
+    // Refuse roles that may not watch before reading anything.
+    let base = watch_scope(&actor, None)?;
+    let scope = Scope::of(app, &req).await?;
     let r = req.into_inner();
     let cursor = parse_cursor(&r.cursor)?;
     let unit_id = optional_code("unit_id", &r.unit_id)?;
-    // Refuse roles that may not watch before reading anything.
-    let base = watch_scope(&actor, None)?;
     let filter = match unit_id {
         None => base,
-        Some(id) => match unit_filter(app.store.as_ref(), &id).await? {
-            Some(unit) => {
-                // A counsel may narrow only to units of their own township.
-                if actor.role == Role::Counsel {
-                    let home = unit_filter(app.store.as_ref(), &actor.unit_id).await?;
-                    let same_township = home.is_some_and(|h| {
-                        h.township_id.is_some()
-                            && unit.township_id.is_some()
-                            && h.township_id == unit.township_id
-                    });
-                    if !same_township {
-                        return Err(ApiError::denied(UNIT_OUTSIDE_SCOPE));
-                    }
-                }
-                watch_scope(&actor, Some(unit))?
+        Some(id) => {
+            // The unit follows the rule of every list filter: it must share ground with
+            // the watcher's area (an unknown unit does not).
+            scope.check_filter(app, &[("unit_id", Named::unit(&id))]).await?;
+            match unit_filter(app.store.as_ref(), &id).await? {
+                // A unit that contains the watcher's scope (a lead's county) leaves it as is.
+                Some(unit) => watch_scope(&actor, Some(unit)).unwrap_or(base),
+                // Only someone who may watch the whole city learns that a unit does not exist.
+                None => return Err(FieldError::new("unit_id", format!("unit `{id}` not found")).into()),
             }
-            // Only someone who may watch the whole city learns that a unit does not exist.
-            None if base == WatchFilter::default() => {
-                return Err(FieldError::new("unit_id", format!("unit `{id}` not found")).into());
-            }
-            None => return Err(ApiError::denied(UNIT_OUTSIDE_SCOPE)),
-        },
+        }
     };
     let hub = app.events.hub.clone();
     // Subscribe before reading storage, so nothing falls between the two.

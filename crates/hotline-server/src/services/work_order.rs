@@ -275,7 +275,7 @@ impl WorkOrderSvc {
             return Err(FieldError::new("created_to", "must be after created_from").into());
         }
         let page = page(r.page.as_ref())?;
-        scope.order_filter(&mut filter)?;
+        scope.order_filter(&self.app, &mut filter).await?;
         let result = self.app.store.list_orders(&filter, &page).await?;
         let views: Vec<_> = result.items.iter().map(|o| order_view(actor, o)).collect();
         let seen = result.items.iter().zip(&views).map(|(o, v)| Seen::order(o, *v));

@@ -52,11 +52,29 @@ impl WorkOrderSvc {
     }
 
     /// Checks that a target names a unit of the directory and, if given, an active
-    /// person of it.
+    /// person who serves it.
     async fn check_target(&self, field: &str, target: &Target) -> ApiResult<()> {
         let person = target.assignee_id.as_deref();
         let status = self.app.store.target_status(&target.unit_id, person).await?;
-        target_ok(field, target, status)
+        target_ok(field, target, status)?;
+        self.check_serves(field, target).await
+    }
+
+    /// Checks that the target's person, if any, serves its unit: counsel of that
+    /// village, or on that township's team (`RoutingIndex::serves`). A county's centre
+    /// takes an order as a unit, with no person.
+    async fn check_serves(&self, field: &str, target: &Target) -> ApiResult<()> {
+        let Some(person) = target.assignee_id.as_deref() else { return Ok(()) };
+        let built = self.app.routing.current(self.app.store.as_ref()).await?;
+        if built.index.serves(person, &target.unit_id) {
+            return Ok(());
+        }
+        let msg = format!(
+            "person `{person}` does not serve unit `{}`: name a village they counsel or the township \
+             whose team they are on",
+            target.unit_id
+        );
+        Err(FieldError::new(format!("{field}.assignee_id"), msg).into())
     }
 
     /// Decides `cmd` against the order at the version the client saw and stores the
@@ -168,6 +186,7 @@ impl WorkOrderSvc {
         scope.check_call(&call)?;
         if let (Some(t), Some(status)) = (&dispatch, status) {
             target_ok("dispatch_to", t, status)?;
+            self.check_serves("dispatch_to", t).await?;
         }
         let now = self.app.now();
         let ctx = self.app.ctx(now);

@@ -71,8 +71,12 @@ fn lists(r: &Reach, side: usize) -> Vec<(&'static str, pb::ListWorkOrdersRequest
 fn figures(r: &Reach, side: usize) -> Vec<(&'static str, pb::WorkOrderScope)> {
     let now = chrono::Utc::now();
     let ts = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 };
-    let period =
-        || Some(pb::Period { from: Some(ts(now - chrono::Duration::days(1))), to: Some(ts(now + chrono::Duration::days(1))) });
+    let period = || {
+        Some(pb::Period {
+            from: Some(ts(now - chrono::Duration::days(1))),
+            to: Some(ts(now + chrono::Duration::days(1))),
+        })
+    };
     let d = || pb::WorkOrderScope { period: period(), ..Default::default() };
     vec![
         ("scope.county_id", pb::WorkOrderScope { county_id: r.county[side].into(), ..d() }),
@@ -117,7 +121,8 @@ async fn every_filter_field_outside_reach_is_refused_for_every_role(backend: Bac
                 }
             }
             for (field, scope) in figures(r, side) {
-                let got = stats.get_work_order_figures(pb::GetWorkOrderFiguresRequest { scope: Some(scope) }).await;
+                let got =
+                    stats.get_work_order_figures(pb::GetWorkOrderFiguresRequest { scope: Some(scope) }).await;
                 assert_eq!(code(&got), want, "{} counts by {field} {}", r.user, ["inside", "outside"][side]);
             }
         }
@@ -129,10 +134,14 @@ async fn every_filter_field_outside_reach_is_refused_for_every_role(backend: Bac
                 _ => req.assignee_id = "P9999".into(),
             }
             let e = c.orders.list_work_orders(req).await.expect_err("unknown");
-            assert_eq!((e.code(), e.message()), (Code::PermissionDenied, &*format!("{field} is not within your jurisdiction")));
+            assert_eq!(
+                (e.code(), e.message()),
+                (Code::PermissionDenied, &*format!("{field} is not within your jurisdiction"))
+            );
         }
         // Watching: a unit inside (or containing) the reach is watched, another is not.
-        for (unit, want) in [(r.county[IN], Code::Ok), (r.township[IN], Code::Ok), (r.township[OUT], Code::PermissionDenied)]
+        for (unit, want) in
+            [(r.county[IN], Code::Ok), (r.township[IN], Code::Ok), (r.township[OUT], Code::PermissionDenied)]
         {
             let req = pb::WatchWorkOrdersRequest { unit_id: unit.into(), ..Default::default() };
             let got = c.orders.watch_work_orders(req).await;
@@ -170,8 +179,9 @@ async fn every_filter_field_outside_reach_is_refused_for_every_role(backend: Bac
     let mut admin_stats = app.queue_clients("admin").await.stats;
     for r in NARROW {
         for (field, scope) in figures(r, OUT) {
-            let got =
-                admin_stats.get_work_order_figures(pb::GetWorkOrderFiguresRequest { scope: Some(scope) }).await;
+            let got = admin_stats
+                .get_work_order_figures(pb::GetWorkOrderFiguresRequest { scope: Some(scope) })
+                .await;
             assert_eq!(code(&got), Code::Ok, "admin counts by {field}");
         }
     }

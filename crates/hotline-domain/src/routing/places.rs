@@ -48,15 +48,20 @@ impl RoutingIndex {
         if let Some(&t) = self.township_ix.get(unit_id) {
             return Some(self.township_path(t, None));
         }
-        self.counties
-            .iter()
-            .find(|c| c.id == unit_id)
-            .map(|c| UnitPath { county: c.id.as_str(), township: None, village: None })
+        self.counties.iter().find(|c| c.id == unit_id).map(|c| UnitPath {
+            county: c.id.as_str(),
+            township: None,
+            village: None,
+        })
     }
 
     fn township_path<'a>(&'a self, township: u32, village: Option<&'a str>) -> UnitPath<'a> {
         let t = &self.townships[township as usize];
-        UnitPath { county: self.counties[t.county as usize].id.as_str(), township: Some(t.id.as_str()), village }
+        UnitPath {
+            county: self.counties[t.county as usize].id.as_str(),
+            township: Some(t.id.as_str()),
+            village,
+        }
     }
 
     /// Where a person serves: their team's township and the villages they counsel.

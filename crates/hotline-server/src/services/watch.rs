@@ -4,9 +4,9 @@
 //! Storage and live events are matched by the same `WatchFilter`.
 
 use crate::access::{unit_filter, watch_scope};
-use crate::authz::{Named, Scope};
 use crate::app::App;
 use crate::auth::actor;
+use crate::authz::{Named, Scope};
 use crate::convert::{event_pb, optional_code, state_pb};
 use crate::error::ApiResult;
 use crate::events::EventHub;

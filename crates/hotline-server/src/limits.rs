@@ -179,7 +179,7 @@ impl Limits {
     /// Sign-in attempts for one username (case-insensitive), checked by the sign-in
     /// handler before the password is verified.
     pub fn check_sign_in_username(&self, username: &str) -> Result<(), Status> {
-        self.sign_in_per_username.check(&username.trim().to_lowercase())
+        self.sign_in_per_username.check(&hotline_store::username_key(username))
     }
 
     /// How many keys the buckets hold now (for tests and metrics).

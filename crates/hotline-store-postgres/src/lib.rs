@@ -25,7 +25,7 @@ use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
     OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
-    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day,
+    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day, username_key,
 };
 use rows::{
     ORDER_IMMUTABLE, R, V, call_from_row, call_values, db, event_from_row, is_unique_violation,
@@ -382,11 +382,12 @@ impl Store for PostgresStore {
     async fn create_user(&self, user: &User) -> Result<User> {
         let result = sqlx::query(
             "insert into users \
-             (id, username, display_name, role, unit_id, person_id, password_hash, active, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (id, username, username_key, display_name, role, unit_id, person_id, password_hash, active, \
+             created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(user.id)
         .bind(&user.username)
+        .bind(username_key(&user.username))
         .bind(&user.display_name)
         .bind(user.role.as_str())
         .bind(&user.unit_id)
@@ -400,7 +401,9 @@ impl Store for PostgresStore {
             Ok(_) => Ok(user.clone()),
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                 Err(StoreError::Conflict(match d.constraint() {
-                    Some("users_username_key") => format!("username `{}` is taken", user.username),
+                    Some("users_username_key" | "users_username_ci") => {
+                        format!("username `{}` is taken", user.username)
+                    }
                     _ => format!("user `{}` exists", user.id),
                 }))
             }
@@ -420,11 +423,15 @@ impl Store for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query("select * from users where username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(
+            "select * from users where username = $1 or username_key = $2 \
+             order by username = $1 desc limit 1",
+        )
+        .bind(username)
+        .bind(username_key(username))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         row.as_ref().map(user_from_row).transpose()
     }
 

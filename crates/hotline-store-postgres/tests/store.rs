@@ -86,3 +86,51 @@ async fn a_pool_of_one_sweeps_without_holding_its_connection() {
     assert!(read.await.expect("the round's reads get the connection").unwrap().is_empty());
     drop((lease, one));
 }
+
+/// Users that differed only in case before usernames were folded (migration 0013): the
+/// earliest created keeps the name in every case; the other still signs in by its exact
+/// spelling; no third spelling can be taken.
+#[tokio::test]
+async fn case_duplicates_from_before_usernames_folded() {
+    use hotline_store::Store;
+    let Some(db) = pg_test_database().await else { return };
+    let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+    let all = sqlx::migrate!("../../migrations/postgres");
+    let before = sqlx::migrate::Migrator {
+        migrations: all.migrations.iter().filter(|m| m.version < 13).cloned().collect(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pool).await.unwrap();
+    let (first, second) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    for (id, name, created) in
+        [(second, "Zhang", at("2026-02-01T00:00:00Z")), (first, "zhang", at("2026-01-01T00:00:00Z"))]
+    {
+        sqlx::query(
+            "insert into users (id, username, display_name, role, unit_id, password_hash, active, created_at) \
+             values ($1, $2, $3, 'seat_agent', '371500', 'x', true, $4)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(name)
+        .bind(created)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = PostgresStore::connect_with(db.url(), 2).await.expect("0013 runs over case duplicates");
+    let id = |name: &str| {
+        let store = &store;
+        let name = name.to_owned();
+        async move { store.user_by_username(&name).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(id("zhang").await, Some(first));
+    assert_eq!(id("ZHANG").await, Some(first), "the earliest holds the folded name");
+    assert_eq!(id("Zhang").await, Some(second), "the later one by its exact spelling");
+    let mut third = store.get_user(first).await.unwrap();
+    third.id = uuid::Uuid::now_v7();
+    third.username = "ZHANG".into();
+    assert!(matches!(store.create_user(&third).await, Err(hotline_store::StoreError::Conflict(_))));
+}

@@ -21,7 +21,7 @@ use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
     OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
-    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day, order_number,
+    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day, order_number, username_key,
 };
 use rows::{
     ORDER_IMMUTABLE, R, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
@@ -306,11 +306,12 @@ impl Store for SqliteStore {
     async fn create_user(&self, user: &User) -> Result<User> {
         let result = sqlx::query(
             "insert into users \
-             (id, username, display_name, role, unit_id, person_id, password_hash, active, created_at) \
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             (id, username, username_key, display_name, role, unit_id, person_id, password_hash, active, \
+             created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(user.id.to_string())
         .bind(&user.username)
+        .bind(username_key(&user.username))
         .bind(&user.display_name)
         .bind(user.role.as_str())
         .bind(&user.unit_id)
@@ -345,11 +346,15 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query("select * from users where username = ?")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(
+            "select * from users where username = ?1 or username_key = ?2 \
+             order by username = ?1 desc limit 1",
+        )
+        .bind(username)
+        .bind(username_key(username))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         row.as_ref().map(user_from_row).transpose()
     }
 

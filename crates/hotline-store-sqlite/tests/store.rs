@@ -29,3 +29,51 @@ async fn connect_creates_the_directory_and_reopens() {
     store.pool().close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Users that differed only in case before usernames were folded (migration 0013): the
+/// earliest created keeps the name in every case; the other still signs in by its exact
+/// spelling; no third spelling can be taken.
+#[tokio::test]
+async fn case_duplicates_from_before_usernames_folded() {
+    use hotline_store::Store;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+    use std::str::FromStr;
+    let db = TempSqlite::new();
+    let options = SqliteConnectOptions::from_str(&db.url()).unwrap().create_if_missing(true);
+    let pool = SqlitePool::connect_with(options).await.unwrap();
+    let all = sqlx::migrate!("../../migrations/sqlite");
+    let before = sqlx::migrate::Migrator {
+        migrations: all.migrations.iter().filter(|m| m.version < 13).cloned().collect(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pool).await.unwrap();
+    let (first, second) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for (id, name, at) in [(second, "Zhang", 2_000_000i64), (first, "zhang", 1_000_000)] {
+        sqlx::query(
+            "insert into users (id, username, display_name, role, unit_id, password_hash, active, created_at) \
+             values (?, ?, ?, 'seat_agent', '371500', 'x', 1, ?)",
+        )
+        .bind(id.to_string())
+        .bind(name)
+        .bind(name)
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::connect(&db.url()).await.expect("0013 runs over case duplicates");
+    let id = |name: &str| {
+        let store = &store;
+        let name = name.to_owned();
+        async move { store.user_by_username(&name).await.unwrap().map(|u| u.id) }
+    };
+    assert_eq!(id("zhang").await, Some(first));
+    assert_eq!(id("ZHANG").await, Some(first), "the earliest holds the folded name");
+    assert_eq!(id("Zhang").await, Some(second), "the later one by its exact spelling");
+    let mut third = store.get_user(first).await.unwrap();
+    third.id = uuid::Uuid::now_v7();
+    third.username = "ZHANG".into();
+    assert!(matches!(store.create_user(&third).await, Err(hotline_store::StoreError::Conflict(_))));
+}

@@ -115,6 +115,16 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+/// A username as it is compared: trimmed, ASCII letters folded to lower case. Usernames
+/// are unique under this key and looked up by it (`users.username_key`), so `Zhang`,
+/// `zhang` and ` ZHANG ` are one username; the sign-in lock-out and rate limit count by
+/// it too. Only ASCII is folded: usernames are ASCII (pinyin, digits, `.`, `_`, `-`),
+/// and both databases fold ASCII alike, where full Unicode folding would follow the
+/// database's locale.
+pub fn username_key(username: &str) -> String {
+    username.trim().to_ascii_lowercase()
+}
+
 /// A call as the seat agent recorded it (the intake record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
@@ -244,9 +254,12 @@ pub trait Store:
 
     // ---- users -------------------------------------------------------------------
 
-    /// Conflict when the username is taken.
+    /// Conflict when the username is taken, in any ASCII case ([`username_key`]).
     async fn create_user(&self, user: &User) -> Result<User>;
     async fn get_user(&self, id: Uuid) -> Result<User>;
+    /// The user whose username is `username` exactly, else the one whose
+    /// [`username_key`] equals the name's: an exact spelling finds a user whose key an
+    /// older case-duplicate holds (see migration 0013).
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
 
     // ---- calls -------------------------------------------------------------------

@@ -44,6 +44,7 @@ macro_rules! store_tests {
             directory_invalid_import_writes_nothing,
             directory_full_city_import,
             users_create_and_lookup,
+            users_are_one_in_any_ascii_case,
             calls_record_and_idempotency,
             orders_numbering,
             orders_created_together,
@@ -719,6 +720,22 @@ pub async fn users_create_and_lookup(store: &dyn Store) {
     assert_conflict(store.create_user(&User { username: "other".into(), ..agent.clone() }).await);
     assert_eq!(store.user_by_username("other").await.unwrap(), None);
     assert_eq!(store.get_user(agent.id).await.unwrap(), agent);
+}
+
+pub async fn users_are_one_in_any_ascii_case(store: &dyn Store) {
+    let zhang = user("Zhang.Wei", Role::SeatAgent);
+    store.create_user(&zhang).await.unwrap();
+    // Stored as given; found in any ASCII case, and with spaces around.
+    for typed in ["Zhang.Wei", "zhang.wei", "ZHANG.WEI", " zHaNg.wEi "] {
+        assert_eq!(store.user_by_username(typed).await.unwrap(), Some(zhang.clone()), "{typed}");
+    }
+    // Only ASCII folds: a full-width spelling is another name.
+    assert_eq!(store.user_by_username("ＺＨＡＮＧ.ＷＥＩ").await.unwrap(), None);
+    // No other spelling of the name can be taken.
+    for taken in ["zhang.wei", "ZHANG.WEI"] {
+        assert_conflict(store.create_user(&user(taken, Role::Dispatcher)).await);
+        assert_eq!(store.user_by_username(taken).await.unwrap(), Some(zhang.clone()));
+    }
 }
 
 // ---- calls ------------------------------------------------------------------------

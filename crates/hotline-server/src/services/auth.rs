@@ -4,7 +4,7 @@ use crate::convert::{timestamp, user_pb};
 use crate::error::{ApiResult, respond};
 use hotline_domain::Role;
 use hotline_proto::v1::{self as pb, auth_service_server::AuthService};
-use hotline_store::Session;
+use hotline_store::{Session, username_key};
 use tonic::{Request, Response, Status};
 
 pub struct AuthSvc {
@@ -21,15 +21,18 @@ impl AuthSvc {
     async fn sign_in(&self, req: Request<pb::SignInRequest>) -> ApiResult<pb::SignInResponse> {
         let req = req.into_inner();
         let wrong = || Status::unauthenticated("wrong username or password");
-        if req.username.is_empty() || req.username.len() > 64 || req.password.len() > 256 {
+        // Usernames are one in any ASCII case: the limit, the lock and the lookup all
+        // go by the folded name.
+        let key = username_key(&req.username);
+        if key.is_empty() || req.username.len() > 64 || req.password.len() > 256 {
             return Err(wrong().into());
         }
         // Slows password guessing against one account from many addresses.
-        self.app.limits.check_sign_in_username(&req.username)?;
+        self.app.limits.check_sign_in_username(&key)?;
         let now = self.app.now();
-        // A lock is kept per username as typed, whether or not it exists, so neither the
-        // lock nor its message says which usernames exist.
-        if self.app.store.sign_in_locked_until(&req.username, now).await?.is_some() {
+        // A lock is kept per username, whether or not it exists, so neither the lock
+        // nor its message says which usernames exist.
+        if self.app.store.sign_in_locked_until(&key, now).await?.is_some() {
             tracing::info!("sign-in refused: locked after repeated failures");
             return Err(Status::unauthenticated(
                 "too many failed sign-ins for this username; try again later",
@@ -47,16 +50,13 @@ impl AuthSvc {
         let user = match user {
             Some(u) if ok && u.active => u,
             _ => {
-                let count = self
-                    .app
-                    .store
-                    .record_sign_in_failure(&req.username, now, &self.app.tokens.lockout)
-                    .await?;
+                let count =
+                    self.app.store.record_sign_in_failure(&key, now, &self.app.tokens.lockout).await?;
                 tracing::info!(locked = count.locked_until.is_some(), "sign-in refused");
                 return Err(wrong().into());
             }
         };
-        self.app.store.clear_sign_in_failures(&req.username).await?;
+        self.app.store.clear_sign_in_failures(&key).await?;
         let (token, claims) = self.app.tokens.issue_claims(&user, now);
         let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
         self.app

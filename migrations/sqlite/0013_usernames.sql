@@ -1,0 +1,21 @@
+-- Usernames are unique and looked up ignoring ASCII case: `Zhang` and `zhang` are one
+-- username. Usernames are ASCII (letters, digits, '.', '_', '-'; `hotline user add`), so
+-- ASCII folding is complete for them, and it is the same in SQLite's lower(), in
+-- PostgreSQL's translate() and in hotline_store::username_key.
+--
+-- The username is kept as given; `username_key` is its folded form, unique. Of users
+-- that already differ only in case, the earliest created (then the smallest id) gets the
+-- key; the others keep a null key: they still sign in by their exact spelling, and no
+-- new user can take any spelling of the name.
+
+alter table users add column username_key text;
+
+update users set username_key = lower(username)
+where not exists (
+    select 1 from users earlier
+    where lower(earlier.username) = lower(users.username)
+      and (earlier.created_at < users.created_at
+           or (earlier.created_at = users.created_at and earlier.id < users.id))
+);
+
+create unique index users_username_ci on users (username_key);

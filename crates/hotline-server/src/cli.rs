@@ -175,7 +175,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(config, store, args.demo).await,
         Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {
-            add_user(store.as_ref(), username, role, unit, person, display_name).await
+            let new = NewUser { username, role, unit, person, display_name };
+            let user = add_user(store.as_ref(), new, read_new_password).await?;
+            println!("created user {} ({}) with id {}", user.username, user.role, user.id);
+            Ok(())
         }
         Command::User(UserCommand::Deactivate { username }) => {
             let user =
@@ -384,35 +387,50 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing calls in flight");
 }
 
-async fn add_user(
+/// A user to create with `hotline user add`.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub role: Role,
+    pub unit: String,
+    pub person: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Checks a new user against the directory and creates them. A counsel or station lead
+/// names the directory person they are, and every person named must serve the user's
+/// unit (a village they counsel, or the township whose team they are on: the rule of
+/// dispatch targets, `RoutingIndex::serves`). The password is asked for only once the
+/// rest is known to be good.
+pub async fn add_user(
     store: &dyn Store,
-    username: String,
-    role: Role,
-    unit: String,
-    person: Option<String>,
-    display_name: Option<String>,
-) -> anyhow::Result<()> {
+    new: NewUser,
+    password: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<User> {
+    let NewUser { username, role, unit, person, display_name } = new;
     anyhow::ensure!(role != Role::System, "the system role is the server's own; it cannot sign in");
     let username = hotline_domain::values::parse_text("username", &username, 64)?;
     anyhow::ensure!(
         username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
         "username: letters, digits, '.', '_' and '-' only"
     );
-    store.get_unit(&unit).await.with_context(|| format!("unit `{unit}`"))?;
-    if let Some(p) = &person {
-        store.get_person(p).await.with_context(|| format!("person `{p}`"))?;
+    if let Some(taken) = store.user_by_username(&username).await? {
+        anyhow::bail!("username: `{}` is taken (usernames are one in any case)", taken.username);
     }
+    store.get_unit(&unit).await.with_context(|| format!("unit `{unit}`"))?;
     if matches!(role, Role::Counsel | Role::StationLead) {
         anyhow::ensure!(person.is_some(), "a {role} needs --person (their directory entry)");
     }
-    let password = match std::env::var("HOTLINE_NEW_PASSWORD") {
-        Ok(p) => p,
-        Err(_) => {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
-            line.trim_end_matches(['\r', '\n']).to_owned()
-        }
-    };
+    if let Some(p) = &person {
+        store.get_person(p).await.with_context(|| format!("person `{p}`"))?;
+        let built = crate::routing::Built::from_snapshot(store.routing_snapshot().await?);
+        anyhow::ensure!(
+            built.index.serves(p, &unit),
+            "person `{p}` does not serve unit `{unit}`: --unit must be a village they counsel or \
+             the township whose team they are on"
+        );
+    }
+    let password = password()?;
     check_password_rules(&password, &username)?;
     let user = User {
         id: uuid::Uuid::now_v7(),
@@ -425,9 +443,19 @@ async fn add_user(
         active: true,
         created_at: truncate_micros(chrono::Utc::now()),
     };
-    let user = store.create_user(&user).await?;
-    println!("created user {} ({}) with id {}", user.username, user.role, user.id);
-    Ok(())
+    Ok(store.create_user(&user).await?)
+}
+
+/// The new user's password: HOTLINE_NEW_PASSWORD, or else the first line of standard input.
+fn read_new_password() -> anyhow::Result<String> {
+    match std::env::var("HOTLINE_NEW_PASSWORD") {
+        Ok(p) => Ok(p),
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+            Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    }
 }
 
 /// Stops a background task when dropped.

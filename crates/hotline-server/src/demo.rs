@@ -203,7 +203,9 @@ pub fn directory() -> Directory {
     Directory { units, stations, people, institutions }
 }
 
-/// (username, display name, role, home unit, person)
+/// (username, display name, role, home unit, person). Every counsel and station lead
+/// names the directory person they are, who serves their home unit (赵敏, P0004, both
+/// counsels 堂邑村 and leads 堂邑镇's team: two accounts, one per role).
 pub const USERS: &[(&str, &str, Role, &str, Option<&str>)] = &[
     ("agent", "话务员 小刘", Role::SeatAgent, "371500", None),
     ("dispatcher", "派单员 老陈", Role::Dispatcher, "371500", None),
@@ -216,7 +218,7 @@ pub const USERS: &[(&str, &str, Role, &str, Option<&str>)] = &[
     ("agent2", "话务员 小孙", Role::SeatAgent, "371500", None),
     ("cti", "话务平台（CTI 服务账号）", Role::Telephony, "371500", None),
     ("counsel3", "赵敏（村居法律顾问）", Role::Counsel, "371502102001", Some("P0004")),
-    ("lead2", "堂邑镇工作站", Role::StationLead, "371502102", None),
+    ("lead2", "赵敏（堂邑镇工作站）", Role::StationLead, "371502102", Some("P0004")),
     ("county2", "阳谷县指挥中心", Role::CountyManager, "371521", None),
 ];
 

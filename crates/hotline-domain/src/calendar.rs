@@ -8,7 +8,8 @@
 //!
 //! For a year the data does not cover ([`Calendar::covers`] is false) the calendar still
 //! answers, but only weekends rest there: holidays of an unpublished year are unknown.
-//! The server should warn when the current or next year is not covered.
+//! [`Calendar::gaps`] names the uncovered years that deadlines may reach, for the
+//! server's warning.
 //!
 //! Days are Asia/Shanghai days ([`crate::shanghai`]); instants are UTC.
 
@@ -39,6 +40,20 @@ pub struct Calendar {
     exceptions: BTreeMap<NaiveDate, DayEntry>,
     years: BTreeSet<i32>,
 }
+
+/// A year the calendar does not cover that deadlines decided now may reach (see
+/// [`Calendar::gaps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub year: i32,
+    /// Whether a deadline decided now can already fall in the year; otherwise it is the
+    /// coming year, watched from 1 November on.
+    pub reached: bool,
+}
+
+/// From this day (month, day) the coming year is watched whatever the limits: the State
+/// Council publishes each year's notice in the autumn before.
+const NOTICE_SEASON: (u32, u32) = (11, 1);
 
 /// A calendar file that could not be read; `line` is 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +92,19 @@ impl Calendar {
     /// rest, which is wrong on that year's holidays: load its notice first.
     pub fn covers(&self, year: i32) -> bool {
         self.years.contains(&year)
+    }
+
+    /// The uncovered years that deadlines decided at `now` may reach: every year from
+    /// now's (Shanghai) to the last day `horizon` covers (the furthest deadline the policy
+    /// can give, `SlaPolicy::horizon`), and from 1 November on the coming year too.
+    pub fn gaps(&self, now: DateTime<Utc>, horizon: DateTime<Utc>) -> Vec<Gap> {
+        let today = shanghai_date(now);
+        let this = today.year();
+        let reach = last_day_of(horizon).year().max(this);
+        let (month, day) = NOTICE_SEASON;
+        let in_season = NaiveDate::from_ymd_opt(this, month, day).is_some_and(|d| today >= d);
+        let last = if in_season { reach.max(this + 1) } else { reach };
+        (this..=last).filter(|y| !self.covers(*y)).map(|year| Gap { year, reached: year <= reach }).collect()
     }
 
     /// The years with entries, ascending.
@@ -252,6 +280,36 @@ fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gaps_are_the_uncovered_years_deadlines_may_reach() {
+        let policy = crate::sla::SlaPolicy::default();
+        let at = |s: &str| {
+            crate::shanghai()
+                .from_local_datetime(&chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let gaps = |cal: &Calendar, now: &str| cal.gaps(at(now), policy.horizon(at(now), cal));
+        let official = Calendar::official();
+        // 4 December 2026: 15 working days and a 10-day extension end on 8 January 2027.
+        assert_eq!(policy.horizon(at("2026-12-04 10:00"), &official), at("2027-01-09 00:00"));
+        assert_eq!(gaps(&official, "2026-12-04 10:00"), [Gap { year: 2027, reached: true }]);
+        // From 1 November the coming year is watched before any deadline reaches it.
+        assert_eq!(gaps(&official, "2026-11-02 09:00"), [Gap { year: 2027, reached: false }]);
+        assert_eq!(gaps(&official, "2026-11-01 00:00"), [Gap { year: 2027, reached: false }]);
+        assert_eq!(gaps(&official, "2026-10-31 23:59"), []);
+        // A year already under way and not covered.
+        assert_eq!(gaps(&official, "2027-03-01 09:00"), [Gap { year: 2027, reached: true }]);
+        // Loading the notice ends it.
+        let mut with_2027 = Calendar::official();
+        with_2027.extend_from_csv("2027-01-01,holiday,New Year's Day\n").unwrap();
+        assert_eq!(gaps(&with_2027, "2026-12-04 10:00"), []);
+        // A longer policy reaches the next year earlier.
+        let long = crate::sla::SlaPolicy::from_toml("[default]\nreply_complex = \"60d\"\n").unwrap();
+        let now = at("2026-10-01 09:00");
+        assert_eq!(official.gaps(now, long.horizon(now, &official)), [Gap { year: 2027, reached: true }]);
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -19,7 +19,7 @@ pub mod values;
 
 pub(crate) use model::named_enum;
 
-pub use calendar::{Calendar, CalendarError};
+pub use calendar::{Calendar, CalendarError, Gap};
 pub use error::{DomainError, FieldError, UnknownName};
 pub use lifecycle::{
     Action, Actor, Command, Ctx, EventDraft, EventKind, NewOrder, REGISTER_ROLES, ReturnDecision, Transition,

@@ -253,6 +253,29 @@ impl SlaPolicy {
         self.limit(kind, category, urgency, complex).due_from(from, cal)
     }
 
+    /// The furthest instant a deadline decided at `now` can fall on: the longest limit
+    /// of any table counted from `now`, moved on by the longest extension.
+    pub fn horizon(&self, now: DateTime<Utc>, cal: &Calendar) -> DateTime<Utc> {
+        const FIELDS: [Field; 6] = [
+            Field::Dispatch,
+            Field::SignOff,
+            Field::Reply,
+            Field::ReplyComplex,
+            Field::Callback,
+            Field::Redo,
+        ];
+        let tables = std::iter::once(&self.default)
+            .chain(self.urgency.values())
+            .chain(self.category.values())
+            .chain(self.category_urgency.values());
+        let longest = tables
+            .flat_map(|t| FIELDS.iter().filter_map(|f| t.get(*f)))
+            .map(|limit| limit.due_from(now, cal))
+            .max()
+            .unwrap_or(now);
+        cal.extend_due(longest, self.max_extension_days)
+    }
+
     /// The most working days one extension request may ask for.
     pub fn max_extension_days(&self) -> u32 {
         self.max_extension_days

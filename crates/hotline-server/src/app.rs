@@ -144,6 +144,7 @@ pub async fn serve(
     let revocations =
         tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
     let folder = tokio::spawn(crate::rollup::fold_rollup(app.clone()));
+    let holidays = tokio::spawn(crate::holidays::run(app.clone()));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
     let shutdown = async move {
@@ -229,6 +230,7 @@ pub async fn serve(
     }
     revocations.abort();
     folder.abort();
+    holidays.abort();
     result?;
     Ok(())
 }

@@ -304,15 +304,6 @@ async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Res
         );
     }
     let app = build_app(&config, store).await?;
-    let year = chrono::Datelike::year(&app.now());
-    for y in [year, year + 1] {
-        if !app.calendar.covers(y) {
-            tracing::warn!(
-                year = y,
-                "the holiday calendar does not cover this year: deadlines count weekends only; add the official notice with calendar_files"
-            );
-        }
-    }
     // Build the routing and map indexes before the first order needs them.
     if let Err(e) = app.routing.current(app.store.as_ref()).await {
         tracing::warn!(error = %tonic::Status::from(e).message(), "routing indexes not built yet; retrying on first use");

@@ -128,6 +128,7 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE hotline_db_pool_max_connections gauge");
         let _ = writeln!(out, "hotline_db_pool_max_connections {}", pool.max);
         app.sweeper.render(&mut out);
+        crate::holidays::render(app, &mut out);
         out
     }
 }

@@ -155,11 +155,11 @@ async fn every_filter_field_outside_reach_is_refused_for_every_role(backend: Bac
     let mut lead = app.sign_in("lead").await;
     let by_county = pb::ListWorkOrdersRequest { county_id: "371502".into(), ..Default::default() };
     let got = ids(lead.orders.list_work_orders(by_county.clone()).await.expect("lead").into_inner());
-    assert_eq!(got, [shazhen.id.clone()]);
+    assert_eq!(got, [shazhen.id.as_str()]);
     let mut county = app.sign_in("county").await;
     let by_person = pb::ListWorkOrdersRequest { assignee_id: "P0004".into(), ..Default::default() };
     let got = ids(county.orders.list_work_orders(by_person.clone()).await.expect("county").into_inner());
-    assert_eq!(got, [tangyi.id.clone()]);
+    assert_eq!(got, [tangyi.id.as_str()]);
 
     // City-wide readers name anything; roles that may not list are refused by role.
     for user in ["dispatcher", "callback", "admin"] {
@@ -174,7 +174,7 @@ async fn every_filter_field_outside_reach_is_refused_for_every_role(backend: Bac
         }
         let by_yanggu = pb::ListWorkOrdersRequest { county_id: "371521".into(), ..Default::default() };
         let got = ids(c.orders.list_work_orders(by_yanggu).await.expect("city").into_inner());
-        assert_eq!(got, [yanggu.id.clone()], "{user}");
+        assert_eq!(got, [yanggu.id.as_str()], "{user}");
     }
     let mut admin_stats = app.queue_clients("admin").await.stats;
     for r in NARROW {

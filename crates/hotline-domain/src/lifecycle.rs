@@ -184,6 +184,26 @@ pub struct EventDraft {
     pub payload: serde_json::Value,
 }
 
+impl EventDraft {
+    /// Whether the payload names the order's number: the creation event's does. Storage
+    /// assigns the number when it writes the order, after the draft was made, and fills
+    /// it in then ([`EventDraft::numbered`]).
+    pub fn names_number(&self) -> bool {
+        self.kind == EventKind::Created
+    }
+
+    /// The event as stored for the order numbered `number`.
+    pub fn numbered(&self, number: &str) -> EventDraft {
+        let mut draft = self.clone();
+        if draft.names_number()
+            && let serde_json::Value::Object(payload) = &mut draft.payload
+        {
+            payload.insert("number".into(), number.into());
+        }
+        draft
+    }
+}
+
 /// The outcome of a decided command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {

@@ -204,6 +204,17 @@ impl EventDraft {
     }
 }
 
+impl EventKind {
+    /// A mark the system puts on an order without changing what a person decides on: the
+    /// sweeper's yellow and red cards and the county's supervision. It moves the version
+    /// (the history grew), but an action at the version before it is decided against the
+    /// order as it stands (docs/api.md, "Versions"). An escalation is not a mark: it
+    /// sends the order elsewhere.
+    pub fn is_system_mark(self) -> bool {
+        matches!(self, EventKind::YellowCard | EventKind::RedCard | EventKind::Supervised)
+    }
+}
+
 /// The outcome of a decided command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {

@@ -11,7 +11,7 @@ use hotline_domain::{
     Action, Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
 };
 use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
-use hotline_store::{Event, OrderFilter, StoreError, TargetStatus};
+use hotline_store::{Event, OrderFilter, Store, StoreError, TargetStatus};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -59,9 +59,10 @@ impl WorkOrderSvc {
         target_ok(field, target, status)
     }
 
-    /// Decides `cmd` against the order at the version the client saw and stores the
-    /// change. A retry of a command that already succeeded (same request id, same
-    /// actor) returns the first result.
+    /// Decides `cmd` against the order at the version the client saw, or at a later one
+    /// that differs only by system marks (see [`check_version`]), and stores the change.
+    /// A retry of a command that already succeeded (same request id, same actor) returns
+    /// the first result.
     async fn act(&self, scope: &Scope, head: ActionHead<'_>, cmd: Command) -> ApiResult<pb::ActionResponse> {
         let actor = &scope.actor;
         let id = convert::uuid("id", head.id)?;
@@ -77,34 +78,37 @@ impl WorkOrderSvc {
             return self.action_response(actor, cmd.action(), &order, &event).await;
         }
         scope.check_order(&order)?;
-        if order.version != head.version {
-            return Err(StoreError::Stale { id, expected: head.version }.into());
-        }
-        let now = self.app.now();
-        let transition = order.apply(&cmd, actor, &self.app.ctx(now))?;
-        match self
-            .app
-            .store
-            .save_transition(head.version, &transition.order, &transition.event, rid.as_deref())
-            .await
-        {
-            Ok(event) => {
-                tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
-                self.action_response(actor, cmd.action(), &transition.order, &event).await
-            }
-            Err(StoreError::Stale { .. }) if rid.is_some() => {
-                // A concurrent retry of this very command may have won the race.
-                let rid = rid.as_deref().unwrap_or_default();
-                match self.app.store.event_by_request(id, actor.user_id, rid).await? {
-                    Some(event) => {
-                        let order = self.app.store.get_order(id).await?;
-                        self.action_response(actor, cmd.action(), &order, &event).await
-                    }
-                    None => Err(StoreError::Stale { id, expected: head.version }.into()),
+        let mut order = order;
+        // Decided against the order as it stands, and written only if it still stands so;
+        // a mark the sweeper puts on it in between is decided again.
+        for _ in 0..=MAX_MARK_RACES {
+            check_version(&order, head.version, self.app.store.as_ref()).await?;
+            let now = self.app.now();
+            let transition = order.apply(&cmd, actor, &self.app.ctx(now))?;
+            match self
+                .app
+                .store
+                .save_transition(order.version, &transition.order, &transition.event, rid.as_deref())
+                .await
+            {
+                Ok(event) => {
+                    tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
+                    return self.action_response(actor, cmd.action(), &transition.order, &event).await;
                 }
+                Err(StoreError::Stale { .. }) => {
+                    // A concurrent retry of this very command may have won the race.
+                    if let Some(rid) = &rid
+                        && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
+                    {
+                        let order = self.app.store.get_order(id).await?;
+                        return self.action_response(actor, cmd.action(), &order, &event).await;
+                    }
+                    order = self.app.store.get_order(id).await?;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(StoreError::Stale { id, expected: head.version }.into())
     }
 
     async fn create(&self, req: Request<pb::CreateWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
@@ -296,6 +300,30 @@ impl WorkOrderSvc {
         let events = self.app.store.order_events(id).await?;
         Ok(pb::GetWorkOrderHistoryResponse { events: events.iter().map(event_pb).collect() })
     }
+}
+
+/// How often one action is decided again because the sweeper marked the order between
+/// its read and its write: the sweeper puts at most a few marks on an order in a round.
+const MAX_MARK_RACES: usize = 4;
+
+/// Refuses (`Stale`) an action decided at `version` when `order` changed since in a way
+/// a person's decision rests on: any event after `version` that is not a system mark
+/// ([`hotline_domain::EventKind::is_system_mark`]). An action at an order's current
+/// version reads nothing more.
+async fn check_version(order: &WorkOrder, version: i64, store: &dyn Store) -> ApiResult<()> {
+    let stale = || StoreError::Stale { id: order.id, expected: version }.into();
+    if order.version == version {
+        return Ok(());
+    }
+    if version > order.version {
+        return Err(stale());
+    }
+    // The events up to the order's version were committed with it.
+    let events = store.order_events(order.id).await?;
+    let since: Vec<_> = events.iter().filter(|e| e.seq > version && e.seq <= order.version).collect();
+    let marks_only =
+        since.len() as i64 == order.version - version && since.iter().all(|e| e.kind.is_system_mark());
+    if marks_only { Ok(()) } else { Err(stale()) }
 }
 
 fn note(raw: &str) -> Result<Option<String>, FieldError> {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod import;
 pub mod limits;
 pub mod metrics;
+pub mod paging;
 pub mod privacy;
 pub mod queue;
 pub mod rollup;

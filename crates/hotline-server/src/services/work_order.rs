@@ -2,7 +2,7 @@ use crate::access::order_view;
 use crate::app::App;
 use crate::auth::actor;
 use crate::authz::Scope;
-use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
+use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, request_id};
 use crate::error::{ApiResult, respond};
 use crate::privacy::{Seen, record_views};
 use hotline_domain::routing::Matter;
@@ -278,7 +278,7 @@ impl WorkOrderSvc {
         {
             return Err(FieldError::new("created_to", "must be after created_from").into());
         }
-        let page = page(r.page.as_ref())?;
+        let page = self.app.tokens.pages.request(actor, r)?;
         scope.order_filter(&mut filter)?;
         let result = self.app.store.list_orders(&filter, &page).await?;
         let views: Vec<_> = result.items.iter().map(|o| order_view(actor, o)).collect();
@@ -286,7 +286,7 @@ impl WorkOrderSvc {
         record_views(&self.app, actor, "ListWorkOrders", seen).await?;
         Ok(pb::ListWorkOrdersResponse {
             work_orders: result.items.iter().zip(views).map(|(o, v)| order_pb(o, v, now)).collect(),
-            next_page_token: result.next_cursor.unwrap_or_default(),
+            next_page_token: self.app.tokens.pages.next(actor, r, result.next_cursor),
         })
     }
 

@@ -4,7 +4,11 @@ use hotline_proto::v1 as pb;
 use hotline_tests::{Backend, TestApp, on_both_backends, sample_call};
 use tonic::Code;
 
-on_both_backends!(bad_input_names_the_field_and_writes_nothing, authentication_and_roles_are_enforced);
+on_both_backends!(
+    bad_input_names_the_field_and_writes_nothing,
+    authentication_and_roles_are_enforced,
+    page_tokens_are_bound_to_their_list,
+);
 
 /// Asserts an INVALID_ARGUMENT whose message starts with the field name.
 fn assert_field<T: std::fmt::Debug>(case: &str, result: Result<T, tonic::Status>, field: &str) {
@@ -374,5 +378,161 @@ async fn authentication_and_roles_are_enforced(backend: Backend) {
     );
     let err = forged_client.record_call(sample_call("x")).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
+    app.stop().await;
+}
+
+fn page(size: u32, token: &str) -> Option<pb::PageRequest> {
+    Some(pb::PageRequest { page_size: size, page_token: token.into() })
+}
+
+fn units(parent: &str, size: u32, token: &str) -> pb::ListUnitsRequest {
+    pb::ListUnitsRequest { parent_id: parent.into(), page: page(size, token), ..Default::default() }
+}
+
+/// A page token opens only the list it was issued for: the same RPC, caller and filter.
+/// Paging still walks every item once.
+async fn page_tokens_are_bound_to_their_list(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut dispatcher = app.sign_in("dispatcher").await;
+    let mut agent = app.sign_in("agent").await;
+    let mut admin = app.sign_in("admin").await;
+
+    // The city's counties, four a page: every one once, as in one page.
+    let all: Vec<String> = dispatcher
+        .directory
+        .list_units(units("371500", 500, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .units
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert!(all.len() > 8, "{all:?}");
+    let (mut walked, mut token, mut tokens) = (Vec::new(), String::new(), Vec::new());
+    loop {
+        let r =
+            dispatcher.directory.list_units(units("371500", 4, &token)).await.expect("a page").into_inner();
+        walked.extend(r.units.into_iter().map(|u| u.id));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+        tokens.push(token.clone());
+    }
+    assert_eq!(walked, all, "every unit once, in order");
+    let token = tokens[0].clone();
+
+    // Made by the client: base64 of a quoted unit id.
+    assert_field(
+        "a forged token",
+        dispatcher.directory.list_units(units("371500", 4, "IjM3MTUyNCI")).await,
+        "page.page_token",
+    );
+    // Altered: one character of a real token changed (in the cursor it carries).
+    let mut altered = token.clone().into_bytes();
+    let at = altered.len() - 5;
+    altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    assert_field(
+        "an altered token",
+        dispatcher.directory.list_units(units("371500", 4, &altered)).await,
+        "page.page_token",
+    );
+    // Reused under another parent: refused, not an empty page.
+    assert_field(
+        "a token with another filter",
+        dispatcher.directory.list_units(units("371502", 4, &token)).await,
+        "page.page_token",
+    );
+    assert_field(
+        "a token with another level",
+        dispatcher
+            .directory
+            .list_units(pb::ListUnitsRequest {
+                level: pb::UnitLevel::County as i32,
+                ..units("371500", 4, &token)
+            })
+            .await,
+        "page.page_token",
+    );
+    // From another RPC, and from another caller.
+    assert_field(
+        "a ListUnits token on ListPeople",
+        dispatcher
+            .directory
+            .list_people(pb::ListPeopleRequest { page: page(4, &token), ..Default::default() })
+            .await,
+        "page.page_token",
+    );
+    assert_field(
+        "a ListUnits token on ListWorkOrders",
+        admin
+            .orders
+            .list_work_orders(pb::ListWorkOrdersRequest { page: page(4, &token), ..Default::default() })
+            .await,
+        "page.page_token",
+    );
+    assert_field(
+        "another caller's token",
+        agent.directory.list_units(units("371500", 4, &token)).await,
+        "page.page_token",
+    );
+    // Only the page size may change between pages.
+    let r = dispatcher
+        .directory
+        .list_units(units("371500", 500, &token))
+        .await
+        .expect("a larger page")
+        .into_inner();
+    assert_eq!(r.units.into_iter().map(|u| u.id).collect::<Vec<_>>(), all[4..].to_vec());
+
+    // Orders: three, one a page, then the token under another filter.
+    for i in 0..3 {
+        let call = agent.calls.record_call(sample_call(&format!("paged-{i}"))).await.unwrap().into_inner();
+        agent
+            .orders
+            .create_work_order(pb::CreateWorkOrderRequest {
+                request_id: format!("paged-{i}"),
+                call_id: call.id,
+                register_only: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let list = |token: &str| pb::ListWorkOrdersRequest {
+        states: vec![pb::WorkOrderState::Registered as i32],
+        page: page(1, token),
+        ..Default::default()
+    };
+    let (mut seen, mut token) = (Vec::new(), String::new());
+    loop {
+        let r = admin.orders.list_work_orders(list(&token)).await.expect("a page").into_inner();
+        seen.extend(r.work_orders.into_iter().map(|o| o.id));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    let distinct: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), distinct.len()), (3, 3), "{seen:?}");
+    let first = admin.orders.list_work_orders(list("")).await.unwrap().into_inner().next_page_token;
+    assert_field(
+        "an order token with another filter",
+        admin.orders.list_work_orders(pb::ListWorkOrdersRequest { states: vec![], ..list(&first) }).await,
+        "page.page_token",
+    );
+    assert_field(
+        "an order token on ListCallerDataViews",
+        admin
+            .audit
+            .list_caller_data_views(pb::ListCallerDataViewsRequest {
+                page: page(1, &first),
+                ..Default::default()
+            })
+            .await,
+        "page.page_token",
+    );
     app.stop().await;
 }

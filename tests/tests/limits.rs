@@ -15,6 +15,7 @@ on_both_backends!(
     sign_in_limits,
     oversized_messages,
     stream_cap_per_user,
+    stream_cap_counts_both_watch_rpcs,
     streams_outlive_the_unary_deadline,
     page_sizes_are_bounded,
     client_address_header_only_when_configured,
@@ -191,6 +192,58 @@ async fn stream_cap_per_user(backend: Backend) {
     let mut reopened = reopened.expect("a permit is released when its client goes away");
     reopened.message().await.expect("snapshot").expect("a snapshot");
     drop((second, reopened, other));
+    app.stop().await;
+}
+
+/// The default cap fits a manager's wall screen and laptop, each holding both streams,
+/// each reconnecting once over its old stream; `WatchQueue` and `WatchWorkOrders` count
+/// together, and the next stream of either kind is refused.
+async fn stream_cap_counts_both_watch_rpcs(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let cap = hotline_server::config::Config::default().max_streams_per_user;
+    assert_eq!(cap, 8);
+    let queue = app.queue_clients("county").await;
+    let orders = app.sign_in("county").await;
+    let watch_orders = || {
+        let mut c = orders.orders.clone();
+        async move { c.watch_work_orders(pb::WatchWorkOrdersRequest::default()).await }
+    };
+    let watch_queue = || {
+        let mut c = queue.queue.clone();
+        async move { c.watch_queue(pb::WatchQueueRequest {}).await }
+    };
+    let (mut queues, mut watches) = (Vec::new(), Vec::new());
+    for i in 0..cap / 2 {
+        let mut q = watch_queue().await.unwrap_or_else(|e| panic!("queue stream {i}: {e}")).into_inner();
+        q.message().await.expect("snapshot").expect("a snapshot");
+        queues.push(q);
+        let mut w = watch_orders().await.unwrap_or_else(|e| panic!("order stream {i}: {e}")).into_inner();
+        w.message().await.expect("heartbeat").expect("a heartbeat");
+        watches.push(w);
+    }
+    for refused in [watch_queue().await.map(|_| ()), watch_orders().await.map(|_| ())] {
+        let e = refused.expect_err("one stream over the cap");
+        assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+        assert!(e.message().contains("at most 8 open streams"), "{}", e.message());
+    }
+    // A closed order stream gives its permit to a queue stream.
+    drop(watches.pop());
+    let mut reopened = None;
+    for _ in 0..50 {
+        match watch_queue().await {
+            Ok(s) => {
+                reopened = Some(s.into_inner());
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let mut reopened = reopened.expect("the permit of a closed WatchWorkOrders stream is shared");
+    reopened.message().await.expect("snapshot").expect("a snapshot");
+    drop((queues, watches, reopened));
     app.stop().await;
 }
 

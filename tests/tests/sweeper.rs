@@ -19,6 +19,7 @@ on_both_backends!(
     supervision_on_the_second_dissatisfaction,
     background_sweeper_started_by_serve,
     one_damaged_order_does_not_stop_the_round,
+    marks_do_not_make_an_action_stale,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -521,4 +522,129 @@ async fn one_damaged_order_does_not_stop_the_round(backend: Backend) {
     let mut metrics = String::new();
     app.sweeper.render(&mut metrics);
     assert!(metrics.contains("hotline_sweep_failures_total 2"), "{metrics}");
+}
+
+fn dispatch_to_counsel(id: &str, version: i64, rid: &str) -> pb::DispatchWorkOrderRequest {
+    pb::DispatchWorkOrderRequest {
+        id: id.into(),
+        version,
+        request_id: rid.into(),
+        target: Some(pb::Target { unit_id: "371502101001".into(), assignee_id: "P0001".into() }),
+        ..Default::default()
+    }
+}
+
+/// The sweeper's cards and supervision never make a person's action at the version they
+/// read `ABORTED`; another person's action and an escalation still do.
+async fn marks_do_not_make_an_action_stale(backend: Backend) {
+    let clock = ManualClock::new(sh("2026-03-10 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let app = instance(test.db.url(), clock.clone()).await;
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let mut counsel = test.sign_in("counsel").await;
+    let mut lead = test.sign_in("lead").await;
+    let at = |t: &str| {
+        clock.set(sh(t));
+        sh(t)
+    };
+
+    // An urgent order, registered only: its dispatch deadline is near, and the sweeper
+    // gives it a yellow card at once.
+    let call = agent
+        .calls
+        .record_call(pb::RecordCallRequest {
+            urgency: pb::Urgency::Urgent as i32,
+            ..sample_call("call-urgent")
+        })
+        .await
+        .expect("record")
+        .into_inner();
+    let order = agent
+        .orders
+        .create_work_order(pb::CreateWorkOrderRequest {
+            call_id: call.id,
+            register_only: true,
+            request_id: "o-urgent".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let id = order.id.clone();
+    assert_eq!(order.version, 1);
+    let r = sweep_once(&app, at("2026-03-10 10:01")).await.unwrap();
+    assert_eq!((r.yellow_cards, r.raised()), (1, 1), "{r:?}");
+    assert_eq!(get(&mut dispatcher, &id).await.version, 2);
+
+    // Dispatched at the version read before the card: decided against the order as it
+    // stands, and applied.
+    let first = dispatcher
+        .orders
+        .dispatch_work_order(dispatch_to_counsel(&id, 1, "d-urgent"))
+        .await
+        .expect("a dispatch at the version before the card")
+        .into_inner();
+    let dispatched = first.work_order.clone().unwrap();
+    assert_eq!((dispatched.state, dispatched.version), (pb::WorkOrderState::AwaitingSignOff as i32, 3));
+    // A retry by request id answers as the first time did, and writes nothing.
+    let again = dispatcher
+        .orders
+        .dispatch_work_order(dispatch_to_counsel(&id, 1, "d-urgent"))
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(again.event, first.event);
+    assert_eq!(get(&mut dispatcher, &id).await.version, 3);
+
+    // The urgent sign-off deadline earns its card too; the counsel signs off at the
+    // version read before it.
+    let r = sweep_once(&app, at("2026-03-10 10:05")).await.unwrap();
+    assert_eq!(r.yellow_cards, 1, "{r:?}");
+    let signed = counsel
+        .orders
+        .sign_off_work_order(pb::SignOffWorkOrderRequest { id: id.clone(), version: 3, ..Default::default() })
+        .await
+        .expect("a sign-off at the version before the card")
+        .into_inner()
+        .work_order
+        .unwrap();
+    assert_eq!((signed.state, signed.version), (pb::WorkOrderState::InProgress as i32, 5));
+    // Another person's action since is a real change: at versions 3 and 4, the station
+    // lead's return is refused.
+    for version in [3, 4] {
+        let e = lead
+            .orders
+            .return_work_order(pb::ReturnWorkOrderRequest {
+                id: id.clone(),
+                version,
+                reason: pb::ReturnReason::WrongLocality as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Aborted, "version {version}: {e:?}");
+    }
+
+    // An escalation is a real change: a sign-off at the version before it is refused,
+    // though cards came with it.
+    let routed = routed_order(&mut agent, "o-escalated").await;
+    let due = routed.deadlines.as_ref().unwrap().sign_off_due.unwrap();
+    let after_due = DateTime::from_timestamp(due.seconds, 0).unwrap() + chrono::Duration::minutes(30);
+    clock.set(after_due);
+    let r = sweep_once(&app, after_due).await.unwrap();
+    assert_eq!(r.escalations, 1, "{r:?}");
+    let e = lead
+        .orders
+        .sign_off_work_order(pb::SignOffWorkOrderRequest {
+            id: routed.id.clone(),
+            version: routed.version,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Aborted, "{e:?}");
+    let events = swept(&mut dispatcher, &routed.id).await;
+    assert!(kinds(&events).contains(&"escalated"), "{events:?}");
+    test.stop().await;
 }

@@ -9,7 +9,12 @@ use pb::work_order_update::Update;
 use std::time::Duration;
 use tonic::{Code, Streaming};
 
-on_both_backends!(watchers_see_their_scope, resume_with_cursor_misses_and_repeats_nothing, watch_refusals);
+on_both_backends!(
+    watchers_see_their_scope,
+    resume_with_cursor_misses_and_repeats_nothing,
+    watch_refusals,
+    created_event_names_the_number,
+);
 
 fn target(unit: &str, person: &str) -> pb::Target {
     pb::Target { unit_id: unit.into(), assignee_id: person.into() }
@@ -47,10 +52,19 @@ async fn changes(s: &mut Streaming<pb::WorkOrderUpdate>, n: usize) -> Vec<(Strin
             let e = c.event.expect("event");
             assert_eq!(c.version, e.seq);
             assert_eq!(c.state, e.to_state);
+            if e.kind == "created" {
+                assert_eq!(payload_number(&e), c.number, "the created event names the order's number");
+            }
             out.push((c.number, e.seq, e.kind, u.cursor));
         }
     }
     out
+}
+
+/// The `number` in an event's payload.
+fn payload_number(e: &pb::WorkOrderEvent) -> String {
+    let payload: serde_json::Value = serde_json::from_str(&e.payload_json).expect("payload json");
+    payload["number"].as_str().expect("a number in the payload").to_owned()
 }
 
 /// Nothing but heartbeats for a short while.
@@ -229,5 +243,58 @@ async fn watch_refusals(backend: Backend) {
     assert!(m.starts_with("cursor"), "{m}");
     let (c, _) = code(app.anonymous().orders.watch_work_orders(watch("", "")).await);
     assert_eq!(c, Code::Unauthenticated);
+    app.stop().await;
+}
+
+/// The `created` event carries the order's number, in the history and on the watch
+/// stream: for orders registered only and orders routed at once, created together.
+async fn created_event_names_the_number(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut admin = app.sign_in("admin").await;
+    let agent = app.sign_in("agent").await;
+    let (mut watch, _) = open(&mut admin, "", "").await;
+    let mut made = Vec::new();
+    for i in 0..6 {
+        let mut agent = agent.clone();
+        made.push(tokio::spawn(async move {
+            let call = agent
+                .calls
+                .record_call(sample_call(&format!("numbered-call-{i}")))
+                .await
+                .expect("record")
+                .into_inner();
+            agent
+                .orders
+                .create_work_order(pb::CreateWorkOrderRequest {
+                    request_id: format!("numbered-{i}"),
+                    call_id: call.id,
+                    register_only: i % 2 == 0,
+                    ..Default::default()
+                })
+                .await
+                .expect("create")
+                .into_inner()
+        }));
+    }
+    let mut numbers = std::collections::HashMap::new();
+    for m in made {
+        let order = m.await.unwrap();
+        assert!(order.number.starts_with("GD"), "{order:?}");
+        let history = admin
+            .orders
+            .get_work_order_history(pb::GetWorkOrderHistoryRequest { id: order.id.clone() })
+            .await
+            .expect("history")
+            .into_inner()
+            .events;
+        assert_eq!(history[0].kind, "created");
+        assert_eq!(payload_number(&history[0]), order.number, "the stored event names the number");
+        numbers.insert(order.number.clone(), order.version);
+    }
+    // Three registered (one event each), three routed (created and dispatched).
+    let seen = changes(&mut watch, 9).await;
+    let created: Vec<&String> = seen.iter().filter(|c| c.2 == "created").map(|c| &c.0).collect();
+    assert_eq!(created.len(), 6, "{seen:?}");
+    assert!(created.iter().all(|n| numbers.contains_key(*n)), "{seen:?}");
     app.stop().await;
 }

@@ -184,6 +184,37 @@ pub struct EventDraft {
     pub payload: serde_json::Value,
 }
 
+impl EventDraft {
+    /// Whether the payload names the order's number: the creation event's does. Storage
+    /// assigns the number when it writes the order, after the draft was made, and fills
+    /// it in then ([`EventDraft::numbered`]).
+    pub fn names_number(&self) -> bool {
+        self.kind == EventKind::Created
+    }
+
+    /// The event as stored for the order numbered `number`.
+    pub fn numbered(&self, number: &str) -> EventDraft {
+        let mut draft = self.clone();
+        if draft.names_number()
+            && let serde_json::Value::Object(payload) = &mut draft.payload
+        {
+            payload.insert("number".into(), number.into());
+        }
+        draft
+    }
+}
+
+impl EventKind {
+    /// A mark the system puts on an order without changing what a person decides on: the
+    /// sweeper's yellow and red cards and the county's supervision. It moves the version
+    /// (the history grew), but an action at the version before it is decided against the
+    /// order as it stands (docs/api.md, "Versions"). An escalation is not a mark: it
+    /// sends the order elsewhere.
+    pub fn is_system_mark(self) -> bool {
+        matches!(self, EventKind::YellowCard | EventKind::RedCard | EventKind::Supervised)
+    }
+}
+
 /// The outcome of a decided command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {

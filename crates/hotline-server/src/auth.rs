@@ -95,6 +95,8 @@ pub struct Tokens {
     pub lockout: LockoutPolicy,
     /// How often the server reloads [`Revoked`] from storage.
     pub revocation_refresh: std::time::Duration,
+    /// Page tokens, keyed from the same secret.
+    pub pages: crate::paging::PageTokens,
 }
 
 impl Tokens {
@@ -106,6 +108,7 @@ impl Tokens {
             revoked: Arc::new(Revoked::default()),
             lockout: LockoutPolicy::default(),
             revocation_refresh: std::time::Duration::from_secs(5),
+            pages: crate::paging::PageTokens::new(secret),
         }
     }
 

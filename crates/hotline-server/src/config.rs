@@ -67,7 +67,8 @@ pub struct Config {
     pub client_address_header: Option<String>,
     /// Largest request message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// Most streams (`WatchQueue`, ...) one user may hold open at once (0: no cap).
+    /// Most streams one user may hold open at once, `WatchQueue` and `WatchWorkOrders`
+    /// counted together (0: no cap).
     pub max_streams_per_user: u32,
     /// Longest a unary call may run, in seconds; a shorter client `grpc-timeout` wins.
     /// Streams are not cut by it.
@@ -128,7 +129,9 @@ impl Default for Config {
             sign_in_limit_per_username_per_minute: 10,
             client_address_header: None,
             max_message_bytes: 256 * 1024,
-            max_streams_per_user: 4,
+            // A manager's wall screen and laptop each hold both streams (4), and each may
+            // reconnect while the server has not yet seen its old stream go (4 more).
+            max_streams_per_user: 8,
             request_timeout_secs: 30,
             tls_cert_file: None,
             tls_key_file: None,

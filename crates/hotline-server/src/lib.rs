@@ -16,6 +16,7 @@ pub mod holidays;
 pub mod import;
 pub mod limits;
 pub mod metrics;
+pub mod paging;
 pub mod privacy;
 pub mod queue;
 pub mod rollup;

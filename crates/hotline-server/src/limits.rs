@@ -346,7 +346,7 @@ impl StreamPermits {
                 open.remove(&user);
             }
             return Err(Status::resource_exhausted(format!(
-                "at most {max} open streams per user; close one first"
+                "at most {max} open streams per user (WatchQueue and WatchWorkOrders together); close one first"
             )));
         }
         *n += 1;

@@ -320,6 +320,11 @@ async fn collect(s: &mut Streaming<pb::WorkOrderUpdate>, n: usize, within: Durat
 
 fn push_change(out: &mut Vec<Seen>, u: pb::WorkOrderUpdate) {
     if let Some(Update::Change(c)) = u.update {
+        // Through the outbox and Redis, the created event names the order's number.
+        if let Some(e) = c.event.as_ref().filter(|e| e.kind == "created") {
+            let payload: serde_json::Value = serde_json::from_str(&e.payload_json).expect("payload json");
+            assert_eq!(payload["number"], c.number.as_str(), "{e:?}");
+        }
         out.push((c.order_id, c.version, u.cursor));
     }
 }

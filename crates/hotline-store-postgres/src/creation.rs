@@ -211,8 +211,8 @@ async fn insert_group(
     }
     // Their events, in the group's order, so event ids follow it.
     let mut ev: [Vec<Option<String>>; 11] = Default::default();
-    let (mut ev_order, mut ev_seq, mut ev_actor, mut ev_at, mut ev_payload) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut ev_order, mut ev_seq, mut ev_actor, mut ev_at, mut ev_payload, mut ev_numbered) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, order) in group.iter().zip(&stored) {
         let snapshot = EventSnapshot::of(order, None);
         for (i, draft) in c.drafts.iter().enumerate() {
@@ -221,6 +221,7 @@ async fn insert_group(
             ev_actor.push(draft.actor_id);
             ev_at.push(draft.at);
             ev_payload.push(draft.payload.clone());
+            ev_numbered.push(Some(draft.names_number()));
             // The request id marks the first event only: it is unique per order and actor.
             let rid = if i == 0 { c.request_id.clone() } else { None };
             let texts = [
@@ -263,7 +264,8 @@ async fn insert_group(
         "e as (insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, from_state, \
          to_state, payload, request_id, county_id, township_id, village_id, handling_unit_id, assignee_id, \
          assignee_before) select order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, \
-         payload, request_id, county_id, township_id, village_id, handling_unit_id, assignee_id, \
+         case when v.numbered then jsonb_set(v.payload, '{number}', to_jsonb(o.number)) else v.payload end, \
+         request_id, county_id, township_id, village_id, handling_unit_id, assignee_id, \
          assignee_before from ",
     );
     let [kind, role, from_state, to_state, rid, county, township, village, unit, assignee, before] = ev;
@@ -286,11 +288,13 @@ async fn insert_group(
             ("handling_unit_id", Column::Text(unit)),
             ("assignee_id", Column::Text(assignee)),
             ("assignee_before", Column::Text(before)),
+            // Whether the payload takes the number the statement assigns (`EventDraft::numbered`).
+            ("numbered", Column::Bool(ev_numbered)),
         ],
         "v",
     );
     qb.push(
-        " order by v.k returning id, order_id, seq), \
+        " join o on o.id = v.order_id order by v.k returning id, order_id, seq), \
          x as (insert into event_outbox (event_id) select id from e) \
          select o.id as order_id, o.number, e.id, e.seq from o join e on e.order_id = o.id order by e.id",
     );
@@ -314,7 +318,7 @@ async fn insert_group(
             let id = ids.get(&(order.id, seq)).copied().ok_or_else(|| {
                 sqlx::Error::Protocol(format!("event {seq} of order `{}` not written in its group", order.id))
             })?;
-            events.push(Event::stored(id, order.id, seq, draft));
+            events.push(Event::stored(id, order.id, seq, &draft.numbered(&order.number)));
         }
         out.push((order, events));
     }

@@ -228,9 +228,16 @@ impl PostgresStore {
                 .push_bind(draft.actor_role.as_str())
                 .push_bind(draft.at)
                 .push_bind(draft.from_state.map(State::as_str))
-                .push_bind(draft.to_state.as_str())
-                .push_bind(draft.payload.clone())
-                .push_bind(rid)
+                .push_bind(draft.to_state.as_str());
+            if draft.names_number() {
+                // The number the statement assigns (`EventDraft::numbered`).
+                row.push("jsonb_set(")
+                    .push_bind_unseparated(draft.payload.clone())
+                    .push_unseparated(", '{number}', to_jsonb((select number from o)))");
+            } else {
+                row.push_bind(draft.payload.clone());
+            }
+            row.push_bind(rid)
                 .push_bind(snapshot.county_id.clone())
                 .push_bind(snapshot.township_id.clone())
                 .push_bind(snapshot.village_id.clone())
@@ -248,7 +255,8 @@ impl PostgresStore {
         let mut events = Vec::with_capacity(drafts.len());
         for (row, draft) in rows.iter().zip(drafts) {
             stored.number = row.try_get("number")?;
-            events.push(Event::stored(row.try_get("id")?, stored.id, row.try_get("seq")?, draft));
+            let draft = draft.numbered(&stored.number);
+            events.push(Event::stored(row.try_get("id")?, stored.id, row.try_get("seq")?, &draft));
         }
         if events.len() != drafts.len() {
             return Err(sqlx::Error::Protocol(format!(

@@ -177,7 +177,8 @@ impl SqliteStore {
         for (i, draft) in drafts.iter().enumerate() {
             // The request id marks the first event only: it is unique per order and actor.
             let rid = if i == 0 { request_id } else { None };
-            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, draft, rid, &snapshot).await?);
+            let draft = draft.numbered(&stored.number);
+            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, &draft, rid, &snapshot).await?);
         }
         tx.commit().await?;
         self.events_written.notify_one();

@@ -1021,7 +1021,8 @@ pub fn created_event(order: &WorkOrder) -> EventDraft {
         at: order.created_at,
         from_state: None,
         to_state: order.state,
-        payload: serde_json::json!({ "channel": order.channel, "category": order.category }),
+        // As the domain drafts it: storage fills the number in when it assigns it.
+        payload: serde_json::json!({ "number": order.number, "channel": order.channel, "category": order.category }),
     }
 }
 
@@ -1092,6 +1093,9 @@ pub async fn orders_numbering(store: &dyn Store) {
     assert_eq!(c1.number, "GD20261127000001");
     assert_eq!(c1.version, 1, "a new order is at version 1");
     assert_eq!(ce.seq, 1);
+    // The creation event names the number storage assigned, as returned and as stored.
+    assert_eq!(ce.payload["number"], "GD20261127000001");
+    assert_eq!(store.order_events(c1.id).await.unwrap(), vec![ce.clone()]);
     assert_eq!(c1, WorkOrder { number: c1.number.clone(), version: 1, ..c });
     assert_eq!(store.get_order_by_number("GD20261126000002").await.unwrap(), b1);
 
@@ -1149,8 +1153,13 @@ pub async fn orders_created_together(store: &dyn Store) {
         assert_eq!(&store.order_events(order.id).await.unwrap(), events);
         assert_eq!(order.version, 2);
         if r.created {
-            assert_event(&events[0], order.id, 1, &drafts[0]);
+            assert_event(&events[0], order.id, 1, &drafts[0].numbered(&order.number));
             assert_event(&events[1], order.id, 2, &drafts[1]);
+            assert_eq!(
+                events[0].payload["number"],
+                order.number.as_str(),
+                "the creation event names the number"
+            );
             numbers.push(order.number.clone());
         }
     }
@@ -1224,7 +1233,7 @@ pub async fn orders_create_with_dispatch(store: &dyn Store) {
     assert_eq!(stored.version, 2);
     assert_eq!(stored.state, State::AwaitingSignOff);
     assert_eq!(events.len(), 2);
-    assert_event(&events[0], stored.id, 1, &drafts[0]);
+    assert_event(&events[0], stored.id, 1, &drafts[0].numbered(&stored.number));
     assert_event(&events[1], stored.id, 2, &drafts[1]);
     assert_eq!(store.order_events(stored.id).await.unwrap(), events);
     assert_eq!(
@@ -1244,7 +1253,7 @@ pub async fn orders_round_trip(store: &dyn Store) {
     let (stored, mut events) = r.value;
     let event = events.remove(0);
     assert_eq!(stored, WorkOrder { number: "GD20261126000001".into(), version: 1, ..order.clone() });
-    assert_event(&event, order.id, 1, &draft);
+    assert_event(&event, order.id, 1, &draft.numbered(&stored.number));
 
     let read = store.get_order(order.id).await.unwrap();
     assert_eq!(read, stored, "every field round-trips");

@@ -1,6 +1,6 @@
 use crate::app::App;
 use crate::auth::actor;
-use crate::convert::{instant, page, role_pb, timestamp};
+use crate::convert::{instant, role_pb, timestamp};
 use crate::error::{ApiResult, respond};
 use hotline_domain::Role;
 use hotline_proto::v1::{self as pb, audit_service_server::AuditService};
@@ -46,7 +46,7 @@ impl AuditSvc {
             from: r.from.as_ref().map(|t| instant("from", t)).transpose()?,
             to: r.to.as_ref().map(|t| instant("to", t)).transpose()?,
         };
-        let page = page(r.page.as_ref())?;
+        let page = self.app.tokens.pages.request(&actor, r)?;
         let result = self.app.store.list_caller_views(&filter, &page).await?;
         Ok(pb::ListCallerDataViewsResponse {
             views: result
@@ -64,7 +64,7 @@ impl AuditSvc {
                     telephony_call_id: v.telephony_call_id.clone().unwrap_or_default(),
                 })
                 .collect(),
-            next_page_token: result.next_cursor.unwrap_or_default(),
+            next_page_token: self.app.tokens.pages.next(&actor, r, result.next_cursor),
         })
     }
 }

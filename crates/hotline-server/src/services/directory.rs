@@ -1,6 +1,6 @@
 use crate::app::App;
 use crate::auth::actor;
-use crate::convert::{self, code, optional_code, page, person_pb, station_pb, unit_pb};
+use crate::convert::{self, code, optional_code, person_pb, station_pb, unit_pb};
 use crate::error::{ApiResult, respond};
 use hotline_proto::v1::{self as pb, directory_service_server::DirectoryService};
 use hotline_store::PersonFilter;
@@ -18,34 +18,34 @@ impl DirectorySvc {
     }
 
     async fn list_units(&self, req: Request<pb::ListUnitsRequest>) -> ApiResult<pb::ListUnitsResponse> {
-        actor(&req)?;
+        let actor = actor(&req)?;
         let r = req.get_ref();
         let parent = optional_code("parent_id", &r.parent_id)?;
         let level = match r.level {
             0 => None,
             v => Some(convert::unit_level("level", v)?),
         };
-        let page = page(r.page.as_ref())?;
+        let page = self.app.tokens.pages.request(&actor, r)?;
         let result = self.app.store.list_units(parent.as_deref(), level, &page).await?;
         Ok(pb::ListUnitsResponse {
             units: result.items.iter().map(unit_pb).collect(),
-            next_page_token: result.next_cursor.unwrap_or_default(),
+            next_page_token: self.app.tokens.pages.next(&actor, r, result.next_cursor),
         })
     }
 
     async fn list_people(&self, req: Request<pb::ListPeopleRequest>) -> ApiResult<pb::ListPeopleResponse> {
-        actor(&req)?;
+        let actor = actor(&req)?;
         let r = req.get_ref();
         let filter = PersonFilter {
             team_township_id: optional_code("team_township_id", &r.team_township_id)?,
             village_id: optional_code("village_id", &r.village_id)?,
             active_only: r.active_only,
         };
-        let page = page(r.page.as_ref())?;
+        let page = self.app.tokens.pages.request(&actor, r)?;
         let result = self.app.store.list_people(&filter, &page).await?;
         Ok(pb::ListPeopleResponse {
             people: result.items.iter().map(person_pb).collect(),
-            next_page_token: result.next_cursor.unwrap_or_default(),
+            next_page_token: self.app.tokens.pages.next(&actor, r, result.next_cursor),
         })
     }
 }

@@ -2,7 +2,7 @@ use crate::access::order_view;
 use crate::app::App;
 use crate::auth::actor;
 use crate::authz::Scope;
-use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, page, request_id};
+use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, request_id};
 use crate::error::{ApiResult, respond};
 use crate::privacy::{Seen, record_views};
 use hotline_domain::routing::Matter;
@@ -11,7 +11,7 @@ use hotline_domain::{
     Action, Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
 };
 use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
-use hotline_store::{Event, OrderFilter, StoreError, TargetStatus};
+use hotline_store::{Event, OrderFilter, Store, StoreError, TargetStatus};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -77,9 +77,10 @@ impl WorkOrderSvc {
         Err(FieldError::new(format!("{field}.assignee_id"), msg).into())
     }
 
-    /// Decides `cmd` against the order at the version the client saw and stores the
-    /// change. A retry of a command that already succeeded (same request id, same
-    /// actor) returns the first result.
+    /// Decides `cmd` against the order at the version the client saw, or at a later one
+    /// that differs only by system marks (see [`check_version`]), and stores the change.
+    /// A retry of a command that already succeeded (same request id, same actor) returns
+    /// the first result.
     async fn act(&self, scope: &Scope, head: ActionHead<'_>, cmd: Command) -> ApiResult<pb::ActionResponse> {
         let actor = &scope.actor;
         let id = convert::uuid("id", head.id)?;
@@ -95,34 +96,37 @@ impl WorkOrderSvc {
             return self.action_response(actor, cmd.action(), &order, &event).await;
         }
         scope.check_order(&order)?;
-        if order.version != head.version {
-            return Err(StoreError::Stale { id, expected: head.version }.into());
-        }
-        let now = self.app.now();
-        let transition = order.apply(&cmd, actor, &self.app.ctx(now))?;
-        match self
-            .app
-            .store
-            .save_transition(head.version, &transition.order, &transition.event, rid.as_deref())
-            .await
-        {
-            Ok(event) => {
-                tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
-                self.action_response(actor, cmd.action(), &transition.order, &event).await
-            }
-            Err(StoreError::Stale { .. }) if rid.is_some() => {
-                // A concurrent retry of this very command may have won the race.
-                let rid = rid.as_deref().unwrap_or_default();
-                match self.app.store.event_by_request(id, actor.user_id, rid).await? {
-                    Some(event) => {
-                        let order = self.app.store.get_order(id).await?;
-                        self.action_response(actor, cmd.action(), &order, &event).await
-                    }
-                    None => Err(StoreError::Stale { id, expected: head.version }.into()),
+        let mut order = order;
+        // Decided against the order as it stands, and written only if it still stands so;
+        // a mark the sweeper puts on it in between is decided again.
+        for _ in 0..=MAX_MARK_RACES {
+            check_version(&order, head.version, self.app.store.as_ref()).await?;
+            let now = self.app.now();
+            let transition = order.apply(&cmd, actor, &self.app.ctx(now))?;
+            match self
+                .app
+                .store
+                .save_transition(order.version, &transition.order, &transition.event, rid.as_deref())
+                .await
+            {
+                Ok(event) => {
+                    tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
+                    return self.action_response(actor, cmd.action(), &transition.order, &event).await;
                 }
+                Err(StoreError::Stale { .. }) => {
+                    // A concurrent retry of this very command may have won the race.
+                    if let Some(rid) = &rid
+                        && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
+                    {
+                        let order = self.app.store.get_order(id).await?;
+                        return self.action_response(actor, cmd.action(), &order, &event).await;
+                    }
+                    order = self.app.store.get_order(id).await?;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(StoreError::Stale { id, expected: head.version }.into())
     }
 
     async fn create(&self, req: Request<pb::CreateWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
@@ -293,15 +297,20 @@ impl WorkOrderSvc {
         {
             return Err(FieldError::new("created_to", "must be after created_from").into());
         }
+<<<<<<< HEAD
         let page = page(r.page.as_ref())?;
         scope.order_filter(&self.app, &mut filter).await?;
+=======
+        let page = self.app.tokens.pages.request(actor, r)?;
+        scope.order_filter(&mut filter)?;
+>>>>>>> wt-d
         let result = self.app.store.list_orders(&filter, &page).await?;
         let views: Vec<_> = result.items.iter().map(|o| order_view(actor, o)).collect();
         let seen = result.items.iter().zip(&views).map(|(o, v)| Seen::order(o, *v));
         record_views(&self.app, actor, "ListWorkOrders", seen).await?;
         Ok(pb::ListWorkOrdersResponse {
             work_orders: result.items.iter().zip(views).map(|(o, v)| order_pb(o, v, now)).collect(),
-            next_page_token: result.next_cursor.unwrap_or_default(),
+            next_page_token: self.app.tokens.pages.next(actor, r, result.next_cursor),
         })
     }
 
@@ -315,6 +324,30 @@ impl WorkOrderSvc {
         let events = self.app.store.order_events(id).await?;
         Ok(pb::GetWorkOrderHistoryResponse { events: events.iter().map(event_pb).collect() })
     }
+}
+
+/// How often one action is decided again because the sweeper marked the order between
+/// its read and its write: the sweeper puts at most a few marks on an order in a round.
+const MAX_MARK_RACES: usize = 4;
+
+/// Refuses (`Stale`) an action decided at `version` when `order` changed since in a way
+/// a person's decision rests on: any event after `version` that is not a system mark
+/// ([`hotline_domain::EventKind::is_system_mark`]). An action at an order's current
+/// version reads nothing more.
+async fn check_version(order: &WorkOrder, version: i64, store: &dyn Store) -> ApiResult<()> {
+    let stale = || StoreError::Stale { id: order.id, expected: version }.into();
+    if order.version == version {
+        return Ok(());
+    }
+    if version > order.version {
+        return Err(stale());
+    }
+    // The events up to the order's version were committed with it.
+    let events = store.order_events(order.id).await?;
+    let since: Vec<_> = events.iter().filter(|e| e.seq > version && e.seq <= order.version).collect();
+    let marks_only =
+        since.len() as i64 == order.version - version && since.iter().all(|e| e.kind.is_system_mark());
+    if marks_only { Ok(()) } else { Err(stale()) }
 }
 
 fn note(raw: &str) -> Result<Option<String>, FieldError> {

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod privacy;
 pub mod queue;
+pub mod requests;
 pub mod rollup;
 pub mod routing;
 pub mod services;

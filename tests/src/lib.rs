@@ -284,7 +284,8 @@ impl TestApp {
 
     /// Row counts of every table, to prove a refused request wrote nothing.
     pub async fn table_counts(&self) -> Vec<(String, i64)> {
-        const TABLES: &[&str] = &["calls", "work_orders", "work_order_events", "users", "units", "people"];
+        const TABLES: &[&str] =
+            &["calls", "work_orders", "work_order_events", "request_ids", "users", "units", "people"];
         let mut out = Vec::new();
         match &self.db {
             TestDb::Sqlite(_, url) => {

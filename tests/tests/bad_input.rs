@@ -33,7 +33,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: Backend) {
     let order = agent
         .orders
         .create_work_order(pb::CreateWorkOrderRequest {
-            request_id: "good".into(),
+            request_id: "good-order".into(),
             call_id: call.id.clone(),
             dispatch_to: Some(pb::Target { unit_id: "371502101001".into(), assignee_id: "P0001".into() }),
             ..Default::default()

@@ -567,7 +567,7 @@ async fn answer_at_once_and_cancel(backend: Backend) {
     assert!(err.message().contains("dispatch") && err.message().contains("cancelled"), "{}", err.message());
 
     // Dispatch at creation: one request, the order is awaiting sign-off at version 2.
-    let call = agent.calls.record_call(sample_call("direct")).await.unwrap().into_inner();
+    let call = agent.calls.record_call(sample_call("direct-call")).await.unwrap().into_inner();
     let direct = agent
         .orders
         .create_work_order(pb::CreateWorkOrderRequest {

@@ -60,14 +60,21 @@ async fn drive<P, F, Fut>(
 
 const CALL_SQL: &str = "insert into calls (id, channel, call_time, agent_id, caller_name, caller_phone, \
     caller_anonymous, caller_confidential, county_id, township_id, village_id, category, subcategory, \
-    urgency, summary, created_at, request_id, caller_phone_hash) values ";
+    urgency, summary, created_at, caller_phone_hash) values ";
 const ORDER_COLUMNS: &str = "insert into work_orders (id, number, version, state, call_id, channel, caller_name, \
     caller_phone, caller_anonymous, caller_confidential, county_id, township_id, village_id, category, \
     subcategory, urgency, complex, description, handling_unit_id, assignee_id, dispatch_due, sign_off_due, \
     current_due, dispatched_at, return_count, extension_count, redo_count, dissatisfied_count, created_by, \
-    created_at, updated_at, request_id, caller_phone_hash)";
+    created_at, updated_at, caller_phone_hash)";
+/// The request id registered with each write, as the server registers a client's.
+const REQUEST_SQL: &str = "insert into request_ids (user_id, request_id, fingerprint, call_id, order_id) ";
 const EVENT_SQL: &str = "insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, \
     from_state, to_state, payload, county_id, township_id, village_id, handling_unit_id, assignee_id) values ";
+/// A stand-in for a request's fingerprint (same length: 32 bytes).
+fn fingerprint(id: &str) -> Vec<u8> {
+    phone_hash(id).into_bytes()[..32].to_vec()
+}
+
 /// A stand-in for the keyed hash the server stores beside each number (same length:
 /// 64 hex digits), so the raw insert maintains the same index.
 fn phone_hash(phone: &str) -> String {
@@ -86,18 +93,32 @@ async fn sqlite_intake(pool: sqlx::SqlitePool, n: u64) -> Result<(), sqlx::Error
         (Uuid::now_v7().to_string(), Uuid::now_v7().to_string(), Uuid::nil().to_string());
     let phone = format!("139{:08}", n % 100_000_000);
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    sqlx::query(&format!("{CALL_SQL}(?, 'phone', ?, ?, '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', ?, ?, ?, ?)"))
-        .bind(&call).bind(now).bind(&agent).bind(&phone).bind(SUMMARY).bind(now).bind(format!("raw-c-{n}")).bind(phone_hash(&phone))
+    sqlx::query(&format!("{CALL_SQL}(?, 'phone', ?, ?, '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', ?, ?, ?)"))
+        .bind(&call).bind(now).bind(&agent).bind(&phone).bind(SUMMARY).bind(now).bind(phone_hash(&phone))
         .execute(&mut *tx).await?;
+    sqlx::query(&format!("{REQUEST_SQL}values (?, ?, ?, ?, null)"))
+        .bind(&agent)
+        .bind(format!("raw-c-{n}"))
+        .bind(fingerprint(&call))
+        .bind(&call)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let day = "20261126";
     let seq: i64 = sqlx::query_scalar("insert into order_counters (day, value) values (?, 1) on conflict (day) do update set value = order_counters.value + 1 returning value")
         .bind(day).fetch_one(&mut *tx).await?;
-    sqlx::query(&format!("{ORDER_COLUMNS} values (?, ?, 2, 'awaiting_sign_off', ?, 'phone', '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', 0, ?, 'V', 'P', ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?)"))
+    sqlx::query(&format!("{ORDER_COLUMNS} values (?, ?, 2, 'awaiting_sign_off', ?, 'phone', '来电人', ?, 0, 0, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', 0, ?, 'V', 'P', ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?, ?)"))
         .bind(&order).bind(format!("GD{day}{seq:06}")).bind(&call).bind(&phone).bind(SUMMARY)
-        .bind(now).bind(now).bind(now).bind(now).bind(&agent).bind(now).bind(now).bind(format!("raw-o-{n}")).bind(phone_hash(&phone))
+        .bind(now).bind(now).bind(now).bind(now).bind(&agent).bind(now).bind(now).bind(phone_hash(&phone))
         .execute(&mut *tx).await?;
+    sqlx::query(&format!("{REQUEST_SQL}values (?, ?, ?, null, ?)"))
+        .bind(&agent)
+        .bind(format!("raw-o-{n}"))
+        .bind(fingerprint(&order))
+        .bind(&order)
+        .execute(&mut *tx)
+        .await?;
     for (seq, kind, from, to) in
         [(1, "created", None, "registered"), (2, "dispatched", Some("registered"), "awaiting_sign_off")]
     {
@@ -124,9 +145,11 @@ async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> 
     let now = Utc::now();
     let (call, order, agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::nil());
     let phone = format!("139{:08}", n % 100_000_000);
-    // The call: one insert, its own transaction.
-    sqlx::query(&format!("{CALL_SQL}($1, 'phone', $2, $3, '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', $5, $6, $7, $8)"))
-        .bind(call).bind(now).bind(agent).bind(&phone).bind(SUMMARY).bind(now).bind(format!("raw-c-{n}")).bind(phone_hash(&phone))
+    // The call and its request id: one statement, its own transaction.
+    sqlx::query(&format!("with c as ({CALL_SQL}($1, 'phone', $2, $3, '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', $5, $6, $7) returning id) \
+         {REQUEST_SQL}select $3, $8, $9, id, null from c"))
+        .bind(call).bind(now).bind(agent).bind(&phone).bind(SUMMARY).bind(now).bind(phone_hash(&phone))
+        .bind(format!("raw-c-{n}")).bind(fingerprint(&call.to_string()))
         .execute(&pool).await?;
     // The day's counter, the order, its two events and their outbox rows: one statement,
     // its own transaction (the server's shape, see PostgresStore::insert_order).
@@ -135,7 +158,8 @@ async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> 
            on conflict (day) do update set value = order_counters.value + 1 returning value), \
          o as ({ORDER_COLUMNS} select $2, 'GD' || $1 || lpad(c.value::text, 6, '0'), 2, 'awaiting_sign_off', $3, \
            'phone', '来电人', $4, false, false, 'C', 'T', 'V', 'mediation', 'neighbour_dispute', 'normal', false, \
-           $5, 'V', 'P', $6, $6, $6, $6, 0, 0, 0, 0, $7, $6, $6, $8, $9 from c returning id), \
+           $5, 'V', 'P', $6, $6, $6, $6, 0, 0, 0, 0, $7, $6, $6, $9 from c returning id), \
+         r as ({REQUEST_SQL}select $7, $8, $11, null, id from o), \
          e as ({EVENT_SQL}($2, 1, 'created', $7, 'seat_agent', $6, null, 'registered', $10::jsonb, 'C', 'T', 'V', 'V', 'P'), \
            ($2, 2, 'dispatched', $7, 'seat_agent', $6, 'registered', 'awaiting_sign_off', $10::jsonb, 'C', 'T', 'V', 'V', 'P') \
            returning id) \
@@ -151,6 +175,7 @@ async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> 
     .bind(format!("raw-o-{n}"))
     .bind(phone_hash(&phone))
     .bind(r#"{"target":{"unit_id":"V","assignee_id":"P"}}"#)
+    .bind(fingerprint(&order.to_string()))
     .execute(&pool)
     .await?;
     Ok(())

@@ -55,6 +55,10 @@ impl From<ApiError> for Status {
                     Status::aborted(format!("{s}: it was changed by someone else; reload it and try again"))
                 }
                 StoreError::Invalid(_) => Status::invalid_argument(s.to_string()),
+                StoreError::RequestReused { request_id } => Status::invalid_argument(format!(
+                    "request_id: `{request_id}` already names another request of yours; \
+                     send each new request with a new id"
+                )),
                 StoreError::BadCursor => {
                     Status::invalid_argument("page.page_token: not a token this server issued")
                 }

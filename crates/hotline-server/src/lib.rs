@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod paging;
 pub mod privacy;
 pub mod queue;
+pub mod requests;
 pub mod rollup;
 pub mod routing;
 pub mod services;

@@ -285,7 +285,7 @@ async fn sweep_order(app: &App, mut order: WorkOrder, now: DateTime<Utc>) -> Api
             let rid = step_request_id(&step);
             match app
                 .store
-                .save_transition(order.version, &transition.order, &transition.event, Some(&rid))
+                .save_transition(order.version, &transition.order, &transition.event, Some(&rid), None)
                 .await
             {
                 Ok(_) => {

@@ -627,12 +627,14 @@ async fn killed_instance_loses_no_acknowledged_command_and_applies_none_twice() 
     let calls: i64 = sqlx::query_scalar("select count(*) from calls").fetch_one(&pool).await.unwrap();
     assert_eq!(calls, (CLIENTS * PER_CLIENT) as i64, "one call per request id");
     for (rid, id, _) in &done {
-        let (version, request): (i64, Option<String>) =
-            sqlx::query_as("select version, request_id from work_orders where id = $1::uuid")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let (version, request): (i64, Option<String>) = sqlx::query_as(
+            "select o.version, r.request_id from work_orders o \
+                 left join request_ids r on r.order_id = o.id and r.event_id is null where o.id = $1::uuid",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
         assert_eq!((version, request.as_deref()), (2, Some(rid.as_str())));
         let kinds: Vec<String> =
             sqlx::query_scalar("select kind from work_order_events where order_id = $1::uuid order by seq")

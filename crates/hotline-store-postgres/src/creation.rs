@@ -12,15 +12,16 @@
 //! does not depend on its size (a typed array per column), so PostgreSQL plans it once
 //! per connection.
 //!
-//! If the group's statement fails (a retried request id, a conflict, a lost
-//! connection), nothing of it was written, and each creation is written again alone, so
-//! each gets its own answer as if it had been sent alone.
+//! The statement also registers the group's request ids (see [`hotline_store::RequestKey`]).
+//! If it fails (a request id registered already, a conflict, a lost connection),
+//! nothing of it was written, and each creation is written again alone, so each gets its
+//! own answer as if it had been sent alone.
 
 use crate::PostgresStore;
 use crate::rows::{V, order_values};
 use chrono::{DateTime, Utc};
 use hotline_domain::{EventDraft, State, WorkOrder};
-use hotline_store::{Event, EventSnapshot, order_day};
+use hotline_store::{Event, EventSnapshot, RequestKey, order_day};
 use rust_decimal::Decimal;
 use sqlx::{Postgres, QueryBuilder, Row};
 use std::collections::HashMap;
@@ -36,7 +37,7 @@ pub(crate) type Written = Result<(WorkOrder, Vec<Event>), sqlx::Error>;
 pub(crate) struct Creation {
     pub order: WorkOrder,
     pub drafts: Vec<EventDraft>,
-    pub request_id: Option<String>,
+    pub request: Option<RequestKey>,
     pub reply: oneshot::Sender<Written>,
 }
 
@@ -90,7 +91,7 @@ async fn write(store: &PostgresStore, group: Vec<Creation>) {
         }
     }
     for c in group {
-        let written = store.insert_order(&c.order, &c.drafts, c.request_id.as_deref()).await;
+        let written = store.insert_order(&c.order, &c.drafts, c.request.as_ref()).await;
         let _ = c.reply.send(written);
     }
 }
@@ -194,7 +195,6 @@ async fn insert_group(
         order.version = c.drafts.len() as i64;
         let mut values = order_values(&order, &store.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         values.retain(|(name, _)| *name != "number");
-        values.push(("request_id", V::Text(c.request_id.clone())));
         if columns.is_empty() {
             columns = values.iter().map(|(name, v)| (*name, Column::of(v))).collect();
         }
@@ -222,14 +222,12 @@ async fn insert_group(
             ev_at.push(draft.at);
             ev_payload.push(draft.payload.clone());
             ev_numbered.push(Some(draft.names_number()));
-            // The request id marks the first event only: it is unique per order and actor.
-            let rid = if i == 0 { c.request_id.clone() } else { None };
             let texts = [
                 Some(draft.kind.as_str().to_owned()),
                 Some(draft.actor_role.as_str().to_owned()),
                 draft.from_state.map(|s| State::as_str(s).to_owned()),
                 Some(draft.to_state.as_str().to_owned()),
-                rid,
+                None,
                 Some(snapshot.county_id.clone()),
                 Some(snapshot.township_id.clone()),
                 Some(snapshot.village_id.clone()),
@@ -295,8 +293,25 @@ async fn insert_group(
     );
     qb.push(
         " join o on o.id = v.order_id order by v.k returning id, order_id, seq), \
-         x as (insert into event_outbox (event_id) select id from e) \
-         select o.id as order_id, o.number, e.id, e.seq from o join e on e.order_id = o.id order by e.id",
+         x as (insert into event_outbox (event_id) select id from e), ",
+    );
+    // The request ids of those that carry one, registered by the same statement.
+    let (mut users, mut rids, mut fingerprints, mut orders) = (vec![], vec![], vec![], vec![]);
+    for c in group {
+        if let Some(key) = &c.request {
+            users.push(key.user_id);
+            rids.push(key.id.clone());
+            fingerprints.push(store.keys.request_fingerprint(&key.digest));
+            orders.push(c.order.id);
+        }
+    }
+    qb.push(
+        "r as (insert into request_ids (user_id, request_id, fingerprint, order_id) select * from unnest(",
+    );
+    qb.push_bind(users).push("::uuid[], ").push_bind(rids).push("::text[], ");
+    qb.push_bind(fingerprints).push("::bytea[], ").push_bind(orders).push("::uuid[])) ");
+    qb.push(
+        "select o.id as order_id, o.number, e.id, e.seq from o join e on e.order_id = o.id order by e.id",
     );
     let rows = qb.build().fetch_all(&store.pool).await?;
 

@@ -24,12 +24,13 @@ use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
-    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
-    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day, username_key,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, Station, Store,
+    StoreError, TargetStatus, Unit, User, Wrote, decode_cursor, encode_cursor, order_day, repeat,
+    repeated_call, repeated_order, username_key,
 };
 use rows::{
-    ORDER_IMMUTABLE, R, V, call_from_row, call_values, db, event_from_row, is_unique_violation,
-    order_from_row, order_values, push_insert, user_from_row,
+    ORDER_IMMUTABLE, R, call_from_row, call_values, db, event_from_row, is_unique_violation, order_from_row,
+    order_values, push_insert, user_from_row,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
@@ -96,24 +97,6 @@ impl PostgresStore {
         Ok(store)
     }
 
-    /// After inserting `call` met a unique index: the call a retry (same agent, same
-    /// request id, possibly a concurrent one that stored first) already stored, or
-    /// Conflict.
-    async fn call_retried(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
-        if let Some(rid) = request_id {
-            let row = sqlx::query("select * from calls where agent_id = $1 and request_id = $2")
-                .bind(call.agent_id)
-                .bind(rid)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-            if let Some(found) = row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()? {
-                return Ok(Recorded { value: found, created: false });
-            }
-        }
-        Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
-    }
-
     /// The keys caller data is sealed with.
     pub fn caller_keys(&self) -> &CallerKeys {
         &self.keys
@@ -123,66 +106,43 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn order_by_request(
-        &self,
-        created_by: Uuid,
-        request_id: &str,
-    ) -> Result<Option<(WorkOrder, Vec<Event>)>> {
-        let row = sqlx::query("select * from work_orders where created_by = $1 and request_id = $2")
-            .bind(created_by)
-            .bind(request_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        let Some(row) = row else { return Ok(None) };
-        let order = order_from_row(&row, &self.keys)?;
-        let rows = sqlx::query("select * from work_order_events where order_id = $1 order by seq")
-            .bind(order.id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Some((order, events)))
-    }
-
     /// Writes a new order through the store's writer of creations, which groups those
     /// that arrive together (see `creation`); the answer is as [`Self::insert_order`]'s.
     async fn write_order(
         &self,
         order: &WorkOrder,
         drafts: &[EventDraft],
-        request_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
-        let Some(writer) = &self.creations else { return self.insert_order(order, drafts, request_id).await };
+        let Some(writer) = &self.creations else { return self.insert_order(order, drafts, request).await };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = creation::Creation {
             order: order.clone(),
             drafts: drafts.to_vec(),
-            request_id: request_id.map(str::to_owned),
+            request: request.cloned(),
             reply,
         };
         if writer.send(job).await.is_err() {
             // The writer is gone (the runtime is shutting down): write it here.
-            return self.insert_order(order, drafts, request_id).await;
+            return self.insert_order(order, drafts, request).await;
         }
         answer.await.unwrap_or(Err(sqlx::Error::WorkerCrashed))
     }
 
-    /// The order, its events and their outbox rows, and the day's number, in one
-    /// statement (its own transaction, one round trip). The day's counter row is the one
-    /// row every new order updates; its lock is held from the statement's start to its
-    /// commit and never across a round trip to the server.
+    /// The order, its events and their outbox rows, the day's number, and the request's
+    /// registration, in one statement (its own transaction, one round trip). The day's
+    /// counter row is the one row every new order updates; its lock is held from the
+    /// statement's start to its commit and never across a round trip to the server.
     async fn insert_order(
         &self,
         order: &WorkOrder,
         drafts: &[EventDraft],
-        request_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
         let day = order_day(order.created_at);
         let mut stored = order.clone();
         stored.version = drafts.len() as i64;
-        let mut values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
+        let values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let mut qb =
             QueryBuilder::<Postgres>::new("with c as (insert into order_counters (day, value) values (");
         qb.push_bind(day.clone());
@@ -217,8 +177,6 @@ impl PostgresStore {
             if i > 0 {
                 qb.push(", ");
             }
-            // The request id marks the first event only: it is unique per order and actor.
-            let rid = if i == 0 { request_id.map(str::to_owned) } else { None };
             qb.push("(");
             let mut row = qb.separated(", ");
             row.push_bind(stored.id)
@@ -237,7 +195,7 @@ impl PostgresStore {
             } else {
                 row.push_bind(draft.payload.clone());
             }
-            row.push_bind(rid)
+            row.push_bind(None::<String>)
                 .push_bind(snapshot.county_id.clone())
                 .push_bind(snapshot.township_id.clone())
                 .push_bind(snapshot.village_id.clone())
@@ -246,11 +204,13 @@ impl PostgresStore {
                 .push_bind(snapshot.assignee_before.clone());
             qb.push(")");
         }
-        qb.push(
-            " returning id, seq), \
-             x as (insert into event_outbox (event_id) select id from e) \
-             select o.number, e.id, e.seq from o, e order by e.seq",
-        );
+        qb.push(" returning id, seq), x as (insert into event_outbox (event_id) select id from e)");
+        if let Some(key) = request {
+            qb.push(", ");
+            push_register(&mut qb, &self.keys, key, "order_id");
+            qb.push_bind(stored.id).push(" from o)");
+        }
+        qb.push(" select o.number, e.id, e.seq from o, e order by e.seq");
         let rows = qb.build().fetch_all(&self.pool).await?;
         let mut events = Vec::with_capacity(drafts.len());
         for (row, draft) in rows.iter().zip(drafts) {
@@ -270,20 +230,42 @@ impl PostgresStore {
     }
 }
 
-/// Appends an event with its snapshot, and its outbox row, in the caller's transaction.
+/// Pushes the CTE `r`, which registers `key` in the statement that writes what it names:
+/// `r as (insert into request_ids (user_id, request_id, fingerprint, <column>) select
+/// <key's values>, ` and the caller pushes the column's value and `from <cte>)`.
+fn push_register(qb: &mut QueryBuilder<'_, Postgres>, keys: &CallerKeys, key: &RequestKey, column: &str) {
+    qb.push("r as (insert into request_ids (user_id, request_id, fingerprint, ")
+        .push(column)
+        .push(") select ");
+    qb.push_bind(key.user_id).push(", ").push_bind(key.id.clone()).push(", ");
+    qb.push_bind(keys.request_fingerprint(&key.digest)).push(", ");
+}
+
+/// Whether `e` is a request id found registered already.
+fn is_registered(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.constraint() == Some("request_ids_pkey"))
+}
+
+/// Appends an event with its snapshot, and its outbox row, in the caller's transaction;
+/// registers `request` (user, id, fingerprint) with it.
 async fn insert_event(
     conn: &mut PgConnection,
     order_id: Uuid,
     seq: i64,
     draft: &EventDraft,
-    request_id: Option<&str>,
+    step_id: Option<&str>,
     snapshot: &EventSnapshot,
+    request: Option<(Uuid, &str, Vec<u8>)>,
 ) -> Result<Event, sqlx::Error> {
+    let (user_id, request_id, fingerprint) =
+        request.map_or((None, None, None), |(u, r, f)| (Some(u), Some(r), Some(f)));
     let id: i64 = sqlx::query_scalar(
         "with e as (insert into work_order_events \
          (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id, \
           county_id, township_id, village_id, handling_unit_id, assignee_id, assignee_before) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id), \
+         r as (insert into request_ids (user_id, request_id, fingerprint, order_id, event_id) \
+          select $17, $18, $19, $1, id from e where $18::text is not null) \
          insert into event_outbox (event_id) select id from e returning event_id",
     )
     .bind(order_id)
@@ -295,13 +277,16 @@ async fn insert_event(
     .bind(draft.from_state.map(State::as_str))
     .bind(draft.to_state.as_str())
     .bind(&draft.payload)
-    .bind(request_id)
+    .bind(step_id)
     .bind(&snapshot.county_id)
     .bind(&snapshot.township_id)
     .bind(&snapshot.village_id)
     .bind(&snapshot.handling_unit_id)
     .bind(&snapshot.assignee_id)
     .bind(&snapshot.assignee_before)
+    .bind(user_id)
+    .bind(request_id)
+    .bind(fingerprint)
     .fetch_one(&mut *conn)
     .await?;
     Ok(Event::stored(id, order_id, seq, draft))
@@ -446,30 +431,39 @@ impl Store for PostgresStore {
     // ---- calls -------------------------------------------------------------------
 
     #[tracing::instrument(skip_all, fields(call_id = %call.id))]
-    async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
-        // A retry is recognised by the unique (agent, request id) index, so the first
-        // attempt pays for no lookup.
-        let mut values = call_values(call, &self.keys);
-        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
-        let mut qb = QueryBuilder::new("");
-        push_insert(&mut qb, "calls", values);
+    async fn record_call(&self, call: &Call, request: Option<&RequestKey>) -> Result<Recorded<Call>> {
+        // A repeat is recognised by the registry's key, so a first attempt pays for no
+        // lookup; the call and the registration are one statement.
+        let mut qb = QueryBuilder::new("with c as (");
+        push_insert(&mut qb, "calls", call_values(call, &self.keys));
+        qb.push(" returning id)");
+        if let Some(key) = request {
+            qb.push(", ");
+            push_register(&mut qb, &self.keys, key, "call_id");
+            qb.push("id from c)");
+        }
+        qb.push(" select id from c");
         match qb.build().execute(&self.pool).await {
             Ok(_) => Ok(Recorded { value: call.clone(), created: true }),
-            Err(e) if is_unique_violation(&e) => self.call_retried(call, request_id).await,
+            Err(e) if is_unique_violation(&e) => repeated_call(self, call, request).await,
             Err(e) => Err(db(e)),
         }
     }
 
     #[tracing::instrument(skip_all, fields(call_id = %call.id))]
-    async fn record_call_in_village(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
+    async fn record_call_in_village(
+        &self,
+        call: &Call,
+        request: Option<&RequestKey>,
+    ) -> Result<Recorded<Call>> {
         // One statement: the village's township and county are read by the insert itself,
-        // which inserts nothing when the id is not a village of the directory.
+        // which inserts nothing (and registers nothing) when the id is not a village of
+        // the directory.
         let village = &call.place.village_id;
         let mut values = call_values(call, &self.keys);
         values.retain(|(column, _)| !matches!(*column, "county_id" | "township_id"));
-        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
         let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
-        let mut qb = QueryBuilder::new("insert into calls (");
+        let mut qb = QueryBuilder::new("with c as (insert into calls (");
         qb.push(names.join(", ")).push(", township_id, county_id) select ");
         for (_, v) in values {
             v.bind(&mut qb);
@@ -481,7 +475,15 @@ impl Store for PostgresStore {
              where v.id = ",
         );
         qb.push_bind(village.clone());
-        qb.push(" and v.level = 'village' and t.parent_id is not null) p returning township_id, county_id");
+        qb.push(
+            " and v.level = 'village' and t.parent_id is not null) p returning id, township_id, county_id)",
+        );
+        if let Some(key) = request {
+            qb.push(", ");
+            push_register(&mut qb, &self.keys, key, "call_id");
+            qb.push("id from c)");
+        }
+        qb.push(" select township_id, county_id from c");
         match qb.build().fetch_optional(&self.pool).await {
             Ok(Some(row)) => {
                 let r = R(&row);
@@ -493,7 +495,7 @@ impl Store for PostgresStore {
                 Ok(Recorded { value: Call { place, ..call.clone() }, created: true })
             }
             Ok(None) => Err(StoreError::not_found("village", village)),
-            Err(e) if is_unique_violation(&e) => self.call_retried(call, request_id).await,
+            Err(e) if is_unique_violation(&e) => repeated_call(self, call, request).await,
             Err(e) => Err(db(e)),
         }
     }
@@ -582,7 +584,7 @@ impl Store for PostgresStore {
         &self,
         order: &WorkOrder,
         events: &[EventDraft],
-        request_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<Recorded<(WorkOrder, Vec<Event>)>> {
         if events.is_empty() || order.version != events.len() as i64 {
             return Err(StoreError::other(format!(
@@ -591,26 +593,13 @@ impl Store for PostgresStore {
                 events.len()
             )));
         }
-        // A retry is recognised by the unique (creator, request id) index, so the first
-        // attempt pays for no lookup (the server asks `find_order_by_request` only after a failure).
-        match self.write_order(order, events, request_id).await {
+        // A repeat is recognised by the registry's key, so a first attempt pays for no
+        // lookup.
+        match self.write_order(order, events, request).await {
             Ok(value) => Ok(Recorded { value, created: true }),
-            Err(e) if is_unique_violation(&e) => {
-                // A concurrent retry with the same request id committed first.
-                if let Some(rid) = request_id
-                    && let Some(found) = self.order_by_request(order.created_by, rid).await?
-                {
-                    return Ok(Recorded { value: found, created: false });
-                }
-                Err(StoreError::Conflict(format!("work order `{}` exists", order.id)))
-            }
+            Err(e) if is_unique_violation(&e) => repeated_order(self, order, request).await,
             Err(e) => Err(db(e)),
         }
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn find_order_by_request(&self, created_by: Uuid, request_id: &str) -> Result<Option<WorkOrder>> {
-        Ok(self.order_by_request(created_by, request_id).await?.map(|(order, _)| order))
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %id))]
@@ -645,7 +634,8 @@ impl Store for PostgresStore {
         expected_version: i64,
         next: &WorkOrder,
         event: &EventDraft,
-        request_id: Option<&str>,
+        step_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<Event> {
         if next.version != expected_version + 1 {
             return Err(StoreError::other(format!(
@@ -689,39 +679,27 @@ impl Store for PostgresStore {
             });
         };
         let snapshot = EventSnapshot::of(next, assignee_before);
-        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id, &snapshot).await {
-            Ok(e) => e,
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!(
-                    "request id already used for an event of work order {}",
-                    next.id
-                )));
-            }
-            Err(e) => return Err(db(e)),
-        };
+        let registration =
+            request.map(|k| (k.user_id, k.id.as_str(), self.keys.request_fingerprint(&k.digest)));
+        let stored =
+            match insert_event(&mut tx, next.id, next.version, event, step_id, &snapshot, registration).await
+            {
+                Ok(e) => e,
+                Err(e) if is_registered(&e) => {
+                    let request_id = request.map(|k| k.id.clone()).unwrap_or_default();
+                    return Err(StoreError::RequestReused { request_id });
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict(format!(
+                        "request id already used for an event of work order {}",
+                        next.id
+                    )));
+                }
+                Err(e) => return Err(db(e)),
+            };
         tx.commit().await.map_err(db)?;
         self.events_written.notify_one();
         Ok(stored)
-    }
-
-    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
-    async fn event_by_request(
-        &self,
-        order_id: Uuid,
-        actor_id: Uuid,
-        request_id: &str,
-    ) -> Result<Option<Event>> {
-        let row = sqlx::query(
-            "select * from work_order_events \
-             where order_id = $1 and actor_id = $2 and request_id = $3",
-        )
-        .bind(order_id)
-        .bind(actor_id)
-        .bind(request_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(event_from_row).transpose()
     }
 
     #[tracing::instrument(skip_all)]
@@ -782,5 +760,21 @@ impl Store for PostgresStore {
             return Err(StoreError::not_found("work order", order_id));
         }
         rows.iter().map(event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
+        let row: Option<(Vec<u8>, Option<Uuid>, Option<Uuid>, Option<i64>)> = sqlx::query_as(
+            "select fingerprint, call_id, order_id, event_id from request_ids \
+             where user_id = $1 and request_id = $2",
+        )
+        .bind(key.user_id)
+        .bind(&key.id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some((fingerprint, call_id, order_id, event_id)) = row else { return Ok(None) };
+        let wrote = Wrote::from_columns(call_id, order_id, event_id)?;
+        repeat(&self.keys, key, &fingerprint, wrote).map(Some)
     }
 }

@@ -20,11 +20,12 @@ use async_trait::async_trait;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
-    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, Result, Station, Store, StoreError,
-    TargetStatus, Unit, User, decode_cursor, encode_cursor, order_day, order_number, username_key,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, Station, Store,
+    StoreError, TargetStatus, Unit, User, Wrote, decode_cursor, encode_cursor, order_day, order_number,
+    repeat, repeated_call, repeated_order, username_key,
 };
 use rows::{
-    ORDER_IMMUTABLE, R, V, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
+    ORDER_IMMUTABLE, R, call_from_row, call_values, db, event_from_row, is_unique_violation, micros,
     order_from_row, order_values, push_insert, user_from_row,
 };
 use sqlx::sqlite::{
@@ -125,33 +126,11 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
     }
 
-    async fn order_by_request(
-        &self,
-        created_by: Uuid,
-        request_id: &str,
-    ) -> Result<Option<(WorkOrder, Vec<Event>)>> {
-        let row = sqlx::query("select * from work_orders where created_by = ? and request_id = ?")
-            .bind(created_by.to_string())
-            .bind(request_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        let Some(row) = row else { return Ok(None) };
-        let order = order_from_row(&row, &self.keys)?;
-        let rows = sqlx::query("select * from work_order_events where order_id = ? order by seq")
-            .bind(order.id.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
-        Ok(Some((order, events)))
-    }
-
     async fn insert_order(
         &self,
         order: &WorkOrder,
         drafts: &[EventDraft],
-        request_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
         let day = order_day(order.created_at);
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -166,24 +145,48 @@ impl SqliteStore {
         let mut stored = order.clone();
         stored.number = order_number(&day, seq);
         stored.version = drafts.len() as i64;
-        let mut values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
-        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
+        let values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "work_orders", values);
         qb.build().execute(&mut *tx).await?;
+        if let Some(key) = request {
+            register(&mut tx, &self.keys, key, Wrote::Order(stored.id)).await?;
+        }
         let mut events = Vec::with_capacity(drafts.len());
         // The events written together carry the order as the command left it.
         let snapshot = EventSnapshot::of(&stored, None);
         for (i, draft) in drafts.iter().enumerate() {
-            // The request id marks the first event only: it is unique per order and actor.
-            let rid = if i == 0 { request_id } else { None };
             let draft = draft.numbered(&stored.number);
-            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, &draft, rid, &snapshot).await?);
+            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, &draft, None, &snapshot).await?);
         }
         tx.commit().await?;
         self.events_written.notify_one();
         Ok((stored, events))
     }
+}
+
+/// Registers a client's request id with what its write made, in that write's transaction;
+/// an id registered already breaks the table's key.
+async fn register(
+    conn: &mut SqliteConnection,
+    keys: &CallerKeys,
+    key: &RequestKey,
+    wrote: Wrote,
+) -> Result<(), sqlx::Error> {
+    let (call_id, order_id, event_id) = wrote.columns();
+    sqlx::query(
+        "insert into request_ids (user_id, request_id, fingerprint, call_id, order_id, event_id) \
+         values (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key.user_id.to_string())
+    .bind(&key.id)
+    .bind(keys.request_fingerprint(&key.digest))
+    .bind(call_id.map(|id| id.to_string()))
+    .bind(order_id.map(|id| id.to_string()))
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Appends an event with its snapshot, and its outbox row, in the caller's transaction.
@@ -362,36 +365,22 @@ impl Store for SqliteStore {
     // ---- calls -------------------------------------------------------------------
 
     #[tracing::instrument(skip_all, fields(call_id = %call.id))]
-    async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
-        let existing = async |rid: &str| -> Result<Option<Call>> {
-            let row = sqlx::query("select * from calls where agent_id = ? and request_id = ?")
-                .bind(call.agent_id.to_string())
-                .bind(rid)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-            row.as_ref().map(|r| call_from_row(r, &self.keys)).transpose()
-        };
-        if let Some(rid) = request_id
-            && let Some(found) = existing(rid).await?
-        {
-            return Ok(Recorded { value: found, created: false });
-        }
-        let mut values = call_values(call, &self.keys);
-        values.push(("request_id", V::Text(request_id.map(str::to_owned))));
-        let mut qb = QueryBuilder::new("");
-        push_insert(&mut qb, "calls", values);
-        match qb.build().execute(&self.writer).await {
-            Ok(_) => Ok(Recorded { value: call.clone(), created: true }),
-            Err(e) if is_unique_violation(&e) => {
-                // A concurrent retry may have stored the same request first.
-                if let Some(rid) = request_id
-                    && let Some(found) = existing(rid).await?
-                {
-                    return Ok(Recorded { value: found, created: false });
-                }
-                Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
+    async fn record_call(&self, call: &Call, request: Option<&RequestKey>) -> Result<Recorded<Call>> {
+        // A repeat is recognised by the registry's key, so a first attempt pays for no
+        // lookup.
+        let written = async {
+            let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+            let mut qb = QueryBuilder::new("");
+            push_insert(&mut qb, "calls", call_values(call, &self.keys));
+            qb.build().execute(&mut *tx).await?;
+            if let Some(key) = request {
+                register(&mut tx, &self.keys, key, Wrote::Call(call.id)).await?;
             }
+            tx.commit().await
+        };
+        match written.await {
+            Ok(()) => Ok(Recorded { value: call.clone(), created: true }),
+            Err(e) if is_unique_violation(&e) => repeated_call(self, call, request).await,
             Err(e) => Err(db(e)),
         }
     }
@@ -442,7 +431,7 @@ impl Store for SqliteStore {
         &self,
         order: &WorkOrder,
         events: &[EventDraft],
-        request_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<Recorded<(WorkOrder, Vec<Event>)>> {
         if events.is_empty() || order.version != events.len() as i64 {
             return Err(StoreError::other(format!(
@@ -451,26 +440,13 @@ impl Store for SqliteStore {
                 events.len()
             )));
         }
-        // A retry is recognised by the unique (creator, request id) index, so the first
-        // attempt pays for no lookup; the server asks `find_order_by_request` first.
-        match self.insert_order(order, events, request_id).await {
+        // A repeat is recognised by the registry's key, so a first attempt pays for no
+        // lookup.
+        match self.insert_order(order, events, request).await {
             Ok(value) => Ok(Recorded { value, created: true }),
-            Err(e) if is_unique_violation(&e) => {
-                // A concurrent retry with the same request id committed first.
-                if let Some(rid) = request_id
-                    && let Some(found) = self.order_by_request(order.created_by, rid).await?
-                {
-                    return Ok(Recorded { value: found, created: false });
-                }
-                Err(StoreError::Conflict(format!("work order `{}` exists", order.id)))
-            }
+            Err(e) if is_unique_violation(&e) => repeated_order(self, order, request).await,
             Err(e) => Err(db(e)),
         }
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn find_order_by_request(&self, created_by: Uuid, request_id: &str) -> Result<Option<WorkOrder>> {
-        Ok(self.order_by_request(created_by, request_id).await?.map(|(order, _)| order))
     }
 
     #[tracing::instrument(skip_all, fields(order_id = %id))]
@@ -505,7 +481,8 @@ impl Store for SqliteStore {
         expected_version: i64,
         next: &WorkOrder,
         event: &EventDraft,
-        request_id: Option<&str>,
+        step_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<Event> {
         if next.version != expected_version + 1 {
             return Err(StoreError::other(format!(
@@ -550,7 +527,7 @@ impl Store for SqliteStore {
             });
         }
         let snapshot = EventSnapshot::of(next, assignee_before);
-        let stored = match insert_event(&mut tx, next.id, next.version, event, request_id, &snapshot).await {
+        let stored = match insert_event(&mut tx, next.id, next.version, event, step_id, &snapshot).await {
             Ok(e) => e,
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Conflict(format!(
@@ -560,28 +537,19 @@ impl Store for SqliteStore {
             }
             Err(e) => return Err(db(e)),
         };
+        if let Some(key) = request {
+            let wrote = Wrote::Action { order_id: next.id, event_id: stored.id };
+            match register(&mut tx, &self.keys, key, wrote).await {
+                Ok(()) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::RequestReused { request_id: key.id.clone() });
+                }
+                Err(e) => return Err(db(e)),
+            }
+        }
         tx.commit().await.map_err(db)?;
         self.events_written.notify_one();
         Ok(stored)
-    }
-
-    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
-    async fn event_by_request(
-        &self,
-        order_id: Uuid,
-        actor_id: Uuid,
-        request_id: &str,
-    ) -> Result<Option<Event>> {
-        let row = sqlx::query(
-            "select * from work_order_events where order_id = ? and actor_id = ? and request_id = ?",
-        )
-        .bind(order_id.to_string())
-        .bind(actor_id.to_string())
-        .bind(request_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.as_ref().map(event_from_row).transpose()
     }
 
     #[tracing::instrument(skip_all)]
@@ -654,5 +622,25 @@ impl Store for SqliteStore {
             return Err(StoreError::not_found("work order", order_id));
         }
         rows.iter().map(event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
+        let row: Option<(Vec<u8>, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+            "select fingerprint, call_id, order_id, event_id from request_ids \
+             where user_id = ? and request_id = ?",
+        )
+        .bind(key.user_id.to_string())
+        .bind(&key.id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some((fingerprint, call_id, order_id, event_id)) = row else { return Ok(None) };
+        let id = |s: Option<String>| {
+            s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::other(format!("request_ids: {e}"))))
+                .transpose()
+        };
+        let wrote = Wrote::from_columns(id(call_id)?, id(order_id)?, event_id)?;
+        repeat(&self.keys, key, &fingerprint, wrote).map(Some)
     }
 }

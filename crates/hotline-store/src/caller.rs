@@ -36,6 +36,9 @@ struct CallerKey {
     id: String,
     aead: XChaCha20Poly1305,
     mac: [u8; 32],
+    /// Keys the fingerprints of requests (see [`crate::RequestKey`]), which hash caller
+    /// data among the rest of a request.
+    request_mac: [u8; 32],
 }
 
 impl CallerKey {
@@ -57,7 +60,15 @@ impl CallerKey {
             id,
             aead: XChaCha20Poly1305::new((&enc).into()),
             mac: derive(b"hotline caller lookup hash v1"),
+            request_mac: derive(b"hotline request fingerprint v1"),
         })
+    }
+
+    fn request_fingerprint(&self, digest: &[u8]) -> Vec<u8> {
+        let mut m =
+            <HmacSha256 as Mac>::new_from_slice(&self.request_mac).expect("HMAC takes any key length");
+        m.update(digest);
+        m.finalize().into_bytes().to_vec()
     }
 
     fn phone_hash(&self, phone: &Phone) -> String {
@@ -182,6 +193,17 @@ impl CallerKeys {
     /// not yet re-sealed after a rotation carry an older key's hash.
     pub fn phone_hashes(&self, phone: &Phone) -> Vec<String> {
         std::iter::once(&self.0.current).chain(&self.0.older).map(|k| k.phone_hash(phone)).collect()
+    }
+
+    /// The stored fingerprint of a request's digest, under the current key: a request
+    /// holds caller data, so what is stored is keyed, like a phone's lookup hash.
+    pub fn request_fingerprint(&self, digest: &[u8]) -> Vec<u8> {
+        self.0.current.request_fingerprint(digest)
+    }
+
+    /// The fingerprints of a request's digest under every key, the current one first.
+    pub fn request_fingerprints(&self, digest: &[u8]) -> Vec<Vec<u8>> {
+        std::iter::once(&self.0.current).chain(&self.0.older).map(|k| k.request_fingerprint(digest)).collect()
     }
 
     /// Seals a caller for storage.

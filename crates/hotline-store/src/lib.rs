@@ -3,7 +3,8 @@
 //!
 //! Each write method is one transaction. Order changes are guarded by the version the
 //! command was decided against, so a stale writer is refused instead of overwriting.
-//! Creation takes a client request id, so a retried call returns the first result.
+//! Writes made for a client take its request id, registered with the write (see
+//! [`RequestKey`]), so a repeated request returns the first result.
 
 mod caller;
 pub mod citygen;
@@ -15,6 +16,7 @@ mod page;
 mod pool;
 mod privacy;
 mod queue;
+mod request;
 pub mod rollup;
 mod routing;
 mod stats;
@@ -40,6 +42,7 @@ pub use page::*;
 pub use pool::*;
 pub use privacy::*;
 pub use queue::*;
+pub use request::*;
 pub use routing::*;
 pub use stats::*;
 pub use suggestion::*;
@@ -70,6 +73,10 @@ pub enum StoreError {
     /// resolve; the message says which record and field.
     #[error("{0}")]
     Invalid(String),
+    /// A request id that names another request of the same user (see [`RequestKey`]);
+    /// nothing was written.
+    #[error("request id `{request_id}` names another request")]
+    RequestReused { request_id: String },
     /// A page cursor that this store did not make.
     #[error("page token is not valid")]
     BadCursor,
@@ -91,7 +98,7 @@ impl StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The result of an idempotent write: the stored value, and whether this call created
-/// it (`false` when a retry with the same request id found the first result).
+/// it (`false` when a repeat of the request found the first result).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded<T> {
     pub value: T,
@@ -264,17 +271,22 @@ pub trait Store:
 
     // ---- calls -------------------------------------------------------------------
 
-    /// Stores the call. With a request id, a retry by the same agent returns the first
-    /// call (`created: false`) and writes nothing.
-    async fn record_call(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>>;
+    /// Stores the call, registering `request` with it. A repeat of the request returns the
+    /// first call (`created: false`) and writes nothing; its id sent with another request
+    /// is `RequestReused` (see [`RequestKey`]).
+    async fn record_call(&self, call: &Call, request: Option<&RequestKey>) -> Result<Recorded<Call>>;
     /// Stores a call about the village `call.place.village_id`, with the village's
     /// township and county as the directory has them (the place's other two fields are
     /// not read): what `RecordCall` writes. An unknown or non-village id is `NotFound`
-    /// (entity "village") and writes nothing; retries are as for [`Store::record_call`].
+    /// (entity "village") and writes nothing; requests are as for [`Store::record_call`].
     /// This default reads the place, then records; PostgreSQL does both in one statement.
-    async fn record_call_in_village(&self, call: &Call, request_id: Option<&str>) -> Result<Recorded<Call>> {
+    async fn record_call_in_village(
+        &self,
+        call: &Call,
+        request: Option<&RequestKey>,
+    ) -> Result<Recorded<Call>> {
         let place = self.village_place(&call.place.village_id).await?;
-        self.record_call(&Call { place, ..call.clone() }, request_id).await
+        self.record_call(&Call { place, ..call.clone() }, request).await
     }
     async fn get_call(&self, id: Uuid) -> Result<Call>;
     /// The call an order is made from and, for an order dispatched to an explicit target
@@ -302,37 +314,39 @@ pub trait Store:
     /// event, and a dispatch event when the order was dispatched at once. The order's
     /// version must equal the number of events. Assigns its number (`GD` + Shanghai date
     /// `yyyymmdd` + 6-digit daily sequence, e.g. `GD20261126000001`); the order's
-    /// `number` on input is ignored. With a request id, a retry by the same creator
-    /// returns the first order (as it stands now) and all its events.
+    /// `number` on input is ignored. `request` is registered with the order: a repeat of
+    /// the request returns the first order (as it stands now) and all its events; its id
+    /// sent with another request is `RequestReused` (see [`RequestKey`]).
     async fn create_order(
         &self,
         order: &WorkOrder,
         events: &[EventDraft],
-        request_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<Recorded<(WorkOrder, Vec<Event>)>>;
-    /// The order this creator made with this request id, as it stands now.
-    async fn find_order_by_request(&self, created_by: Uuid, request_id: &str) -> Result<Option<WorkOrder>>;
     async fn get_order(&self, id: Uuid) -> Result<WorkOrder>;
     async fn get_order_by_number(&self, number: &str) -> Result<WorkOrder>;
     /// Writes `next` (whose version must be `expected_version + 1`) and appends `event`,
     /// in one transaction, only if the stored order is still at `expected_version`;
-    /// otherwise `Stale`. `request_id` is kept on the event so a retry can be recognised.
+    /// otherwise `Stale`. `step_id` is kept on the event, unique per order and actor (the
+    /// sweeper names its steps so; a repeated step is `Conflict`). `request` is
+    /// registered with the event; an id registered already is `RequestReused` (a repeat of
+    /// the request that registered it finds the order moved on, `Stale`, first).
     async fn save_transition(
         &self,
         expected_version: i64,
         next: &WorkOrder,
         event: &EventDraft,
-        request_id: Option<&str>,
+        step_id: Option<&str>,
+        request: Option<&RequestKey>,
     ) -> Result<Event>;
-    /// The event that a command with this request id produced on this order, by this user.
-    async fn event_by_request(
-        &self,
-        order_id: Uuid,
-        actor_id: Uuid,
-        request_id: &str,
-    ) -> Result<Option<Event>>;
     /// Newest first (created_at, then id, descending), with a cursor.
     async fn list_orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>>;
     /// The order's whole history, oldest first.
     async fn order_events(&self, order_id: Uuid) -> Result<Vec<Event>>;
+
+    // ---- request ids ---------------------------------------------------------------
+
+    /// What the request that registered `key`'s id wrote, when `key` repeats it; `None`
+    /// when the id is not registered; `RequestReused` when it names another request.
+    async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>>;
 }

@@ -18,7 +18,7 @@
 
 use crate::{
     Call, Directory, Event, ImportSummary, OrderFilter, Page, PageRequest, Person, PersonFilter, PersonKind,
-    Station, Store, StoreError, TargetStatus, TeamRole, Unit, User,
+    RequestKey, Station, Store, StoreError, TargetStatus, TeamRole, Unit, User, Wrote,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use hotline_domain::{
@@ -54,7 +54,8 @@ macro_rules! store_tests {
             orders_round_trip,
             orders_save_transition_version_check,
             orders_concurrent_transitions,
-            orders_event_by_request,
+            orders_action_request_ids,
+            request_ids_across_writes,
             orders_list_filters,
             orders_list_pagination,
             orders_overdue_follows_transitions,
@@ -139,6 +140,19 @@ fn assert_invalid<T: std::fmt::Debug>(r: Result<T, StoreError>) -> String {
         Err(StoreError::Invalid(m)) => m,
         other => panic!("expected Invalid, got {other:?}"),
     }
+}
+
+#[track_caller]
+fn assert_reused<T: std::fmt::Debug>(r: Result<T, StoreError>, id: &str) {
+    match r {
+        Err(StoreError::RequestReused { request_id }) => assert_eq!(request_id, id),
+        other => panic!("expected RequestReused `{id}`, got {other:?}"),
+    }
+}
+
+/// The key of the request `body` (standing for a request message) sent with `id`.
+pub fn key(user: Uuid, id: &str, body: &str) -> RequestKey {
+    RequestKey::new(user, id, "/hotline.test/Write", body.as_bytes())
 }
 
 #[track_caller]
@@ -478,24 +492,28 @@ pub async fn directory_import_and_lookup(store: &dyn Store) {
         },
         ..call(agent, at("2026-11-26T01:00:00Z"), Some("13800138000"))
     };
-    let r = store.record_call_in_village(&asked, Some("v-1")).await.expect("record_call_in_village");
+    let v1 = key(agent, "v-1", "asked");
+    let r = store.record_call_in_village(&asked, Some(&v1)).await.expect("record_call_in_village");
     let stored = Call { place: store.village_place("371502001002").await.unwrap(), ..asked.clone() };
     assert_eq!(r, crate::Recorded { value: stored.clone(), created: true });
     assert_eq!(store.get_call(asked.id).await.unwrap(), stored);
     let retry = Call { id: Uuid::new_v4(), ..asked.clone() };
     assert_eq!(
-        store.record_call_in_village(&retry, Some("v-1")).await.unwrap(),
+        store.record_call_in_village(&retry, Some(&v1)).await.unwrap(),
         crate::Recorded { value: stored.clone(), created: false }
     );
+    let v2 = key(agent, "v-2", "not a village");
     for not_a_village in ["371502001", "371599999999"] {
         let bad = Call {
             id: Uuid::new_v4(),
             place: Place { village_id: not_a_village.into(), ..stored.place.clone() },
             ..asked.clone()
         };
-        assert_not_found(store.record_call_in_village(&bad, Some("v-2")).await, "village", not_a_village);
+        assert_not_found(store.record_call_in_village(&bad, Some(&v2)).await, "village", not_a_village);
         assert_not_found(store.get_call(bad.id).await, "call", &bad.id.to_string());
     }
+    // A request that failed registered nothing: its id is free.
+    assert_eq!(store.repeat_of(&v2).await.unwrap(), None);
 
     // The call and the dispatch target, read together.
     assert_eq!(store.call_and_target(asked.id, None).await.unwrap(), (stored.clone(), None));
@@ -849,20 +867,29 @@ pub async fn calls_labelled_and_acceptance(store: &dyn Store) {
 pub async fn calls_record_and_idempotency(store: &dyn Store) {
     let agent = Uuid::new_v4();
     let first = call(agent, at("2026-11-26T01:00:00.000001Z"), Some("13800138000"));
-    let r = store.record_call(&first, Some("req-1")).await.unwrap();
+    let req1 = key(agent, "req-1", "first");
+    let r = store.record_call(&first, Some(&req1)).await.unwrap();
     assert_eq!(r, crate::Recorded { value: first.clone(), created: true });
     assert_eq!(store.get_call(first.id).await.unwrap(), first);
+    assert_eq!(store.repeat_of(&req1).await.unwrap(), Some(Wrote::Call(first.id)));
 
-    // A retry (even with different content) returns the first call and writes nothing.
-    let retry = Call { id: Uuid::new_v4(), summary: "不同的内容".into(), ..first.clone() };
-    let r = store.record_call(&retry, Some("req-1")).await.unwrap();
+    // A repeat of the request returns the first call and writes nothing (the server
+    // gives each attempt a new call id).
+    let retry = Call { id: Uuid::new_v4(), ..first.clone() };
+    let r = store.record_call(&retry, Some(&req1)).await.unwrap();
     assert!(!r.created);
     assert_eq!(r.value, first);
     assert_not_found(store.get_call(retry.id).await, "call", &retry.id.to_string());
 
-    // The request id is per agent.
-    let other = call(Uuid::new_v4(), at("2026-11-26T01:05:00Z"), None);
-    let r = store.record_call(&other, Some("req-1")).await.unwrap();
+    // The id with another request is refused and writes nothing.
+    let other_request = Call { id: Uuid::new_v4(), summary: "不同的内容".into(), ..first.clone() };
+    assert_reused(store.record_call(&other_request, Some(&key(agent, "req-1", "other"))).await, "req-1");
+    assert_not_found(store.get_call(other_request.id).await, "call", &other_request.id.to_string());
+
+    // The request id is per user.
+    let someone = Uuid::new_v4();
+    let other = call(someone, at("2026-11-26T01:05:00Z"), None);
+    let r = store.record_call(&other, Some(&key(someone, "req-1", "other"))).await.unwrap();
     assert!(r.created);
     assert_eq!(store.get_call(other.id).await.unwrap(), other);
 
@@ -882,16 +909,31 @@ pub async fn calls_record_and_idempotency(store: &dyn Store) {
     store.record_call(&minimal, None).await.unwrap();
     assert_eq!(store.get_call(minimal.id).await.unwrap(), minimal);
 
-    // Two retries racing: one stores, both get the same call.
+    // Two repeats racing: one stores, both get the same call.
     let c1 = call(agent, at("2026-11-26T04:00:00Z"), Some("13900139000"));
     let c2 = Call { id: Uuid::new_v4(), ..c1.clone() };
+    let race = key(agent, "req-race", "race");
     let results =
-        join_all(vec![store.record_call(&c1, Some("req-race")), store.record_call(&c2, Some("req-race"))])
-            .await;
+        join_all(vec![store.record_call(&c1, Some(&race)), store.record_call(&c2, Some(&race))]).await;
     let results: Vec<_> = results.into_iter().map(|r| r.expect("racing record_call")).collect();
     assert_eq!(results.iter().filter(|r| r.created).count(), 1, "exactly one stored");
     assert_eq!(results[0].value, results[1].value);
     let (calls, _) = store.caller_history(&phone("13900139000"), 10).await.unwrap();
+    assert_eq!(calls.len(), 1);
+
+    // Two different requests racing with one id: one stores, the other is refused.
+    let d1 = call(agent, at("2026-11-26T05:00:00Z"), Some("13700137000"));
+    let d2 = Call { id: Uuid::new_v4(), summary: "另一个来电".into(), ..d1.clone() };
+    let results = join_all(vec![
+        store.record_call(&d1, Some(&key(agent, "req-two", "d1"))),
+        store.record_call(&d2, Some(&key(agent, "req-two", "d2"))),
+    ])
+    .await;
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(r) if r.created)).count(), 1, "{results:?}");
+    let refused: Vec<_> = results.into_iter().filter(|r| r.is_err()).collect();
+    assert_eq!(refused.len(), 1);
+    assert_reused(refused.into_iter().next().unwrap(), "req-two");
+    let (calls, _) = store.caller_history(&phone("13700137000"), 10).await.unwrap();
     assert_eq!(calls.len(), 1);
 }
 
@@ -1133,14 +1175,16 @@ pub async fn orders_created_together(store: &dyn Store) {
             created_event(&registered),
             event_for(&registered, &dispatched, EventKind::Dispatched, agent, Role::SeatAgent),
         ];
-        let rid = match i {
-            7 | 8 => Some("shared".to_owned()),
-            _ => Some(format!("together-{i}")),
+        let request = match i {
+            7 | 8 => key(agent, "shared", "shared"),
+            _ => key(agent, &format!("together-{i}"), &format!("order {i}")),
         };
-        jobs.push((dispatched, drafts, rid));
+        jobs.push((dispatched, drafts, request));
     }
     let results = join_all(
-        jobs.iter().map(|(order, drafts, rid)| store.create_order(order, drafts, rid.as_deref())).collect(),
+        jobs.iter()
+            .map(|(order, drafts, request)| store.create_order(order, drafts, Some(request)))
+            .collect(),
     )
     .await;
     let results: Vec<_> = results.into_iter().map(|r| r.expect("create_order")).collect();
@@ -1177,36 +1221,46 @@ pub async fn orders_created_together(store: &dyn Store) {
 pub async fn orders_create_idempotency(store: &dyn Store) {
     let agent = Uuid::new_v4();
     let order = basic_order(agent, at("2026-11-26T01:00:00Z"), "371502001001");
-    let first = store.create_order(&order, &[created_event(&order)], Some("req-1")).await.unwrap();
+    let req1 = key(agent, "req-1", "create");
+    let first = store.create_order(&order, &[created_event(&order)], Some(&req1)).await.unwrap();
     assert!(first.created);
     let (stored, events) = first.value.clone();
     let event = events[0].clone();
     assert_eq!(event.seq, 1);
+    assert_eq!(store.repeat_of(&req1).await.unwrap(), Some(Wrote::Order(stored.id)));
 
-    // A retry with the same request id, even with a new id: the first order, no writes.
-    let retry = WorkOrder { id: Uuid::new_v4(), description: "重试".into(), ..order.clone() };
-    let again = store.create_order(&retry, &[created_event(&retry)], Some("req-1")).await.unwrap();
+    // A repeat of the request (the server gives each attempt a new order id): the first
+    // order, no writes.
+    let retry = WorkOrder { id: Uuid::new_v4(), ..order.clone() };
+    let again = store.create_order(&retry, &[created_event(&retry)], Some(&req1)).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.value, (stored.clone(), vec![event.clone()]));
     assert_not_found(store.get_order(retry.id).await, "work order", &retry.id.to_string());
+    assert_eq!(store.order_events(stored.id).await.unwrap(), vec![event.clone()]);
+
+    // The id with another request is refused and writes nothing.
+    let another = WorkOrder { id: Uuid::new_v4(), description: "另一单".into(), ..order.clone() };
+    let (drafts, request) = ([created_event(&another)], key(agent, "req-1", "another"));
+    assert_reused(store.create_order(&another, &drafts, Some(&request)).await, "req-1");
+    assert_not_found(store.get_order(another.id).await, "work order", &another.id.to_string());
     assert_eq!(store.order_events(stored.id).await.unwrap(), vec![event]);
-    assert_eq!(store.find_order_by_request(agent, "req-1").await.unwrap(), Some(stored.clone()));
-    assert_eq!(store.find_order_by_request(agent, "req-none").await.unwrap(), None);
-    assert_eq!(store.find_order_by_request(Uuid::new_v4(), "req-1").await.unwrap(), None, "per creator");
 
     // Another creator's same request id is another request.
-    let other = basic_order(Uuid::new_v4(), at("2026-11-26T01:00:00Z"), "371502001001");
-    let r = store.create_order(&other, &[created_event(&other)], Some("req-1")).await.unwrap();
+    let creator = Uuid::new_v4();
+    let other = basic_order(creator, at("2026-11-26T01:00:00Z"), "371502001001");
+    let (drafts, request) = ([created_event(&other)], key(creator, "req-1", "create"));
+    let r = store.create_order(&other, &drafts, Some(&request)).await.unwrap();
     assert!(r.created);
-    assert_eq!(r.value.0.number, "GD20261126000002", "a retry takes no number");
+    assert_eq!(r.value.0.number, "GD20261126000002", "a repeat or a refusal takes no number");
 
-    // Two retries racing: exactly one order.
+    // Two repeats racing: exactly one order.
     let x = basic_order(agent, at("2026-11-26T02:00:00Z"), "371502001002");
     let y = WorkOrder { id: Uuid::new_v4(), ..x.clone() };
     let (ex, ey) = (created_event(&x), created_event(&y));
+    let race = key(agent, "req-race", "race");
     let results = join_all(vec![
-        store.create_order(&x, std::slice::from_ref(&ex), Some("req-race")),
-        store.create_order(&y, std::slice::from_ref(&ey), Some("req-race")),
+        store.create_order(&x, std::slice::from_ref(&ex), Some(&race)),
+        store.create_order(&y, std::slice::from_ref(&ey), Some(&race)),
     ])
     .await;
     let results: Vec<_> = results.into_iter().map(|r| r.expect("racing create_order")).collect();
@@ -1215,6 +1269,23 @@ pub async fn orders_create_idempotency(store: &dyn Store) {
     let all = store.list_orders(&OrderFilter::default(), &PageRequest::first(100)).await.unwrap();
     assert_eq!(all.items.len(), 3);
     assert_eq!(results[0].value.0.number, "GD20261126000003");
+
+    // Two different requests racing with one id: one order, the other refused.
+    let p = basic_order(agent, at("2026-11-26T03:00:00Z"), "371502001002");
+    let q = basic_order(agent, at("2026-11-26T03:00:00Z"), "371502001001");
+    let (ep, eq) = (created_event(&p), created_event(&q));
+    let results = join_all(vec![
+        store.create_order(&p, std::slice::from_ref(&ep), Some(&key(agent, "req-two", "p"))),
+        store.create_order(&q, std::slice::from_ref(&eq), Some(&key(agent, "req-two", "q"))),
+    ])
+    .await;
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(r) if r.created)).count(), 1, "{results:?}");
+    let refused: Vec<_> = results.into_iter().filter(|r| r.is_err()).collect();
+    assert_eq!(refused.len(), 1);
+    assert_reused(refused.into_iter().next().unwrap(), "req-two");
+    let all = store.list_orders(&OrderFilter::default(), &PageRequest::first(100)).await.unwrap();
+    assert_eq!(all.items.len(), 4);
+    assert_eq!(all.items[0].number, "GD20261126000004", "the refused one took no number");
 }
 
 pub async fn orders_create_with_dispatch(store: &dyn Store) {
@@ -1227,7 +1298,8 @@ pub async fn orders_create_with_dispatch(store: &dyn Store) {
     ];
     // The version must match the events given.
     assert!(matches!(store.create_order(&registered, &drafts, None).await, Err(StoreError::Other(_))));
-    let r = store.create_order(&dispatched, &drafts, Some("with-dispatch")).await.unwrap();
+    let request = key(agent, "with-dispatch", "dispatched");
+    let r = store.create_order(&dispatched, &drafts, Some(&request)).await.unwrap();
     assert!(r.created);
     let (stored, events) = r.value;
     assert_eq!(stored.version, 2);
@@ -1236,11 +1308,7 @@ pub async fn orders_create_with_dispatch(store: &dyn Store) {
     assert_event(&events[0], stored.id, 1, &drafts[0].numbered(&stored.number));
     assert_event(&events[1], stored.id, 2, &drafts[1]);
     assert_eq!(store.order_events(stored.id).await.unwrap(), events);
-    assert_eq!(
-        store.event_by_request(stored.id, agent, "with-dispatch").await.unwrap(),
-        Some(events[0].clone())
-    );
-    let again = store.create_order(&dispatched, &drafts, Some("with-dispatch")).await.unwrap();
+    let again = store.create_order(&dispatched, &drafts, Some(&request)).await.unwrap();
     assert!(!again.created);
     assert_eq!(again.value, (stored, events));
 }
@@ -1249,7 +1317,8 @@ pub async fn orders_round_trip(store: &dyn Store) {
     let agent = Uuid::new_v4();
     let order = full_order(agent, at("2026-11-26T01:02:03.123456Z"));
     let draft = created_event(&order);
-    let r = store.create_order(&order, std::slice::from_ref(&draft), Some("full")).await.unwrap();
+    let r = store.create_order(&order, std::slice::from_ref(&draft), Some(&key(agent, "full", "full"))).await;
+    let r = r.unwrap();
     let (stored, mut events) = r.value;
     let event = events.remove(0);
     assert_eq!(stored, WorkOrder { number: "GD20261126000001".into(), version: 1, ..order.clone() });
@@ -1285,7 +1354,7 @@ pub async fn orders_round_trip(store: &dyn Store) {
     next.result.as_mut().unwrap().amount_recovered = Some(dec("99999999999.99"));
     next.result.as_mut().unwrap().resolved = true;
     let e = event_for(&bare_stored, &next, EventKind::Replied, Uuid::new_v4(), Role::Counsel);
-    store.save_transition(1, &next, &e, None).await.unwrap();
+    store.save_transition(1, &next, &e, None, None).await.unwrap();
     let read = store.get_order(bare.id).await.unwrap();
     assert_eq!(read, next);
     assert_eq!(read.amount_in_dispute.unwrap().to_string(), "0.00");
@@ -1294,7 +1363,7 @@ pub async fn orders_round_trip(store: &dyn Store) {
     let mut back = bare_stored.clone();
     back.version = 3;
     let e = event_for(&next, &back, EventKind::Dispatched, Uuid::new_v4(), Role::Dispatcher);
-    store.save_transition(2, &back, &e, None).await.unwrap();
+    store.save_transition(2, &back, &e, None, None).await.unwrap();
     assert_eq!(store.get_order(bare.id).await.unwrap(), back);
 }
 
@@ -1310,14 +1379,14 @@ pub async fn orders_save_transition_version_check(store: &dyn Store) {
     v2.dispatched_at = Some(v2.updated_at);
     v2.deadlines.sign_off_due = Some(v2.updated_at + TimeDelta::days(1));
     let e2 = event_for(&v1, &v2, EventKind::Dispatched, dispatcher, Role::Dispatcher);
-    let ev2 = store.save_transition(1, &v2, &e2, Some("cmd-1")).await.unwrap();
+    let ev2 = store.save_transition(1, &v2, &e2, Some("cmd-1"), None).await.unwrap();
     assert_event(&ev2, order.id, 2, &e2);
     assert_eq!(store.get_order(order.id).await.unwrap(), v2);
 
     // A writer that decided against version 1 is refused and writes nothing.
     let other = WorkOrder { description: "stale writer".into(), ..moved(&v1, State::Closed, 11) };
     let e = event_for(&v1, &other, EventKind::AnsweredAndClosed, agent, Role::SeatAgent);
-    match store.save_transition(1, &other, &e, None).await {
+    match store.save_transition(1, &other, &e, None, None).await {
         Err(StoreError::Stale { id, expected }) => assert_eq!((id, expected), (order.id, 1)),
         r => panic!("expected Stale, got {r:?}"),
     }
@@ -1327,13 +1396,13 @@ pub async fn orders_save_transition_version_check(store: &dyn Store) {
     v3.signed_off_at = Some(v3.updated_at);
     v3.deadlines.reply_due = Some(v3.updated_at + TimeDelta::days(7));
     let e3 = event_for(&v2, &v3, EventKind::SignedOff, counsel, Role::Counsel);
-    let ev3 = store.save_transition(2, &v3, &e3, Some("cmd-1")).await.unwrap();
+    let ev3 = store.save_transition(2, &v3, &e3, Some("cmd-1"), None).await.unwrap();
     assert_event(&ev3, order.id, 3, &e3);
 
     // The same actor's request id on the same order is one command only.
     let v4 = moved(&v3, State::ReplyUnderReview, 30);
     let e4 = event_for(&v3, &v4, EventKind::Replied, counsel, Role::Counsel);
-    assert_conflict(store.save_transition(3, &v4, &e4, Some("cmd-1")).await);
+    assert_conflict(store.save_transition(3, &v4, &e4, Some("cmd-1"), None).await);
     assert_eq!(store.get_order(order.id).await.unwrap(), v3, "a refused transition writes nothing");
 
     // The history, oldest first, ids increasing.
@@ -1343,7 +1412,11 @@ pub async fn orders_save_transition_version_check(store: &dyn Store) {
 
     // Unknown order.
     let ghost = WorkOrder { id: Uuid::new_v4(), ..v2.clone() };
-    assert_not_found(store.save_transition(1, &ghost, &e2, None).await, "work order", &ghost.id.to_string());
+    assert_not_found(
+        store.save_transition(1, &ghost, &e2, None, None).await,
+        "work order",
+        &ghost.id.to_string(),
+    );
     assert_not_found(store.order_events(ghost.id).await, "work order", &ghost.id.to_string());
 }
 
@@ -1363,8 +1436,8 @@ pub async fn orders_concurrent_transitions(store: &dyn Store) {
         let eb = event_for(&current, &b, EventKind::Supervised, Uuid::new_v4(), Role::CountyManager);
         let expected = current.version;
         let results = join_all(vec![
-            store.save_transition(expected, &a, &ea, None),
-            store.save_transition(expected, &b, &eb, None),
+            store.save_transition(expected, &a, &ea, None, None),
+            store.save_transition(expected, &b, &eb, None, None),
         ])
         .await;
         let ok: Vec<usize> = (0..2).filter(|&i| results[i].is_ok()).collect();
@@ -1384,28 +1457,101 @@ pub async fn orders_concurrent_transitions(store: &dyn Store) {
     }
 }
 
-pub async fn orders_event_by_request(store: &dyn Store) {
+pub async fn orders_action_request_ids(store: &dyn Store) {
     let agent = Uuid::new_v4();
     let counsel = Uuid::new_v4();
+    let (a1, _) = create(store, &basic_order(agent, at("2026-11-26T01:00:00Z"), "371502001001")).await;
+    let (b1, _) = create(store, &basic_order(agent, at("2026-11-26T01:01:00Z"), "371502001001")).await;
+
+    // An action registers its request with its event.
+    let a2 = moved(&a1, State::AwaitingSignOff, 5);
+    let sign_off_a = key(counsel, "t-1", "sign off a");
+    let ev = store
+        .save_transition(
+            1,
+            &a2,
+            &event_for(&a1, &a2, EventKind::SignedOff, counsel, Role::Counsel),
+            None,
+            Some(&sign_off_a),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.repeat_of(&sign_off_a).await.unwrap(),
+        Some(Wrote::Action { order_id: a1.id, event_id: ev.id })
+    );
+    assert_eq!(store.repeat_of(&key(agent, "t-1", "sign off a")).await.unwrap(), None, "per user");
+    assert_eq!(store.repeat_of(&key(counsel, "t-2", "sign off a")).await.unwrap(), None);
+
+    // The id with another action, on another order, is refused and writes nothing.
+    let b2 = moved(&b1, State::AwaitingSignOff, 5);
+    let eb = event_for(&b1, &b2, EventKind::SignedOff, counsel, Role::Counsel);
+    assert_reused(
+        store.save_transition(1, &b2, &eb, None, Some(&key(counsel, "t-1", "sign off b"))).await,
+        "t-1",
+    );
+    assert_eq!(store.get_order(b1.id).await.unwrap(), b1);
+    assert_eq!(store.order_events(b1.id).await.unwrap().len(), 1);
+    assert_reused(store.repeat_of(&key(counsel, "t-1", "sign off b")).await, "t-1");
+
+    // A transition refused as stale registers nothing: its id is free.
+    let stale = key(counsel, "t-3", "stale");
+    assert!(matches!(
+        store
+            .save_transition(
+                1,
+                &a2,
+                &event_for(&a1, &a2, EventKind::SignedOff, counsel, Role::Counsel),
+                None,
+                Some(&stale)
+            )
+            .await,
+        Err(StoreError::Stale { .. })
+    ));
+    assert_eq!(store.repeat_of(&stale).await.unwrap(), None);
+    store.save_transition(1, &b2, &eb, None, Some(&stale)).await.unwrap();
+    assert_eq!(store.get_order(b1.id).await.unwrap(), b2);
+
+    // Two different actions racing with one id, on two orders: exactly one is written.
+    let (a3, b3) = (moved(&a2, State::InProgress, 5), moved(&b2, State::InProgress, 5));
+    let (ea3, eb3) = (
+        event_for(&a2, &a3, EventKind::SignedOff, counsel, Role::Counsel),
+        event_for(&b2, &b3, EventKind::SignedOff, counsel, Role::Counsel),
+    );
+    let (ka, kb) = (key(counsel, "t-race", "a"), key(counsel, "t-race", "b"));
+    let results = join_all(vec![
+        store.save_transition(2, &a3, &ea3, None, Some(&ka)),
+        store.save_transition(2, &b3, &eb3, None, Some(&kb)),
+    ])
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let refused: Vec<_> = results.into_iter().filter(|r| r.is_err()).collect();
+    assert_reused(refused.into_iter().next().unwrap(), "t-race");
+    let versions =
+        [store.get_order(a1.id).await.unwrap().version, store.get_order(b1.id).await.unwrap().version];
+    assert!(versions == [3, 2] || versions == [2, 3], "{versions:?}");
+}
+
+/// One id is one request across every kind of write: a call's id is refused for an
+/// order, an order's for an action.
+pub async fn request_ids_across_writes(store: &dyn Store) {
+    let agent = Uuid::new_v4();
+    let c = call(agent, at("2026-11-26T01:00:00Z"), Some("13800138000"));
+    store.record_call(&c, Some(&key(agent, "one", "record"))).await.unwrap();
     let order = basic_order(agent, at("2026-11-26T01:00:00Z"), "371502001001");
-    let r = store.create_order(&order, &[created_event(&order)], Some("create-1")).await.unwrap();
-    let (v1, mut created) = r.value;
-    let created = created.remove(0);
-    assert_eq!(store.event_by_request(order.id, agent, "create-1").await.unwrap(), Some(created));
+    assert_reused(
+        store.create_order(&order, &[created_event(&order)], Some(&key(agent, "one", "create"))).await,
+        "one",
+    );
+    assert_not_found(store.get_order(order.id).await, "work order", &order.id.to_string());
 
-    let v2 = moved(&v1, State::AwaitingSignOff, 5);
-    let e2 = event_for(&v1, &v2, EventKind::Dispatched, counsel, Role::Dispatcher);
-    let ev2 = store.save_transition(1, &v2, &e2, Some("t-1")).await.unwrap();
-    assert_eq!(store.event_by_request(order.id, counsel, "t-1").await.unwrap(), Some(ev2));
-    assert_eq!(store.event_by_request(order.id, agent, "t-1").await.unwrap(), None);
-    assert_eq!(store.event_by_request(order.id, counsel, "t-2").await.unwrap(), None);
-    assert_eq!(store.event_by_request(Uuid::new_v4(), counsel, "t-1").await.unwrap(), None);
-
-    // Without a request id nothing is found by request.
-    let v3 = moved(&v2, State::InProgress, 5);
-    let e3 = event_for(&v2, &v3, EventKind::SignedOff, counsel, Role::Counsel);
-    store.save_transition(2, &v3, &e3, None).await.unwrap();
-    assert_eq!(store.event_by_request(order.id, counsel, "").await.unwrap(), None);
+    let (v1, _) = create(store, &order).await;
+    let v2 = moved(&v1, State::Closed, 5);
+    let e = event_for(&v1, &v2, EventKind::AnsweredAndClosed, agent, Role::SeatAgent);
+    assert_reused(store.save_transition(1, &v2, &e, None, Some(&key(agent, "one", "answer"))).await, "one");
+    assert_eq!(store.get_order(order.id).await.unwrap(), v1);
+    let all = store.list_orders(&OrderFilter::default(), &PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.items.len(), 1);
 }
 
 /// A varied set of orders for the list cases, created in a shuffled order.
@@ -1589,7 +1735,7 @@ pub async fn orders_overdue_follows_transitions(store: &dyn Store) {
     let mut v2 = moved(&v1, State::AwaitingSignOff, 1);
     v2.deadlines.sign_off_due = Some(at("2026-11-25T01:00:00Z"));
     let e = event_for(&v1, &v2, EventKind::Dispatched, Uuid::new_v4(), Role::Dispatcher);
-    store.save_transition(1, &v2, &e, None).await.unwrap();
+    store.save_transition(1, &v2, &e, None, None).await.unwrap();
     assert_eq!(listed(store).await, vec![o.id]);
     assert!(v2.is_overdue(now));
 
@@ -1597,20 +1743,20 @@ pub async fn orders_overdue_follows_transitions(store: &dyn Store) {
     let mut v3 = moved(&v2, State::InProgress, 1);
     v3.deadlines.reply_due = Some(at("2026-12-03T01:00:00Z"));
     let e = event_for(&v2, &v3, EventKind::SignedOff, Uuid::new_v4(), Role::Counsel);
-    store.save_transition(2, &v3, &e, None).await.unwrap();
+    store.save_transition(2, &v3, &e, None, None).await.unwrap();
     assert!(listed(store).await.is_empty());
 
     // Reply due passed, but replied: the dispatcher's turn, no clock runs.
     let mut v4 = moved(&v3, State::ReplyUnderReview, 1);
     v4.deadlines.reply_due = Some(at("2026-11-21T01:00:00Z"));
     let e = event_for(&v3, &v4, EventKind::Replied, Uuid::new_v4(), Role::Counsel);
-    store.save_transition(3, &v4, &e, None).await.unwrap();
+    store.save_transition(3, &v4, &e, None, None).await.unwrap();
     assert!(listed(store).await.is_empty());
 
     // Rejected back to in progress with the reply due passed: overdue again.
     let v5 = moved(&v4, State::InProgress, 1);
     let e = event_for(&v4, &v5, EventKind::ReplyRejected, Uuid::new_v4(), Role::Dispatcher);
-    store.save_transition(4, &v5, &e, None).await.unwrap();
+    store.save_transition(4, &v5, &e, None, None).await.unwrap();
     assert_eq!(listed(store).await, vec![o.id]);
     let at_due = OrderFilter { overdue_at: Some(at("2026-11-21T01:00:00Z")), ..Default::default() };
     assert!(list_all(store, &at_due, 0).await.is_empty(), "due, not yet past due");
@@ -1618,7 +1764,7 @@ pub async fn orders_overdue_follows_transitions(store: &dyn Store) {
     // Closed orders are never overdue.
     let v6 = moved(&v5, State::Closed, 1);
     let e = event_for(&v5, &v6, EventKind::CallbackSatisfied, Uuid::new_v4(), Role::CallbackAgent);
-    store.save_transition(5, &v6, &e, None).await.unwrap();
+    store.save_transition(5, &v6, &e, None, None).await.unwrap();
     assert!(listed(store).await.is_empty());
 }
 

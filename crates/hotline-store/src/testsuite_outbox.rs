@@ -56,7 +56,7 @@ async fn step(store: &dyn Store, order: &WorkOrder, state: State, target: Option
         to_state: state,
         payload: serde_json::json!({ "v": next.version }),
     };
-    store.save_transition(order.version, &next, &draft, None).await.expect("save_transition");
+    store.save_transition(order.version, &next, &draft, None, None).await.expect("save_transition");
     next
 }
 

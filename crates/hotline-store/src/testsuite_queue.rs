@@ -502,7 +502,7 @@ pub async fn stats_rollup_matches_recomputation(store: &dyn Store) {
             to_state: next.state,
             payload: serde_json::json!({}),
         };
-        store.save_transition(o.version, &next, &event, None).await.expect("transition");
+        store.save_transition(o.version, &next, &event, None, None).await.expect("transition");
         *o = store.get_order(o.id).await.unwrap();
     }
     check_figures(store, &orders, now, "changes not folded").await;

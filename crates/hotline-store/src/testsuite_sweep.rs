@@ -46,7 +46,7 @@ async fn order(store: &dyn Store, due: DateTime<Utc>, state: State) -> WorkOrder
     next.deadlines.sign_off_due = Some(due);
     next.deadlines.reply_due = Some(due);
     let e = event_for(&o, &next, EventKind::Dispatched, Uuid::new_v4(), Role::Dispatcher);
-    store.save_transition(o.version, &next, &e, None).await.expect("save_transition");
+    store.save_transition(o.version, &next, &e, None, None).await.expect("save_transition");
     store.get_order(o.id).await.expect("get_order")
 }
 
@@ -106,7 +106,7 @@ pub async fn sweep_finds_orders_dissatisfied_twice(store: &dyn Store) {
         let mut next = moved(&o, state, 1);
         next.dissatisfied_count = dissatisfied;
         let e = event_for(&o, &next, EventKind::CallbackDissatisfied, Uuid::new_v4(), Role::CallbackAgent);
-        store.save_transition(o.version, &next, &e, None).await.unwrap();
+        store.save_transition(o.version, &next, &e, None, None).await.unwrap();
         if state.is_open() && dissatisfied >= 2 {
             ids.push(o.id);
         }

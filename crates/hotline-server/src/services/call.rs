@@ -2,9 +2,10 @@ use crate::access::{call_view, order_view};
 use crate::app::App;
 use crate::auth::actor;
 use crate::authz::{Named, Reach, Scope};
-use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, request_id, uuid};
+use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, uuid};
 use crate::error::{ApiResult, respond};
 use crate::privacy::{Seen, record_views};
+use crate::requests::request_key;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{Channel, FieldError, Phone, Place, Urgency};
 use hotline_proto::v1::{self as pb, call_service_server::CallService};
@@ -27,9 +28,9 @@ impl CallSvc {
 
     async fn record_call(&self, req: Request<pb::RecordCallRequest>) -> ApiResult<pb::Call> {
         let actor = actor(&req)?;
+        let key = request_key(&req, &req.get_ref().request_id)?;
         let r = req.into_inner();
         let now = self.app.now();
-        let rid = request_id(&r.request_id)?;
         let call_time = match &r.call_time {
             None => now,
             Some(t) => instant("call_time", t)?,
@@ -80,7 +81,7 @@ impl CallSvc {
             suggestion: Some(suggestion),
         };
         // Every field is valid; only now is the directory asked about the village.
-        let recorded = match self.app.store.record_call_in_village(&call, rid.as_deref()).await {
+        let recorded = match self.app.store.record_call_in_village(&call, key.as_ref()).await {
             Ok(r) => r,
             Err(StoreError::NotFound { entity: "village", .. }) => {
                 let msg = format!("`{}` is not a village of the directory", call.place.village_id);

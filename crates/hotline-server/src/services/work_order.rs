@@ -2,16 +2,17 @@ use crate::access::order_view;
 use crate::app::App;
 use crate::auth::actor;
 use crate::authz::Scope;
-use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb, request_id};
+use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb};
 use crate::error::{ApiResult, respond};
 use crate::privacy::{Seen, record_views};
+use crate::requests::{repeat_or, request_key};
 use hotline_domain::routing::Matter;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{
     Action, Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
 };
 use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
-use hotline_store::{Event, OrderFilter, Store, StoreError, TargetStatus};
+use hotline_store::{Event, OrderFilter, RequestKey, Store, StoreError, TargetStatus, Wrote};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -78,76 +79,92 @@ impl WorkOrderSvc {
     }
 
     /// Decides `cmd` against the order at the version the client saw, or at a later one
-    /// that differs only by system marks (see [`check_version`]), and stores the change.
-    /// A retry of a command that already succeeded (same request id, same actor) returns
-    /// the first result.
-    async fn act(&self, scope: &Scope, head: ActionHead<'_>, cmd: Command) -> ApiResult<pb::ActionResponse> {
-        let actor = &scope.actor;
+    /// that differs only by system marks (see [`check_version`]), and stores the change, registering the request's id with it. A repeat of a request that succeeded
+    /// answers as the first time did. A first attempt pays for no lookup: a repeat fails
+    /// on its way (the order has moved on, or out of the caller's reach; the id is
+    /// registered) and is looked up then.
+    async fn act(
+        &self,
+        scope: &Scope,
+        head: ActionHead<'_>,
+        key: Option<RequestKey>,
+        cmd: Command,
+    ) -> ApiResult<pb::ActionResponse> {
         let id = convert::uuid("id", head.id)?;
         if head.version < 1 {
             return Err(FieldError::new("version", "must be the version last read (1 or more)").into());
         }
-        let rid = request_id(head.request_id)?;
-        let order = scope.not_found(self.app.store.get_order(id).await)?;
-        // A retry of the caller's own command answers as the first time did.
-        if let Some(rid) = &rid
-            && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
-        {
-            return self.action_response(actor, cmd.action(), &order, &event).await;
+        let e = match self.act_once(scope, id, head.version, key.as_ref(), &cmd).await {
+            Ok(r) => return Ok(r),
+            Err(e) => e,
+        };
+        match repeat_or(&self.app, key.as_ref(), e).await? {
+            Wrote::Action { order_id, event_id } => {
+                let order = self.app.store.get_order(order_id).await?;
+                let events = self.app.store.order_events(order_id).await?;
+                let event = events.iter().find(|e| e.id == event_id).ok_or_else(|| {
+                    StoreError::other(format!("registered event {event_id} of order {order_id} not found"))
+                })?;
+                self.action_response(&scope.actor, cmd.action(), &order, event).await
+            }
+            other => Err(StoreError::other(format!("the request id of an action names {other:?}")).into()),
         }
+    }
+
+    /// `act`'s first attempt: check any new target, read the order, decide, write.
+    async fn act_once(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+        version: i64,
+        key: Option<&RequestKey>,
+        cmd: &Command,
+    ) -> ApiResult<pb::ActionResponse> {
+        let actor = &scope.actor;
+        if let Some((field, target)) = new_target(cmd) {
+            self.check_target(field, target).await?;
+        }
+        let order = scope.not_found(self.app.store.get_order(id).await)?;
         scope.check_order(&order)?;
         let mut order = order;
         // Decided against the order as it stands, and written only if it still stands so;
-        // a mark the sweeper puts on it in between is decided again.
+        // a mark the sweeper puts on it in between is decided again. A concurrent repeat of
+        // this very request that won the race leaves its own event: stale, then answered
+        // from the registry by `act`.
         for _ in 0..=MAX_MARK_RACES {
-            check_version(&order, head.version, self.app.store.as_ref()).await?;
+            check_version(&order, version, self.app.store.as_ref()).await?;
             let now = self.app.now();
-            let transition = order.apply(&cmd, actor, &self.app.ctx(now))?;
-            match self
-                .app
-                .store
-                .save_transition(order.version, &transition.order, &transition.event, rid.as_deref())
-                .await
+            let transition = order.apply(cmd, actor, &self.app.ctx(now))?;
+            match self.app.store.save_transition(order.version, &transition.order, &transition.event, None, key).await
             {
                 Ok(event) => {
                     tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
                     return self.action_response(actor, cmd.action(), &transition.order, &event).await;
                 }
-                Err(StoreError::Stale { .. }) => {
-                    // A concurrent retry of this very command may have won the race.
-                    if let Some(rid) = &rid
-                        && let Some(event) = self.app.store.event_by_request(id, actor.user_id, rid).await?
-                    {
-                        let order = self.app.store.get_order(id).await?;
-                        return self.action_response(actor, cmd.action(), &order, &event).await;
-                    }
-                    order = self.app.store.get_order(id).await?;
-                }
+                Err(StoreError::Stale { .. }) => order = self.app.store.get_order(id).await?,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Stale { id, expected: head.version }.into())
+        Err(StoreError::Stale { id, expected: version }.into())
     }
 
     async fn create(&self, req: Request<pb::CreateWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
         let scope = Scope::of(&self.app, &req).await?;
+        let key = request_key(&req, &req.get_ref().request_id)?;
         let r = req.into_inner();
-        let rid = request_id(&r.request_id)?;
-        match self.create_new(&scope, r, rid.as_deref()).await {
-            Ok(order) => Ok(order),
-            // A retry returns the first order. The write recognises one by its request
-            // id, so the first attempt pays for no lookup; a retry that fails before the
-            // write (its target deactivated since, say) is looked up here.
-            Err(e) => {
-                let actor = &scope.actor;
-                match &rid {
-                    Some(rid) => match self.app.store.find_order_by_request(actor.user_id, rid).await? {
-                        Some(order) => Ok(order_pb(&order, order_view(actor, &order), self.app.now())),
-                        None => Err(e),
-                    },
-                    None => Err(e),
-                }
+        let e = match self.create_new(&scope, r, key.as_ref()).await {
+            Ok(order) => return Ok(order),
+            Err(e) => e,
+        };
+        // A repeat returns the first order. The write recognises one by its request id,
+        // so the first attempt pays for no lookup; a repeat that fails before the write
+        // (its target deactivated since, say) is looked up here.
+        match repeat_or(&self.app, key.as_ref(), e).await? {
+            Wrote::Order(id) => {
+                let order = self.app.store.get_order(id).await?;
+                Ok(order_pb(&order, order_view(&scope.actor, &order), self.app.now()))
             }
+            other => Err(StoreError::other(format!("the request id of a creation names {other:?}")).into()),
         }
     }
 
@@ -155,7 +172,7 @@ impl WorkOrderSvc {
         &self,
         scope: &Scope,
         r: pb::CreateWorkOrderRequest,
-        rid: Option<&str>,
+        key: Option<&RequestKey>,
     ) -> ApiResult<pb::WorkOrder> {
         let actor = scope.actor.clone();
         let call_id = convert::uuid("call_id", &r.call_id)?;
@@ -245,7 +262,7 @@ impl WorkOrderSvc {
             order = dispatched.order;
             events.push(dispatched.event);
         }
-        let recorded = self.app.store.create_order(&order, &events, rid).await?;
+        let recorded = self.app.store.create_order(&order, &events, key).await?;
         let (order, _) = recorded.value;
         tracing::info!(order_id = %order.id, number = %order.number, created = recorded.created, state = %order.state, "work order created");
         Ok(order_pb(&order, order_view(&actor, &order), now))
@@ -297,13 +314,8 @@ impl WorkOrderSvc {
         {
             return Err(FieldError::new("created_to", "must be after created_from").into());
         }
-<<<<<<< HEAD
-        let page = page(r.page.as_ref())?;
-        scope.order_filter(&self.app, &mut filter).await?;
-=======
         let page = self.app.tokens.pages.request(actor, r)?;
-        scope.order_filter(&mut filter)?;
->>>>>>> wt-d
+        scope.order_filter(&self.app, &mut filter).await?;
         let result = self.app.store.list_orders(&filter, &page).await?;
         let views: Vec<_> = result.items.iter().map(|o| order_view(actor, o)).collect();
         let seen = result.items.iter().zip(&views).map(|(o, v)| Seen::order(o, *v));
@@ -399,8 +411,8 @@ fn new_target(cmd: &Command) -> Option<(&'static str, &Target)> {
 
 impl WorkOrderSvc {
     /// One action RPC: parse the request into a command (bad input is refused before
-    /// anything is read), check any new target against the directory, then `act`.
-    async fn run<R: ActionRequest>(
+    /// anything is read), then `act`.
+    async fn run<R: ActionRequest + prost::Message>(
         &self,
         req: Request<R>,
         parse: impl FnOnce(&R) -> Result<Command, FieldError>,
@@ -410,11 +422,9 @@ impl WorkOrderSvc {
                 actor(&req)?;
                 let r = req.get_ref();
                 let cmd = parse(r)?;
+                let key = request_key(&req, r.head().request_id)?;
                 let scope = Scope::of(&self.app, &req).await?;
-                if let Some((field, target)) = new_target(&cmd) {
-                    self.check_target(field, target).await?;
-                }
-                self.act(&scope, r.head(), cmd).await
+                self.act(&scope, r.head(), key, cmd).await
             }
             .await,
         )

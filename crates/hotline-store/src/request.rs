@@ -1,0 +1,128 @@
+//! Client request ids: one id names one request of one user, across every RPC that takes
+//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions).
+//!
+//! A write made under an id registers it, in its own transaction, with the request's
+//! fingerprint and what the write made. So an id names at most one write, and of two
+//! requests racing with one id exactly one commits. A repeat of the request (the same
+//! fingerprint) is answered with what the first wrote; the id sent with any other
+//! request is [`StoreError::RequestReused`]. A request that fails writes nothing and
+//! registers nothing.
+
+use crate::{Call, CallerKeys, Event, Recorded, Result, Store, StoreError};
+use hotline_domain::WorkOrder;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// A request sent with a request id: who sent it, the id, and the digest of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    pub user_id: Uuid,
+    pub id: String,
+    /// sha256 of the RPC's full method name, a zero byte, and the request message as
+    /// encoded: equal for a repeat of the request, different for any other request.
+    /// Storage keeps it keyed ([`CallerKeys::request_fingerprint`]), as it holds caller
+    /// data.
+    pub digest: [u8; 32],
+}
+
+impl RequestKey {
+    /// The key of `message` (the request's encoding, which must be deterministic: the
+    /// same request, the same bytes) sent to `rpc` (e.g.
+    /// `/hotline.v1.WorkOrderService/SignOffWorkOrder`) by `user_id` with the id `id`.
+    pub fn new(user_id: Uuid, id: impl Into<String>, rpc: &str, message: &[u8]) -> RequestKey {
+        let mut h = Sha256::new();
+        h.update(rpc.as_bytes());
+        h.update([0]);
+        h.update(message);
+        RequestKey { user_id, id: id.into(), digest: h.finalize().into() }
+    }
+}
+
+/// What the request that registered an id wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrote {
+    /// A call (`RecordCall`).
+    Call(Uuid),
+    /// A new order (`CreateWorkOrder`).
+    Order(Uuid),
+    /// An action on an order: its event.
+    Action { order_id: Uuid, event_id: i64 },
+}
+
+impl Wrote {
+    /// The registry's columns `(call_id, order_id, event_id)`.
+    pub fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<i64>) {
+        match self {
+            Wrote::Call(id) => (Some(id), None, None),
+            Wrote::Order(id) => (None, Some(id), None),
+            Wrote::Action { order_id, event_id } => (None, Some(order_id), Some(event_id)),
+        }
+    }
+
+    /// From the registry's columns.
+    pub fn from_columns(
+        call_id: Option<Uuid>,
+        order_id: Option<Uuid>,
+        event_id: Option<i64>,
+    ) -> Result<Wrote> {
+        match (call_id, order_id, event_id) {
+            (Some(id), None, None) => Ok(Wrote::Call(id)),
+            (None, Some(id), None) => Ok(Wrote::Order(id)),
+            (None, Some(order_id), Some(event_id)) => Ok(Wrote::Action { order_id, event_id }),
+            other => Err(StoreError::other(format!("a registered request id names {other:?}"))),
+        }
+    }
+}
+
+/// The rule for an id found registered with `fingerprint`: what its request wrote when
+/// `key` repeats that request (its digest's fingerprint under any configured key), else
+/// `RequestReused`. Ids registered before fingerprints were kept have an empty one, which
+/// no request repeats.
+pub fn repeat(keys: &CallerKeys, key: &RequestKey, fingerprint: &[u8], wrote: Wrote) -> Result<Wrote> {
+    if keys.request_fingerprints(&key.digest).iter().any(|f| f == fingerprint) {
+        Ok(wrote)
+    } else {
+        Err(StoreError::RequestReused { request_id: key.id.clone() })
+    }
+}
+
+/// After a call's write under `request` broke a unique rule: the call recorded first when
+/// the request is a repeat (`RequestReused` when its id names another request), else
+/// `Conflict` (the call's id exists).
+pub async fn repeated_call<S: Store + ?Sized>(
+    store: &S,
+    call: &Call,
+    request: Option<&RequestKey>,
+) -> Result<Recorded<Call>> {
+    if let Some(key) = request {
+        match store.repeat_of(key).await? {
+            Some(Wrote::Call(id)) => {
+                return Ok(Recorded { value: store.get_call(id).await?, created: false });
+            }
+            Some(other) => return Err(StoreError::other(format!("request id of a call names {other:?}"))),
+            None => {}
+        }
+    }
+    Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
+}
+
+/// After an order's creation under `request` broke a unique rule: the order created first
+/// (as it stands now) and its events when the request is a repeat (`RequestReused` when
+/// its id names another request), else `Conflict` (the order's id exists).
+pub async fn repeated_order<S: Store + ?Sized>(
+    store: &S,
+    order: &WorkOrder,
+    request: Option<&RequestKey>,
+) -> Result<Recorded<(WorkOrder, Vec<Event>)>> {
+    if let Some(key) = request {
+        match store.repeat_of(key).await? {
+            Some(Wrote::Order(id)) => {
+                let value = (store.get_order(id).await?, store.order_events(id).await?);
+                return Ok(Recorded { value, created: false });
+            }
+            Some(other) => return Err(StoreError::other(format!("request id of an order names {other:?}"))),
+            None => {}
+        }
+    }
+    Err(StoreError::Conflict(format!("work order `{}` exists", order.id)))
+}

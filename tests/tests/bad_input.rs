@@ -493,7 +493,7 @@ async fn page_tokens_are_bound_to_their_list(backend: Backend) {
         agent
             .orders
             .create_work_order(pb::CreateWorkOrderRequest {
-                request_id: format!("paged-{i}"),
+                request_id: format!("order-paged-{i}"),
                 call_id: call.id,
                 register_only: true,
                 ..Default::default()

@@ -68,6 +68,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
     pub db: TestDb,
+    /// The signing key (its file's text), kept across [`TestApp::restart`].
+    signing_key: String,
     channel: Channel,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -142,34 +144,37 @@ impl TestApp {
         clock: Option<Arc<dyn hotline_server::Clock>>,
     ) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, clock, &|_| {}).await)
+        Some(TestApp::spawn_on(db, clock, &|_| {}, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` (e.g. a
     /// signing key file the test reads, or a lock-out policy).
     pub async fn spawn_configured(backend: Backend, configure: &dyn Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, None, configure).await)
+        Some(TestApp::spawn_on(db, None, configure, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` after the
     /// harness's own settings (e.g. a tight rate limit).
     pub async fn spawn_with_config(backend: Backend, configure: impl Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, None, &configure).await)
+        Some(TestApp::spawn_on(db, None, &configure, None).await)
     }
 
-    /// Stops this server and starts a new one on the same database, as after a restart.
+    /// Stops this server and starts a new one on the same database with the same signing
+    /// key, as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
         let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
-        TestApp::spawn_on(db, None, &|_| {}).await
+        let key = std::mem::take(&mut self.signing_key);
+        TestApp::spawn_on(db, None, &|_| {}, Some(&key)).await
     }
 
     async fn spawn_on(
         db: TestDb,
         clock: Option<Arc<dyn hotline_server::Clock>>,
         configure: &dyn Fn(&mut Config),
+        signing_key: Option<&str>,
     ) -> TestApp {
         let store = hotline_server::open_store(db.url(), 8, hotline_store::CallerKeys::for_tests())
             .await
@@ -182,6 +187,10 @@ impl TestApp {
             sweep_interval_secs: 0,
             ..Config::default()
         };
+        if let Some(key) = signing_key {
+            std::fs::create_dir_all(&key_dir).expect("key dir");
+            std::fs::write(&config.signing_key_file, key).expect("write signing key");
+        }
         if clock.is_some() {
             // Tokens are issued at the test clock's time; keep them valid in real time.
             config.token_ttl_minutes = 10 * 365 * 24 * 60;
@@ -197,6 +206,7 @@ impl TestApp {
         if let Some(clock) = clock {
             app.clock = clock;
         }
+        let signing_key = std::fs::read_to_string(&config.signing_key_file).expect("read signing key");
         let _ = std::fs::remove_dir_all(&key_dir);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -214,7 +224,7 @@ impl TestApp {
             .into_inner()
             .status;
         assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
-        TestApp { addr, store, db, channel, shutdown: Some(tx), server: Some(server) }
+        TestApp { addr, store, db, signing_key, channel, shutdown: Some(tx), server: Some(server) }
     }
 
     pub fn channel(&self) -> Channel {

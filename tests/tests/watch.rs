@@ -2,6 +2,8 @@
 //! events of its scope, in order, and a reconnect with a cursor misses nothing and
 //! repeats nothing.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hotline_proto::v1 as pb;
 use hotline_tests::{Backend, Clients, TestApp, on_both_backends, sample_call};
 use pb::review_return_request::Decision;
@@ -14,6 +16,8 @@ on_both_backends!(
     resume_with_cursor_misses_and_repeats_nothing,
     watch_refusals,
     created_event_names_the_number,
+    cursors_are_signed_and_bound_to_their_stream,
+    a_cursor_survives_a_restart,
 );
 
 fn target(unit: &str, person: &str) -> pb::Target {
@@ -296,5 +300,124 @@ async fn created_event_names_the_number(backend: Backend) {
     let created: Vec<&String> = seen.iter().filter(|c| c.2 == "created").map(|c| &c.0).collect();
     assert_eq!(created.len(), 6, "{seen:?}");
     assert!(created.iter().all(|n| numbers.contains_key(*n)), "{seen:?}");
+    app.stop().await;
+}
+
+/// Refused with INVALID_ARGUMENT on `cursor`.
+fn assert_bad_cursor(case: &str, r: Result<tonic::Response<Streaming<pb::WorkOrderUpdate>>, tonic::Status>) {
+    match r {
+        Ok(_) => panic!("{case}: accepted"),
+        Err(s) => {
+            assert_eq!(s.code(), Code::InvalidArgument, "{case}: {s:?}");
+            assert!(s.message().starts_with("cursor"), "{case}: {}", s.message());
+        }
+    }
+}
+
+/// A cursor is opaque and signed, and resumes only its own stream: the same user with
+/// the same `unit_id`, in any session of theirs.
+async fn cursors_are_signed_and_bound_to_their_stream(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut agent = app.sign_in("agent").await;
+    let mut county = app.sign_in("county").await;
+    let (mut whole, start) = open(&mut county, "", "").await;
+    let (mut township, township_start) = open(&mut county, "", "371502101").await;
+    let o = new_order(&mut agent, "bound-1").await;
+    let cursor = changes(&mut whole, 1).await.remove(0).3;
+    assert_eq!(changes(&mut township, 1).await[0].0, o.number);
+    drop((whole, township));
+    let watch = |c: &mut Clients, cursor: &str, unit: &str| {
+        let mut orders = c.orders.clone();
+        let req = pb::WatchWorkOrdersRequest { cursor: cursor.into(), unit_id: unit.into() };
+        async move { orders.watch_work_orders(req).await }
+    };
+
+    // Made by the client: a plausible position as JSON, and as a tag and a position.
+    let forged_json = URL_SAFE_NO_PAD.encode(br#"{"w":0}"#);
+    assert_bad_cursor("a forged JSON cursor", watch(&mut county, &forged_json, "").await);
+    let forged = URL_SAFE_NO_PAD.encode([[0u8; 16].as_slice(), &[1]].concat());
+    assert_bad_cursor("a forged binary cursor", watch(&mut county, &forged, "").await);
+    // Altered: in the position it carries, and in its tag.
+    let real = URL_SAFE_NO_PAD.decode(&cursor).expect("base64url");
+    for at in [real.len() - 1, 0] {
+        let mut altered = real.clone();
+        altered[at] ^= 1;
+        let altered = URL_SAFE_NO_PAD.encode(altered);
+        assert_bad_cursor("an altered cursor", watch(&mut county, &altered, "").await);
+    }
+    // With another unit_id, either way.
+    assert_bad_cursor("a city cursor on a township", watch(&mut county, &cursor, "371502101").await);
+    assert_bad_cursor("a township cursor on the city", watch(&mut county, &township_start, "").await);
+    assert_bad_cursor(
+        "a township cursor on a village",
+        watch(&mut county, &township_start, "371502101001").await,
+    );
+    // Another user's: a manager's cursor handed to a counsel, and to a dispatcher.
+    assert_bad_cursor(
+        "a manager's cursor to a counsel",
+        watch(&mut app.sign_in("counsel").await, &cursor, "").await,
+    );
+    assert_bad_cursor(
+        "a manager's cursor to a dispatcher",
+        watch(&mut app.sign_in("dispatcher").await, &cursor, "").await,
+    );
+    // A page token is no cursor.
+    let token = county
+        .directory
+        .list_units(pb::ListUnitsRequest {
+            parent_id: "371502".into(),
+            page: Some(pb::PageRequest { page_size: 1, page_token: String::new() }),
+            ..Default::default()
+        })
+        .await
+        .expect("a page")
+        .into_inner()
+        .next_page_token;
+    assert!(!token.is_empty());
+    assert_bad_cursor("a page token", watch(&mut county, &token, "").await);
+
+    // The same user, signed in again, resumes each stream with its own cursors.
+    let mut again = app.sign_in("county").await;
+    let (mut s, _) = open(&mut again, &start, "").await;
+    assert_eq!(changes(&mut s, 1).await[0].0, o.number);
+    quiet(&mut s).await;
+    let (mut s, _) = open(&mut again, &cursor, "").await;
+    quiet(&mut s).await;
+    let (mut s, _) = open(&mut again, &township_start, "371502101").await;
+    assert_eq!(changes(&mut s, 1).await[0].0, o.number);
+    quiet(&mut s).await;
+    app.stop().await;
+}
+
+/// Cursors issued before a restart (from a heartbeat and from a change) resume on the
+/// restarted server: every missed event once, in order, then live events.
+async fn a_cursor_survives_a_restart(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mut agent = app.sign_in("agent").await;
+    let mut dispatcher = app.sign_in("dispatcher").await;
+    let (mut s, start) = open(&mut app.sign_in("lead").await, "", "371502101").await;
+    let a = new_order(&mut agent, "restart-a").await;
+    let cursor = changes(&mut s, 1).await.remove(0).3;
+    drop(s);
+    let b = new_order(&mut agent, "restart-b").await;
+    dispatch(&mut dispatcher, &a.id, 1, target("371502101001", "P0001")).await;
+
+    let app = app.restart().await;
+    let mut lead = app.sign_in("lead").await;
+    let (mut s, _) = open(&mut lead, &cursor, "371502101").await;
+    let missed = changes(&mut s, 2).await;
+    assert_eq!(kinds(&missed), [(1, "created"), (2, "dispatched")]);
+    assert_eq!((&missed[0].0, &missed[1].0), (&b.number, &a.number));
+    quiet(&mut s).await;
+    let c = new_order(&mut app.sign_in("agent").await, "restart-c").await;
+    let live = changes(&mut s, 1).await;
+    assert_eq!((&live[0].0, live[0].1), (&c.number, 1));
+    quiet(&mut s).await;
+
+    let (mut s, _) = open(&mut lead, &start, "371502101").await;
+    let all = changes(&mut s, 4).await;
+    let seen: Vec<(&str, i64)> = all.iter().map(|x| (x.0.as_str(), x.1)).collect();
+    assert_eq!(seen, [(a.number.as_str(), 1), (&b.number, 1), (&a.number, 2), (&c.number, 1)]);
+    quiet(&mut s).await;
     app.stop().await;
 }

@@ -20,5 +20,4 @@ pub use map::MapSvc;
 pub use routing::RoutingSvc;
 pub use seats::{QueueSvc, SeatSvc, TelephonySvc};
 pub use statistics::StatisticsSvc;
-pub use watch::cursor_text as watch_cursor;
 pub use work_order::WorkOrderSvc;

@@ -10,10 +10,10 @@ use crate::authz::{Named, Scope};
 use crate::convert::{event_pb, optional_code, state_pb};
 use crate::error::ApiResult;
 use crate::events::EventHub;
+use crate::paging::Bound;
 use hotline_domain::FieldError;
 use hotline_proto::v1 as pb;
-use hotline_store::{PositionedEvent, Store, WatchFilter, decode_cursor, encode_cursor};
-use serde::{Deserialize, Serialize};
+use hotline_store::{PositionedEvent, Store, WatchFilter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -30,23 +30,36 @@ const CLIENT_BUFFER: usize = 64;
 
 pub type UpdateStream = ReceiverStream<Result<pb::WorkOrderUpdate, Status>>;
 
-/// What a watch cursor holds: the position of the last event considered.
-#[derive(Serialize, Deserialize)]
-struct WatchCursor {
-    w: i64,
-}
+/// A stream's cursors: the position of the last event considered, sealed by
+/// [`crate::paging`] for the caller and the request's `unit_id`. A cursor says every
+/// event of this stream up to it has been sent; under another `unit_id`, or another
+/// caller's scope, that would not hold and the client would miss events unawares, so
+/// such a cursor is refused. A client resuming after a drop, a restart or on another
+/// instance asks again as the same user with the same `unit_id`, so its cursor holds.
+struct Cursors(Bound);
 
-pub fn cursor_text(position: i64) -> String {
-    encode_cursor(&WatchCursor { w: position })
-}
-
-fn parse_cursor(raw: &str) -> Result<Option<i64>, FieldError> {
-    if raw.trim().is_empty() {
-        return Ok(None);
+impl Cursors {
+    fn text(&self, position: i64) -> String {
+        // Big-endian without leading zero bytes: the cursor goes with every update.
+        let bytes = position.to_be_bytes();
+        let zeros = bytes.iter().take_while(|b| **b == 0).count().min(7);
+        self.0.seal(&bytes[zeros..])
     }
-    match decode_cursor::<WatchCursor>(raw.trim()) {
-        Some(c) if c.w >= 0 => Ok(Some(c.w)),
-        _ => Err(FieldError::new("cursor", "not a cursor this server issued")),
+
+    fn position(&self, raw: &str) -> Result<Option<i64>, FieldError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let position = self.0.open(raw).filter(|b| b.len() <= 8).map(|b| {
+            let mut bytes = [0u8; 8];
+            bytes[8 - b.len()..].copy_from_slice(&b);
+            i64::from_be_bytes(bytes)
+        });
+        match position {
+            Some(p) if p >= 0 => Ok(Some(p)),
+            _ => Err(FieldError::new("cursor", "not a cursor this server issued for this stream")),
+        }
     }
 }
 
@@ -56,7 +69,8 @@ pub async fn watch(app: &App, req: Request<pb::WatchWorkOrdersRequest>) -> ApiRe
     let base = watch_scope(&actor, None)?;
     let scope = Scope::of(app, &req).await?;
     let r = req.into_inner();
-    let cursor = parse_cursor(&r.cursor)?;
+    let cursors = Cursors(app.tokens.pages.bind(&actor, &r));
+    let cursor = cursors.position(&r.cursor)?;
     let unit_id = optional_code("unit_id", &r.unit_id)?;
     let filter = match unit_id {
         None => base,
@@ -76,7 +90,7 @@ pub async fn watch(app: &App, req: Request<pb::WatchWorkOrdersRequest>) -> ApiRe
     // Subscribe before reading storage, so nothing falls between the two.
     let live = hub.subscribe();
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-    let watcher = Watcher { store: app.store.clone(), hub, filter, tx };
+    let watcher = Watcher { store: app.store.clone(), hub, filter, cursors, tx };
     tokio::spawn(watcher.run(cursor, live));
     Ok(ReceiverStream::new(rx))
 }
@@ -85,6 +99,7 @@ struct Watcher {
     store: Arc<dyn Store>,
     hub: Arc<EventHub>,
     filter: WatchFilter,
+    cursors: Cursors,
     tx: mpsc::Sender<Result<pb::WorkOrderUpdate, Status>>,
 }
 
@@ -123,7 +138,7 @@ impl Watcher {
                         }
                         sent = e.position;
                         if self.filter.matches(&e.snapshot) {
-                            if self.send(change(&e)).await.is_err() {
+                            if self.send(self.change(&e)).await.is_err() {
                                 return;
                             }
                             quiet_until = Instant::now() + HEARTBEAT;
@@ -173,14 +188,14 @@ impl Watcher {
             }
             for e in &page {
                 *sent = e.position;
-                self.send(change(e)).await?;
+                self.send(self.change(e)).await?;
             }
         }
     }
 
     async fn heartbeat(&self, position: i64) -> Result<(), Gone> {
         self.send(pb::WorkOrderUpdate {
-            cursor: cursor_text(position),
+            cursor: self.cursors.text(position),
             update: Some(pb::work_order_update::Update::Heartbeat(pb::WatchHeartbeat {})),
         })
         .await
@@ -189,26 +204,59 @@ impl Watcher {
     async fn send(&self, update: pb::WorkOrderUpdate) -> Result<(), Gone> {
         self.tx.send(Ok(update)).await.map_err(|_| Gone)
     }
+
+    fn change(&self, e: &PositionedEvent) -> pb::WorkOrderUpdate {
+        let s = &e.snapshot;
+        pb::WorkOrderUpdate {
+            cursor: self.cursors.text(e.position),
+            update: Some(pb::work_order_update::Update::Change(pb::WorkOrderChange {
+                order_id: e.event.order_id.to_string(),
+                number: e.order_number.clone(),
+                state: state_pb(e.event.to_state),
+                version: e.event.seq,
+                event: Some(event_pb(&e.event)),
+                county_id: s.county_id.clone(),
+                township_id: s.township_id.clone(),
+                village_id: s.village_id.clone(),
+                target: s.handling_unit_id.as_ref().map(|unit| pb::Target {
+                    unit_id: unit.clone(),
+                    assignee_id: s.assignee_id.clone().unwrap_or_default(),
+                }),
+                previous_assignee_id: s.assignee_before.clone().unwrap_or_default(),
+            })),
+        }
+    }
 }
 
-fn change(e: &PositionedEvent) -> pb::WorkOrderUpdate {
-    let s = &e.snapshot;
-    pb::WorkOrderUpdate {
-        cursor: cursor_text(e.position),
-        update: Some(pb::work_order_update::Update::Change(pb::WorkOrderChange {
-            order_id: e.event.order_id.to_string(),
-            number: e.order_number.clone(),
-            state: state_pb(e.event.to_state),
-            version: e.event.seq,
-            event: Some(event_pb(&e.event)),
-            county_id: s.county_id.clone(),
-            township_id: s.township_id.clone(),
-            village_id: s.village_id.clone(),
-            target: s.handling_unit_id.as_ref().map(|unit| pb::Target {
-                unit_id: unit.clone(),
-                assignee_id: s.assignee_id.clone().unwrap_or_default(),
-            }),
-            previous_assignee_id: s.assignee_before.clone().unwrap_or_default(),
-        })),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paging::PageTokens;
+    use hotline_domain::{Actor, Role};
+
+    #[test]
+    fn a_cursor_carries_its_position_and_opens_only_for_its_stream() {
+        let pages = PageTokens::new(b"0123456789abcdef0123456789abcdef");
+        let me = Actor {
+            user_id: uuid::Uuid::new_v4(),
+            role: Role::CountyManager,
+            person_id: None,
+            unit_id: "371502".into(),
+        };
+        let req = pb::WatchWorkOrdersRequest { cursor: String::new(), unit_id: "371502101".into() };
+        let cursors = Cursors(pages.bind(&me, &req));
+        for p in [0, 1, 255, 256, 1 << 40, i64::MAX] {
+            let text = cursors.text(p);
+            assert_eq!(cursors.position(&text).unwrap(), Some(p));
+            // Short: the tag and the position's significant bytes.
+            assert!(text.len() <= 32, "{text}");
+        }
+        assert_eq!(cursors.text(1_000_000).len(), 26);
+        assert_eq!(cursors.position(" ").unwrap(), None);
+        let elsewhere = Cursors(pages.bind(&me, &pb::WatchWorkOrdersRequest::default()));
+        assert_eq!(elsewhere.position(&cursors.text(7)).unwrap_err().field, "cursor");
+        // Nine bytes of body are no position, even under a good tag.
+        assert!(cursors.position(&cursors.0.seal(&[1; 9])).is_err());
+        assert!(cursors.position(&cursors.0.seal(&(-1i64).to_be_bytes())).is_err());
     }
 }

@@ -252,6 +252,23 @@ impl TestApp {
         self.clients(Bearer(Some(value)), resp.user.expect("user"))
     }
 
+    /// Like [`TestApp::sign_in`], on a connection of its own: for a client that cancels
+    /// many calls, which the server's HTTP/2 reset limit may answer by closing its
+    /// connection.
+    pub async fn sign_in_own_connection(&self, username: &str) -> Clients {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        let bearer = self.bearer(username).await;
+        let user = self.sign_in(username).await.user;
+        let mut clients = self.clients(bearer.clone(), user);
+        clients.calls = CallServiceClient::with_interceptor(channel.clone(), bearer.clone());
+        clients.orders = WorkOrderServiceClient::with_interceptor(channel, bearer);
+        clients
+    }
+
     /// Clients that send `authorization: <value>` as given.
     pub fn with_authorization(&self, value: &str) -> Clients {
         self.clients(Bearer(Some(value.parse().expect("ascii"))), pb::User::default())

@@ -166,8 +166,8 @@ pub async fn serve(
         builder = builder.tls_config(tls.clone())?;
     }
     let result = builder
-        .timeout(app.limits.request_timeout)
         .layer(RpcMetricsLayer(app.metrics.clone()))
+        .layer(crate::limits::DeadlineLayer(app.limits.request_timeout))
         .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
         .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))
         .add_service(health_service)

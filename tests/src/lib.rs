@@ -159,6 +159,12 @@ impl TestApp {
         Some(TestApp::spawn_on(db, None, &configure).await)
     }
 
+    /// Like [`TestApp::spawn_configured`], on a database the test made (e.g. a SQLite
+    /// file on a small file system).
+    pub async fn spawn_on_db(db: TestDb, configure: &dyn Fn(&mut Config)) -> TestApp {
+        TestApp::spawn_on(db, None, configure).await
+    }
+
     /// Stops this server and starts a new one on the same database, as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
@@ -219,6 +225,18 @@ impl TestApp {
 
     pub fn channel(&self) -> Channel {
         self.channel.clone()
+    }
+
+    /// What the health service says of `service` ("" for the whole server).
+    pub async fn health(&self, service: &str) -> tonic_health::pb::health_check_response::ServingStatus {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest { service: service.into() })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        tonic_health::pb::health_check_response::ServingStatus::try_from(status).expect("a known status")
     }
 
     /// Clients that send no token at all.

@@ -4,13 +4,22 @@
 //! SQLite and on PostgreSQL.
 
 use hotline_proto::v1 as pb;
-use hotline_tests::{Backend, Clients, TestApp, on_both_backends, sample_call};
+use hotline_store_sqlite::testing::TempSqlite;
+use hotline_tests::{Backend, Clients, TestApp, TestDb, on_both_backends, sample_call};
+use sqlx::{Connection, Executor};
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
 
-on_both_backends!(cancelled_requests_leave_no_write_half_done);
+on_both_backends!(
+    cancelled_requests_leave_no_write_half_done,
+    the_servers_timeout_is_deadline_exceeded,
+    not_serving_while_the_store_cannot_write,
+);
 
 /// What the server answered OK during a storm, and how many storm requests it did not.
 #[derive(Default)]
@@ -202,4 +211,239 @@ where
         }
     }
     out
+}
+
+/// Another connection that holds the lock every write of the test's calls needs: on
+/// SQLite the database's write lock, on PostgreSQL the `calls` table's.
+enum Holder {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Holder {
+    async fn take(db: &TestDb) -> Holder {
+        match db {
+            TestDb::Sqlite(..) => {
+                let mut conn = sqlx::SqliteConnection::connect(db.url()).await.expect("sqlite");
+                conn.execute("begin immediate").await.expect("take the write lock");
+                Holder::Sqlite(conn)
+            }
+            TestDb::Postgres(pg) => {
+                let mut conn = sqlx::PgConnection::connect(pg.url()).await.expect("postgres");
+                conn.execute("begin").await.expect("begin");
+                conn.execute("lock table calls in access exclusive mode").await.expect("lock calls");
+                Holder::Postgres(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Holder::Sqlite(mut c) => {
+                c.execute("rollback").await.expect("rollback");
+                c.close().await.expect("close");
+            }
+            Holder::Postgres(mut c) => {
+                c.execute("rollback").await.expect("rollback");
+                c.close().await.expect("close");
+            }
+        }
+    }
+}
+
+/// A call held up past `request_timeout_secs` (1 s) by a lock another connection holds
+/// is answered `DEADLINE_EXCEEDED` after about a second; once the lock is gone, writes
+/// work.
+async fn the_servers_timeout_is_deadline_exceeded(backend: Backend) {
+    let Some(app) = TestApp::spawn_with_config(backend, |c| c.request_timeout_secs = 1).await else {
+        return;
+    };
+    let mut agent = app.sign_in("agent").await;
+    let holder = Holder::take(&app.db).await;
+    let started = Instant::now();
+    let status = agent.calls.record_call(sample_call("held-up")).await.expect_err("held up past the timeout");
+    let took = started.elapsed();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "answered after {took:?}");
+    holder.release().await;
+    intake(&mut agent, "after-timeout").await;
+    app.stop().await;
+}
+
+/// Waits up to `within` for the health service to say `want`, overall and for the
+/// services a seat uses; whether it did.
+async fn health_becomes(app: &TestApp, want: ServingStatus, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    loop {
+        let mut all = true;
+        for service in ["", "hotline.v1.CallService", "hotline.v1.WorkOrderService", "hotline.v1.AuthService"]
+        {
+            all &= app.health(service).await == want;
+        }
+        if all {
+            return true;
+        }
+        if Instant::now() > until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Health says NOT_SERVING while the store cannot write (SQLite: another process holds
+/// the write lock; PostgreSQL: the database refuses connections), and SERVING again
+/// once it can, without a restart.
+async fn not_serving_while_the_store_cannot_write(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    assert!(health_becomes(&app, ServingStatus::Serving, Duration::from_secs(3)).await);
+    let unreachable = match &app.db {
+        TestDb::Sqlite(..) => Unwritable::Locked(Holder::take(&app.db).await),
+        TestDb::Postgres(pg) => Unwritable::Refused(refuse_connections(pg.name(), true).await),
+    };
+    assert!(
+        health_becomes(&app, ServingStatus::NotServing, Duration::from_secs(10)).await,
+        "health stays SERVING while the store cannot write"
+    );
+    match unreachable {
+        Unwritable::Locked(holder) => holder.release().await,
+        Unwritable::Refused(name) => {
+            refuse_connections(&name, false).await;
+        }
+    }
+    assert!(
+        health_becomes(&app, ServingStatus::Serving, Duration::from_secs(10)).await,
+        "health does not come back once the store can write"
+    );
+    let mut agent = app.sign_in("agent").await;
+    intake(&mut agent, "after-recovery").await;
+    app.stop().await;
+}
+
+enum Unwritable {
+    Locked(Holder),
+    Refused(String),
+}
+
+/// Makes the PostgreSQL database `name` refuse connections and ends those it has, or
+/// lets it accept them again.
+async fn refuse_connections(name: &str, refuse: bool) -> String {
+    use hotline_store_postgres::testing::{DEFAULT_URL, URL_ENV};
+    let admin = std::env::var(URL_ENV).unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("admin connection");
+    conn.execute(format!("alter database \"{name}\" allow_connections {}", !refuse).as_str())
+        .await
+        .expect("alter database");
+    if refuse {
+        sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+            .bind(name)
+            .execute(&mut conn)
+            .await
+            .expect("end its connections");
+    }
+    conn.close().await.expect("close");
+    name.to_owned()
+}
+
+/// A small tmpfs, unmounted when dropped (even when the test fails).
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    /// Mounts one of `size` (e.g. "16m"); `None` with the reason on stderr when this
+    /// cannot mount (not root), except under `CI=true`, where that fails the test.
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = std::env::temp_dir().join(format!("hotline-disk-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("mount point");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .output();
+        let why = match mounted {
+            Ok(out) if out.status.success() => return Some(SmallDisk { dir }),
+            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            Err(e) => e.to_string(),
+        };
+        let _ = std::fs::remove_dir(&dir);
+        let reason = format!("cannot mount a tmpfs (it needs root): {why}");
+        if hotline_store_postgres::testing::in_ci() {
+            panic!("{reason}; CI=true, so this fails rather than skips");
+        }
+        eprintln!("SKIPPED: {reason}");
+        None
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazy: the server may still hold files open when a failing test unwinds.
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// Writes `path` until the file system has no room left.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).expect("filler");
+    for chunk in [1 << 20, 4096, 512] {
+        let block = vec![0u8; chunk];
+        while file.write_all(&block).is_ok() {}
+    }
+}
+
+/// On a small disk that fills up, SQLite writes fail with an error (never OK) and health
+/// says NOT_SERVING; once space is freed, writes work and health says SERVING, without
+/// a restart, and every call acknowledged before is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_again_after_a_full_disk_is_freed() {
+    let Some(disk) = SmallDisk::mount("16m") else { return };
+    let file = TempSqlite::in_dir(&disk.dir);
+    let url = file.url();
+    let app = TestApp::spawn_on_db(TestDb::Sqlite(file, url), &|_| {}).await;
+    let mut agent = app.sign_in("agent").await;
+    let mut acked = HashSet::new();
+    for n in 0..20 {
+        acked.insert(intake(&mut agent, &format!("before-{n}")).await.0);
+    }
+    let filler = disk.dir.join("filler");
+    fill(&filler);
+
+    let mut refused = None;
+    for n in 0..5000 {
+        match agent.calls.record_call(sample_call(&format!("full-{n}"))).await {
+            Ok(call) => {
+                acked.insert(call.into_inner().id);
+            }
+            Err(status) => {
+                refused = Some(status);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("writes fail once the disk is full");
+    assert_eq!(refused.code(), Code::Internal, "{refused:?}");
+    assert!(
+        health_becomes(&app, ServingStatus::NotServing, Duration::from_secs(10)).await,
+        "health stays SERVING with the disk full"
+    );
+
+    std::fs::remove_file(&filler).expect("free the disk");
+    assert!(
+        health_becomes(&app, ServingStatus::Serving, Duration::from_secs(10)).await,
+        "health does not come back once the disk has room"
+    );
+    let (call, order) = intake(&mut agent, "after-full").await;
+    let _ = app.sign_in("dispatcher").await;
+    acked.insert(call);
+    let missing_calls = missing(&acked, |id| app.store.get_call(id)).await;
+    assert!(
+        missing_calls.is_empty(),
+        "acknowledged but not stored: {} of {}",
+        missing_calls.len(),
+        acked.len()
+    );
+    assert!(app.store.get_order(order.parse().unwrap()).await.is_ok());
+    app.stop().await;
+    drop(disk);
 }

@@ -768,4 +768,16 @@ impl Store for PostgresStore {
         }
         rows.iter().map(event_from_row).collect()
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_writable(&self, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        sqlx::query(
+            "insert into write_probe (id, at) values (1, $1) on conflict (id) do update set at = excluded.at",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }

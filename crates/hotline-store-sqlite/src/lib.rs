@@ -708,4 +708,22 @@ impl Store for SqliteStore {
         }
         rows.iter().map(event_from_row).collect()
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_writable(&self, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query(
+                    "insert into write_probe (id, at) values (1, ?) \
+                     on conflict (id) do update set at = excluded.at",
+                )
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
+    }
 }

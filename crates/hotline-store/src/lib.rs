@@ -322,4 +322,11 @@ pub trait Store:
     async fn list_orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>>;
     /// The order's whole history, oldest first.
     async fn order_events(&self, order_id: Uuid) -> Result<Vec<Event>>;
+
+    // ---- health ------------------------------------------------------------------
+
+    /// Writes and commits one small row (`write_probe`) the way every write is
+    /// committed: Ok when the store can write now. The health service asks it every
+    /// second or two.
+    async fn check_writable(&self, now: DateTime<Utc>) -> Result<()>;
 }

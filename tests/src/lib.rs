@@ -161,6 +161,12 @@ impl TestApp {
         Some(TestApp::spawn_on(db, None, &configure, None).await)
     }
 
+    /// Like [`TestApp::spawn_configured`], on a database the test made (e.g. a SQLite
+    /// file on a small file system).
+    pub async fn spawn_on_db(db: TestDb, configure: &dyn Fn(&mut Config)) -> TestApp {
+        TestApp::spawn_on(db, None, configure, None).await
+    }
+
     /// Stops this server and starts a new one on the same database with the same signing
     /// key, as after a restart.
     pub async fn restart(mut self) -> TestApp {
@@ -231,6 +237,18 @@ impl TestApp {
         self.channel.clone()
     }
 
+    /// What the health service says of `service` ("" for the whole server).
+    pub async fn health(&self, service: &str) -> tonic_health::pb::health_check_response::ServingStatus {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest { service: service.into() })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        tonic_health::pb::health_check_response::ServingStatus::try_from(status).expect("a known status")
+    }
+
     /// Clients that send no token at all.
     pub fn anonymous(&self) -> Clients {
         self.clients(Bearer(None), pb::User::default())
@@ -260,6 +278,23 @@ impl TestApp {
             .into_inner();
         let value: MetadataValue<_> = format!("Bearer {}", resp.token).parse().expect("ascii token");
         self.clients(Bearer(Some(value)), resp.user.expect("user"))
+    }
+
+    /// Like [`TestApp::sign_in`], on a connection of its own: for a client that cancels
+    /// many calls, which the server's HTTP/2 reset limit may answer by closing its
+    /// connection.
+    pub async fn sign_in_own_connection(&self, username: &str) -> Clients {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        let bearer = self.bearer(username).await;
+        let user = self.sign_in(username).await.user;
+        let mut clients = self.clients(bearer.clone(), user);
+        clients.calls = CallServiceClient::with_interceptor(channel.clone(), bearer.clone());
+        clients.orders = WorkOrderServiceClient::with_interceptor(channel, bearer);
+        clients
     }
 
     /// Clients that send `authorization: <value>` as given.

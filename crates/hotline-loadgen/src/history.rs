@@ -191,14 +191,16 @@ pub async fn load(url: &str, orders: i64, now: DateTime<Utc>) -> anyhow::Result<
         let store = hotline_store_sqlite::SqliteStore::connect(url).await?;
         store.import_directory(&dir).await?;
         println!("city imported in {:.1?}", started.elapsed());
-        let mut conn = store.writer().acquire().await?;
+        // A connection of its own for the bulk insert, beside the store's writer.
+        let mut conn: sqlx::SqliteConnection =
+            sqlx::ConnectOptions::connect(&hotline_store_sqlite::connect_options(url)?).await?;
         sqlx::query(
             "create temp table if not exists history_counsel (i integer primary key, county text, \
              township text, village text, counsel text)",
         )
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await?;
-        sqlx::query("delete from temp.history_counsel").execute(&mut *conn).await?;
+        sqlx::query("delete from temp.history_counsel").execute(&mut conn).await?;
         for (i, c) in counsel.iter().enumerate() {
             sqlx::query("insert into temp.history_counsel values (?, ?, ?, ?, ?)")
                 .bind(i as i64)
@@ -206,16 +208,16 @@ pub async fn load(url: &str, orders: i64, now: DateTime<Utc>) -> anyhow::Result<
                 .bind(&c.township)
                 .bind(&c.village)
                 .bind(&c.id)
-                .execute(&mut *conn)
+                .execute(&mut conn)
                 .await?;
         }
         sqlx::query(SQLITE_BULK)
             .bind(orders)
             .bind(now.timestamp_micros())
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await
             .context("inserting the history")?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
         sqlx::query(SQLITE_EVENTS).execute(&mut *tx).await.context("inserting the history's events")?;
         sqlx::query(
             "update event_positions set last = (select coalesce(max(position), 0) from work_order_events), \
@@ -224,10 +226,10 @@ pub async fn load(url: &str, orders: i64, now: DateTime<Utc>) -> anyhow::Result<
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        drop(conn);
         println!("{orders} orders inserted in {:.1?}", started.elapsed());
         fold(&store).await?;
-        sqlx::query("analyze").execute(store.writer()).await?;
+        sqlx::query("analyze").execute(&mut conn).await?;
+        sqlx::Connection::close(conn).await?;
     } else {
         let store = hotline_store_postgres::PostgresStore::connect(url).await?;
         store.import_directory(&dir).await?;

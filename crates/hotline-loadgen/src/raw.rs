@@ -24,9 +24,15 @@ pub async fn run(
     let progress = Arc::new(Progress::default());
     let started = std::time::Instant::now();
     if url.starts_with("sqlite:") {
-        // Its one writer connection: SQLite's best (see SqliteStore), as the server uses.
-        let store = hotline_store_sqlite::SqliteStore::connect_with(url, clients as u32).await?;
-        drive(store.writer().clone(), clients, duration, &progress, recorder, sqlite_intake).await;
+        // One write connection: SQLite's best (see SqliteStore), as the server uses; the
+        // store is opened first for its migrations.
+        let store = hotline_store_sqlite::SqliteStore::connect_with(url, 1).await?;
+        store.close().await;
+        let writer = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(hotline_store_sqlite::connect_options(url)?)
+            .await?;
+        drive(writer, clients, duration, &progress, recorder, sqlite_intake).await;
     } else {
         let store = hotline_store_postgres::PostgresStore::connect_with(url, clients as u32).await?;
         drive(store.pool().clone(), clients, duration, &progress, recorder, postgres_intake).await;

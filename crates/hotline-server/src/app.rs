@@ -113,19 +113,27 @@ pub async fn serve(
     use pb::statistics_service_server::StatisticsServiceServer;
     use pb::telephony_service_server::TelephonyServiceServer;
     use pb::work_order_service_server::WorkOrderServiceServer;
+    use tonic::server::NamedService;
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<AuthServiceServer<AuthSvc>>().await;
-    health.set_serving::<CallServiceServer<CallSvc>>().await;
-    health.set_serving::<DirectoryServiceServer<DirectorySvc>>().await;
-    health.set_serving::<WorkOrderServiceServer<WorkOrderSvc>>().await;
-    health.set_serving::<RoutingServiceServer<RoutingSvc>>().await;
-    health.set_serving::<MapServiceServer<MapSvc>>().await;
-    health.set_serving::<SeatServiceServer<SeatSvc>>().await;
-    health.set_serving::<TelephonyServiceServer<TelephonySvc>>().await;
-    health.set_serving::<QueueServiceServer<QueueSvc>>().await;
-    health.set_serving::<StatisticsServiceServer<StatisticsSvc>>().await;
-    health.set_serving::<pb::audit_service_server::AuditServiceServer<AuditSvc>>().await;
+    // The overall status ("") and each service's: all follow whether the store can write.
+    let services = vec![
+        "",
+        AuthServiceServer::<AuthSvc>::NAME,
+        CallServiceServer::<CallSvc>::NAME,
+        DirectoryServiceServer::<DirectorySvc>::NAME,
+        WorkOrderServiceServer::<WorkOrderSvc>::NAME,
+        RoutingServiceServer::<RoutingSvc>::NAME,
+        MapServiceServer::<MapSvc>::NAME,
+        SeatServiceServer::<SeatSvc>::NAME,
+        TelephonyServiceServer::<TelephonySvc>::NAME,
+        QueueServiceServer::<QueueSvc>::NAME,
+        StatisticsServiceServer::<StatisticsSvc>::NAME,
+        pb::audit_service_server::AuditServiceServer::<AuditSvc>::NAME,
+    ];
+    for name in &services {
+        health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -145,6 +153,7 @@ pub async fn serve(
         tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
     let folder = tokio::spawn(crate::rollup::fold_rollup(app.clone()));
     let holidays = tokio::spawn(crate::holidays::run(app.clone()));
+    let readiness = tokio::spawn(crate::health::follow_store(app.clone(), health, services));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
     let shutdown = async move {
@@ -167,8 +176,8 @@ pub async fn serve(
         builder = builder.tls_config(tls.clone())?;
     }
     let result = builder
-        .timeout(app.limits.request_timeout)
         .layer(RpcMetricsLayer(app.metrics.clone()))
+        .layer(crate::limits::DeadlineLayer(app.limits.request_timeout))
         .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
         .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))
         .add_service(health_service)
@@ -231,6 +240,7 @@ pub async fn serve(
     revocations.abort();
     folder.abort();
     holidays.abort();
+    readiness.abort();
     result?;
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod holidays;
 pub mod import;
 pub mod limits;

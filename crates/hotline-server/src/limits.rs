@@ -321,6 +321,76 @@ where
     }
 }
 
+/// Ends a call that runs past its deadline, the server's `request_timeout` or the
+/// client's shorter `grpc-timeout`, with `DEADLINE_EXCEEDED`. Only the handler's answer
+/// is timed: a stream's body is not cut. Dropping the handler's future is safe for the
+/// stores: a write either commits whole or not at all.
+#[derive(Clone)]
+pub struct DeadlineLayer(pub Duration);
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline { inner, limit: self.0 }
+    }
+}
+
+#[derive(Clone)]
+pub struct Deadline<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for Deadline<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let client = req.headers().get("grpc-timeout").and_then(|v| grpc_timeout(v.as_bytes()));
+        let limit = client.map_or(self.limit, |c| c.min(self.limit));
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, answer).await {
+                Ok(result) => result,
+                Err(_) => Ok(Status::deadline_exceeded(format!(
+                    "the call ran past its deadline of {} ms",
+                    limit.as_millis()
+                ))
+                .into_http::<RB>()),
+            }
+        })
+    }
+}
+
+/// A `grpc-timeout` value: at most 8 digits and a unit (H, M, S, m, u, n).
+fn grpc_timeout(v: &[u8]) -> Option<Duration> {
+    let (unit, digits) = v.split_last()?;
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(match unit {
+        b'H' => Duration::from_secs(n * 3600),
+        b'M' => Duration::from_secs(n * 60),
+        b'S' => Duration::from_secs(n),
+        b'm' => Duration::from_millis(n),
+        b'u' => Duration::from_micros(n),
+        b'n' => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
 /// Caps the streams each user holds open at once. A streaming handler acquires a
 /// [`StreamPermit`] before it answers and moves it into the stream it returns, so the
 /// permit is released when the stream ends or the client goes away.
@@ -410,6 +480,17 @@ mod tests {
         for _ in 0..10_000 {
             assert!(off.check(&1).is_ok());
         }
+    }
+
+    #[test]
+    fn grpc_timeouts_parse() {
+        assert_eq!(grpc_timeout(b"1S"), Some(Duration::from_secs(1)));
+        assert_eq!(grpc_timeout(b"250m"), Some(Duration::from_millis(250)));
+        assert_eq!(grpc_timeout(b"99999999u"), Some(Duration::from_micros(99_999_999)));
+        assert_eq!(grpc_timeout(b"2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(grpc_timeout(b"123456789S"), None, "at most 8 digits");
+        assert_eq!(grpc_timeout(b"S"), None);
+        assert_eq!(grpc_timeout(b"5x"), None);
     }
 
     #[test]

@@ -273,8 +273,7 @@ async fn operator_commands_and_graceful_shutdown() {
     let (calls, orders) = hotline_store::Store::caller_history(&store, &phone, 10).await.unwrap();
     assert_eq!((calls.len(), orders.len()), (1, 1));
     assert_eq!(calls[0].caller.id_number.as_ref().unwrap().expose(), CALLER_ID);
-    store.pool().close().await;
-    store.writer().close().await;
+    store.close().await;
 
     let out = run_ok(hotline(&dir.0).args(["user", "deactivate", "counsel"]));
     assert!(out.contains("deactivated counsel"), "{out}");

@@ -777,4 +777,16 @@ impl Store for PostgresStore {
         let wrote = Wrote::from_columns(call_id, order_id, event_id)?;
         repeat(&self.keys, key, &fingerprint, wrote).map(Some)
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_writable(&self, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        sqlx::query(
+            "insert into write_probe (id, at) values (1, $1) on conflict (id) do update set at = excluded.at",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }

@@ -1,6 +1,6 @@
 //! The directory on SQLite: batch import with multi-row upserts, and its lookups.
 
-use crate::rows::{R, db, is_foreign_key_violation, person_from_row, station_from_row, unit_from_row};
+use crate::rows::{R, db, person_from_row, station_from_row, unit_from_row};
 use hotline_domain::{Place, UnitLevel};
 use hotline_store::{
     Directory, ImportSummary, Page, Person, PersonFilter, Result, Station, StoreError, StoredDirectory, Unit,
@@ -221,16 +221,6 @@ async fn check_stored_levels(conn: &mut SqliteConnection) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The import's commit fails only when a deferred reference does not resolve, which the
-/// checks before the writes rule out unless storage changed underneath.
-pub(crate) fn commit_error(e: sqlx::Error) -> StoreError {
-    if is_foreign_key_violation(&e) {
-        StoreError::Invalid("directory: a reference to a unit or person does not resolve".into())
-    } else {
-        db(e)
-    }
 }
 
 pub(crate) async fn get_unit(pool: &SqlitePool, id: &str) -> Result<Unit> {

@@ -1,9 +1,12 @@
 //! SQLite backend of the hotline [`Store`]: the embedded default, one file (WAL) that is
 //! created on first start, with the migrations of `migrations/sqlite` built in.
 //!
-//! Every write is one `BEGIN IMMEDIATE` transaction, so a writer takes SQLite's single
-//! write lock up front (waiting up to the busy timeout) instead of failing to upgrade a
-//! read snapshot halfway through.
+//! Every write runs on one connection owned by one task (see `writer`): writes queue in
+//! the process, in order and without sleeping in SQLite's busy back-off, and take the
+//! write lock up front (`BEGIN IMMEDIATE`) instead of failing to upgrade a read snapshot
+//! halfway through. A request that is cancelled cannot leave that connection inside a
+//! transaction, and a write is answered OK only once it is committed. Reads use a pool
+//! of their own, whose connections run in parallel under WAL.
 
 mod directory;
 mod outbox;
@@ -15,8 +18,10 @@ mod stats;
 mod suggestion;
 mod sweep;
 pub mod testing;
+mod writer;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use hotline_domain::{EventDraft, Phone, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
@@ -31,10 +36,11 @@ use rows::{
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, Transaction};
+use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqliteConnection};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
+use writer::{JobError, Writer};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -44,33 +50,38 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 /// How long a writer waits for the write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The SQLite store. Cheap to clone (the pools are shared).
-///
-/// SQLite has one write lock. Writers on several connections do not queue for it: a
-/// writer that finds it taken sleeps in the busy handler's back-off (1, 2, 5, 10, ...
-/// milliseconds) and tries again, so under load writes wait tens to hundreds of
-/// milliseconds and commit fewer per second than one writer alone. Every write therefore
-/// goes through `writer`, a pool of one connection, where writers queue in order and
-/// without sleeping; reads use `pool`, whose connections run in parallel under WAL.
+/// The SQLite store. Cheap to clone (the pool and the writer are shared).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    writer: SqlitePool,
+    /// The task that owns the write connection (see `writer`).
+    writer: Writer,
     /// Notified after each commit that wrote events (for the outbox relay).
     events_written: std::sync::Arc<hotline_store::Notify>,
     /// Seals and opens caller data (see [`CallerKeys`]).
     keys: CallerKeys,
 }
 
+/// The settings of every connection to `sqlite://path`: WAL, foreign keys, a 5 s busy
+/// timeout and `synchronous = NORMAL`; the file is created if missing.
+pub fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .map_err(StoreError::other)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT))
+}
+
 impl SqliteStore {
-    /// Opens (creating the file and its directory if missing) `sqlite://path`, with WAL,
-    /// foreign keys, a 5 s busy timeout and `synchronous = NORMAL`, and runs the
-    /// migrations.
+    /// Opens (creating the file and its directory if missing) `sqlite://path` with
+    /// [`connect_options`], and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
     }
 
-    /// Like [`SqliteStore::connect`] with a pool of at most `max_connections`.
+    /// Like [`SqliteStore::connect`] with a pool of at most `max_connections` readers.
     ///
     /// `connect` and `connect_with` seal caller data under [`CallerKeys::for_tests`], a
     /// publicly known key: they are for tests and tools. The server opens its store with
@@ -81,29 +92,20 @@ impl SqliteStore {
 
     /// Like [`SqliteStore::connect_with`], sealing caller data with `keys`.
     pub async fn connect_with_keys(url: &str, max_connections: u32, keys: CallerKeys) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(StoreError::other)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+        let options = connect_options(url)?;
         if let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir).map_err(StoreError::other)?;
         }
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
+        let mut conn = options.connect().await.map_err(StoreError::other)?;
+        MIGRATOR.run_direct(&mut conn).await.map_err(StoreError::other)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
             .connect_with(options.clone())
             .await
             .map_err(StoreError::other)?;
-        MIGRATOR.run(&writer).await.map_err(StoreError::other)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .connect_with(options)
-            .await
-            .map_err(StoreError::other)?;
+        let writer = Writer::start(conn, options);
         Ok(Self { pool, writer, keys, events_written: Default::default() })
     }
 
@@ -112,28 +114,60 @@ impl SqliteStore {
         &self.keys
     }
 
+    /// The readers' pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// The one connection every write goes through.
-    pub fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// Closes the readers' pool and, after the writes already sent, the write
+    /// connection; writes fail from then on.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
     }
 
-    /// A write transaction holding the write lock from its first statement.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    /// Runs `statements` in a write transaction on the one write connection (see
+    /// `writer`); the answer comes once it is committed or has failed. The statements
+    /// own what they use (`move`): they run in the writer's task.
+    pub(crate) async fn write<F, T, E>(&self, statements: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: JobError,
+    {
+        self.writer.write(statements).await
     }
 
-    async fn insert_order(
+    /// Writes a new order through the writer; the answer is as [`Self::insert_order`]'s.
+    async fn write_order(
         &self,
         order: &WorkOrder,
         drafts: &[EventDraft],
         request: Option<&RequestKey>,
     ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
+        let (order, drafts, keys) = (order.clone(), drafts.to_vec(), self.keys.clone());
+        let request = request.cloned();
+        let written = self
+            .write(move |tx| {
+                Box::pin(
+                    async move { Self::insert_order(tx, &keys, &order, &drafts, request.as_ref()).await },
+                )
+            })
+            .await?;
+        self.events_written.notify_one();
+        Ok(written)
+    }
+
+    /// The order, its events and their outbox rows, and the day's number, in the
+    /// writer's transaction.
+    async fn insert_order(
+        tx: &mut SqliteConnection,
+        keys: &CallerKeys,
+        order: &WorkOrder,
+        drafts: &[EventDraft],
+        request: Option<&RequestKey>,
+    ) -> Result<(WorkOrder, Vec<Event>), sqlx::Error> {
         let day = order_day(order.created_at);
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let seq: i64 = sqlx::query_scalar(
             "insert into order_counters (day, value) values (?, 1) \
              on conflict (day) do update set value = order_counters.value + 1 \
@@ -145,22 +179,20 @@ impl SqliteStore {
         let mut stored = order.clone();
         stored.number = order_number(&day, seq);
         stored.version = drafts.len() as i64;
-        let values = order_values(&stored, &self.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let values = order_values(&stored, keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let mut qb = QueryBuilder::new("");
         push_insert(&mut qb, "work_orders", values);
         qb.build().execute(&mut *tx).await?;
         if let Some(key) = request {
-            register(&mut tx, &self.keys, key, Wrote::Order(stored.id)).await?;
+            register(&mut *tx, keys, key, Wrote::Order(stored.id)).await?;
         }
         let mut events = Vec::with_capacity(drafts.len());
         // The events written together carry the order as the command left it.
         let snapshot = EventSnapshot::of(&stored, None);
         for (i, draft) in drafts.iter().enumerate() {
             let draft = draft.numbered(&stored.number);
-            events.push(insert_event(&mut tx, stored.id, i as i64 + 1, &draft, None, &snapshot).await?);
+            events.push(insert_event(&mut *tx, stored.id, i as i64 + 1, &draft, None, &snapshot).await?);
         }
-        tx.commit().await?;
-        self.events_written.notify_one();
         Ok((stored, events))
     }
 }
@@ -246,10 +278,11 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(units = dir.units.len(), people = dir.people.len()))]
     async fn import_directory(&self, dir: &Directory) -> Result<ImportSummary> {
-        let mut tx = self.begin_write().await?;
-        let summary = directory::import(&mut tx, dir).await?;
-        tx.commit().await.map_err(directory::commit_error)?;
-        Ok(summary)
+        // Alone: its deferred references are checked at its commit, which must be its own
+        // (the checks before the writes rule out a failure there unless storage changed
+        // underneath).
+        let dir = dir.clone();
+        self.writer.write_alone(move |tx| Box::pin(async move { directory::import(tx, &dir).await })).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -308,23 +341,30 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     async fn create_user(&self, user: &User) -> Result<User> {
-        let result = sqlx::query(
-            "insert into users \
-             (id, username, username_key, display_name, role, unit_id, person_id, password_hash, active, \
-             created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(user.id.to_string())
-        .bind(&user.username)
-        .bind(username_key(&user.username))
-        .bind(&user.display_name)
-        .bind(user.role.as_str())
-        .bind(&user.unit_id)
-        .bind(&user.person_id)
-        .bind(&user.password_hash)
-        .bind(user.active)
-        .bind(micros(user.created_at))
-        .execute(&self.writer)
-        .await;
+        let u = user.clone();
+        let result = self
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "insert into users \
+                         (id, username, username_key, display_name, role, unit_id, person_id, password_hash, \
+                         active, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(u.id.to_string())
+                    .bind(&u.username)
+                    .bind(username_key(&u.username))
+                    .bind(&u.display_name)
+                    .bind(u.role.as_str())
+                    .bind(&u.unit_id)
+                    .bind(&u.person_id)
+                    .bind(&u.password_hash)
+                    .bind(u.active)
+                    .bind(micros(u.created_at))
+                    .execute(&mut *tx)
+                    .await
+                })
+            })
+            .await;
         match result {
             Ok(_) => Ok(user.clone()),
             Err(e) if is_unique_violation(&e) => {
@@ -368,17 +408,22 @@ impl Store for SqliteStore {
     async fn record_call(&self, call: &Call, request: Option<&RequestKey>) -> Result<Recorded<Call>> {
         // A repeat is recognised by the registry's key, so a first attempt pays for no
         // lookup.
-        let written = async {
-            let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-            let mut qb = QueryBuilder::new("");
-            push_insert(&mut qb, "calls", call_values(call, &self.keys));
-            qb.build().execute(&mut *tx).await?;
-            if let Some(key) = request {
-                register(&mut tx, &self.keys, key, Wrote::Call(call.id)).await?;
-            }
-            tx.commit().await
-        };
-        match written.await {
+        let values = call_values(call, &self.keys);
+        let (call_id, keys, key) = (call.id, self.keys.clone(), request.cloned());
+        let written = self
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut qb = QueryBuilder::new("");
+                    push_insert(&mut qb, "calls", values);
+                    qb.build().execute(&mut *tx).await?;
+                    if let Some(key) = &key {
+                        register(&mut *tx, &keys, key, Wrote::Call(call_id)).await?;
+                    }
+                    Ok::<_, sqlx::Error>(())
+                })
+            })
+            .await;
+        match written {
             Ok(()) => Ok(Recorded { value: call.clone(), created: true }),
             Err(e) if is_unique_violation(&e) => repeated_call(self, call, request).await,
             Err(e) => Err(db(e)),
@@ -442,7 +487,7 @@ impl Store for SqliteStore {
         }
         // A repeat is recognised by the registry's key, so a first attempt pays for no
         // lookup.
-        match self.insert_order(order, events, request).await {
+        match self.write_order(order, events, request).await {
             Ok(value) => Ok(Recorded { value, created: true }),
             Err(e) if is_unique_violation(&e) => repeated_order(self, order, request).await,
             Err(e) => Err(db(e)),
@@ -490,64 +535,81 @@ impl Store for SqliteStore {
                 next.version
             )));
         }
-        let mut tx = self.begin_write().await?;
-        // The write lock is held from here: what is read is the version replaced below.
-        let assignee_before: Option<String> =
-            sqlx::query_scalar("select assignee_id from work_orders where id = ?")
-                .bind(next.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?
-                .flatten();
-        let mut qb = QueryBuilder::new("update work_orders set ");
-        let mut first = true;
-        for (column, value) in order_values(next, &self.keys)? {
-            if ORDER_IMMUTABLE.contains(&column) {
-                continue;
-            }
-            if !first {
-                qb.push(", ");
-            }
-            first = false;
-            qb.push(column).push(" = ");
-            value.bind(&mut qb);
-        }
-        qb.push(" where id = ").push_bind(next.id.to_string());
-        qb.push(" and version = ").push_bind(expected_version);
-        let updated = qb.build().execute(&mut *tx).await.map_err(db)?.rows_affected();
-        if updated == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("select version from work_orders where id = ?")
-                .bind(next.id.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            return Err(match exists {
-                Some(_) => StoreError::Stale { id: next.id, expected: expected_version },
-                None => StoreError::not_found("work order", next.id),
-            });
-        }
-        let snapshot = EventSnapshot::of(next, assignee_before);
-        let stored = match insert_event(&mut tx, next.id, next.version, event, step_id, &snapshot).await {
-            Ok(e) => e,
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!(
-                    "request id already used for an event of work order {}",
-                    next.id
-                )));
-            }
-            Err(e) => return Err(db(e)),
-        };
-        if let Some(key) = request {
-            let wrote = Wrote::Action { order_id: next.id, event_id: stored.id };
-            match register(&mut tx, &self.keys, key, wrote).await {
-                Ok(()) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::RequestReused { request_id: key.id.clone() });
-                }
-                Err(e) => return Err(db(e)),
-            }
-        }
-        tx.commit().await.map_err(db)?;
+        let (next, event, keys) = (next.clone(), event.clone(), self.keys.clone());
+        let (step_id, request) = (step_id.map(str::to_owned), request.cloned());
+        let stored = self
+            .write(move |tx| {
+                Box::pin(async move {
+                    // The write lock is held from here: what is read is the version replaced below.
+                    let assignee_before: Option<String> =
+                        sqlx::query_scalar("select assignee_id from work_orders where id = ?")
+                            .bind(next.id.to_string())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db)?
+                            .flatten();
+                    let mut qb = QueryBuilder::new("update work_orders set ");
+                    let mut first = true;
+                    for (column, value) in order_values(&next, &keys)? {
+                        if ORDER_IMMUTABLE.contains(&column) {
+                            continue;
+                        }
+                        if !first {
+                            qb.push(", ");
+                        }
+                        first = false;
+                        qb.push(column).push(" = ");
+                        value.bind(&mut qb);
+                    }
+                    qb.push(" where id = ").push_bind(next.id.to_string());
+                    qb.push(" and version = ").push_bind(expected_version);
+                    let updated = qb.build().execute(&mut *tx).await.map_err(db)?.rows_affected();
+                    if updated == 0 {
+                        let exists: Option<i64> =
+                            sqlx::query_scalar("select version from work_orders where id = ?")
+                                .bind(next.id.to_string())
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                        return Err(match exists {
+                            Some(_) => StoreError::Stale { id: next.id, expected: expected_version },
+                            None => StoreError::not_found("work order", next.id),
+                        });
+                    }
+                    let snapshot = EventSnapshot::of(&next, assignee_before);
+                    let stored = match insert_event(
+                        &mut *tx,
+                        next.id,
+                        next.version,
+                        &event,
+                        step_id.as_deref(),
+                        &snapshot,
+                    )
+                    .await
+                    {
+                        Ok(e) => e,
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict(format!(
+                                "request id already used for an event of work order {}",
+                                next.id
+                            )));
+                        }
+                        Err(e) => return Err(db(e)),
+                    };
+                    if let Some(key) = &request {
+                        let wrote = Wrote::Action { order_id: next.id, event_id: stored.id };
+                        match register(&mut *tx, &keys, key, wrote).await {
+                            Ok(()) => {}
+                            Err(e) if is_unique_violation(&e) => {
+                                return Err(StoreError::RequestReused { request_id: key.id.clone() });
+                            }
+                            Err(e) => return Err(db(e)),
+                        }
+                    }
+                    Ok(stored)
+                })
+            })
+            .await?;
         self.events_written.notify_one();
         Ok(stored)
     }
@@ -642,5 +704,23 @@ impl Store for SqliteStore {
         };
         let wrote = Wrote::from_columns(id(call_id)?, id(order_id)?, event_id)?;
         repeat(&self.keys, key, &fingerprint, wrote).map(Some)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_writable(&self, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query(
+                    "insert into write_probe (id, at) values (1, ?) \
+                     on conflict (id) do update set at = excluded.at",
+                )
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
     }
 }

@@ -60,44 +60,47 @@ impl OutboxStore for SqliteStore {
         if !waiting {
             return Ok(None);
         }
-        let mut tx = self.begin_write().await?;
-        let last: i64 = sqlx::query_scalar("select last from event_positions where id = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "select event_id from event_outbox where position is null order by event_id limit ?",
-        )
-        .bind(limit(max))
-        .fetch_all(&mut *tx)
+        self.write(move |tx| {
+            Box::pin(async move {
+                let last: i64 = sqlx::query_scalar("select last from event_positions where id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "select event_id from event_outbox where position is null order by event_id limit ?",
+                )
+                .bind(limit(max))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+                if ids.is_empty() {
+                    return Ok(None);
+                }
+                let mut position = last;
+                for id in &ids {
+                    position += 1;
+                    sqlx::query("update work_order_events set position = ? where id = ?")
+                        .bind(position)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    sqlx::query("update event_outbox set position = ? where event_id = ?")
+                        .bind(position)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                sqlx::query("update event_positions set last = ? where id = 1")
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Ok(Some(Sequenced { through: position, count: u32::try_from(ids.len()).unwrap_or(u32::MAX) }))
+            })
+        })
         .await
-        .map_err(db)?;
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        let mut position = last;
-        for id in &ids {
-            position += 1;
-            sqlx::query("update work_order_events set position = ? where id = ?")
-                .bind(position)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            sqlx::query("update event_outbox set position = ? where event_id = ?")
-                .bind(position)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        sqlx::query("update event_positions set last = ? where id = 1")
-            .bind(position)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(Some(Sequenced { through: position, count: u32::try_from(ids.len()).unwrap_or(u32::MAX) }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -115,18 +118,22 @@ impl OutboxStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn mark_published(&self, position: i64) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("delete from event_outbox where position <= ?")
-            .bind(position)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query("update event_positions set published = max(published, ?) where id = 1")
-            .bind(position)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query("delete from event_outbox where position <= ?")
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                sqlx::query("update event_positions set published = max(published, ?) where id = 1")
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]

@@ -48,53 +48,61 @@ impl SqliteStore {
         };
         let filter =
             if only_clear { "caller_key_id is null" } else { "caller_key_id is null or caller_key_id <> ?" };
-        let mut tx = self.begin_write().await?;
-        let sql = format!("{select} where {filter} limit {RESEAL_BATCH}");
-        let mut q = sqlx::query(&sql);
-        if !only_clear {
-            q = q.bind(&current);
-        }
-        let rows = q.fetch_all(&mut *tx).await.map_err(db)?;
-        for row in &rows {
-            let r = R(row);
-            let id: String = r.get("id")?;
-            let key_id: Option<String> = r.get("caller_key_id")?;
-            if queue {
-                let phone = keys.open_value("caller_phone", r.get("caller_phone")?, key_id.as_deref())?;
-                sqlx::query(&format!("update {table} set caller_phone = ?, caller_key_id = ? where id = ?"))
-                    .bind(phone.map(|p| keys.seal("caller_phone", &p)).unwrap_or_default())
-                    .bind(&current)
+        let (keys, table) = (keys.clone(), table.to_owned());
+        self.write(move |tx| {
+            Box::pin(async move {
+                let keys = &keys;
+                let sql = format!("{select} where {filter} limit {RESEAL_BATCH}");
+                let mut q = sqlx::query(&sql);
+                if !only_clear {
+                    q = q.bind(&current);
+                }
+                let rows = q.fetch_all(&mut *tx).await.map_err(db)?;
+                for row in &rows {
+                    let r = R(row);
+                    let id: String = r.get("id")?;
+                    let key_id: Option<String> = r.get("caller_key_id")?;
+                    if queue {
+                        let phone =
+                            keys.open_value("caller_phone", r.get("caller_phone")?, key_id.as_deref())?;
+                        sqlx::query(&format!(
+                            "update {table} set caller_phone = ?, caller_key_id = ? where id = ?"
+                        ))
+                        .bind(phone.map(|p| keys.seal("caller_phone", &p)).unwrap_or_default())
+                        .bind(&current)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                        continue;
+                    }
+                    let caller = keys.open_caller(StoredCaller {
+                        name: r.get("caller_name")?,
+                        phone: r.get("caller_phone")?,
+                        id_number: r.get("caller_id_number")?,
+                        anonymous: r.get("caller_anonymous")?,
+                        confidential: r.get("caller_confidential")?,
+                        key_id,
+                    })?;
+                    let sealed = keys.seal_caller(&caller);
+                    sqlx::query(&format!(
+                        "update {table} set caller_name = ?, caller_phone = ?, caller_id_number = ?, \
+                 caller_phone_hash = ?, caller_key_id = ? where id = ?"
+                    ))
+                    .bind(sealed.name)
+                    .bind(sealed.phone)
+                    .bind(sealed.id_number)
+                    .bind(sealed.phone_hash)
+                    .bind(sealed.key_id)
                     .bind(&id)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                continue;
-            }
-            let caller = keys.open_caller(StoredCaller {
-                name: r.get("caller_name")?,
-                phone: r.get("caller_phone")?,
-                id_number: r.get("caller_id_number")?,
-                anonymous: r.get("caller_anonymous")?,
-                confidential: r.get("caller_confidential")?,
-                key_id,
-            })?;
-            let sealed = keys.seal_caller(&caller);
-            sqlx::query(&format!(
-                "update {table} set caller_name = ?, caller_phone = ?, caller_id_number = ?, \
-                 caller_phone_hash = ?, caller_key_id = ? where id = ?"
-            ))
-            .bind(sealed.name)
-            .bind(sealed.phone)
-            .bind(sealed.id_number)
-            .bind(sealed.phone_hash)
-            .bind(sealed.key_id)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(rows.len() as u64)
+                }
+                Ok(rows.len() as u64)
+            })
+        })
+        .await
     }
 
     async fn reseal_table(&self, table: &str, only_clear: bool) -> Result<u64> {
@@ -125,21 +133,28 @@ impl PrivacyStore for SqliteStore {
         if views.is_empty() {
             return Ok(());
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "insert into caller_data_views (at, user_id, role, order_id, call_id, fields, rpc, telephony_call_id) ",
-        );
-        qb.push_values(views, |mut b, v| {
-            b.push_bind(micros(v.at))
-                .push_bind(v.user_id.to_string())
-                .push_bind(v.role.as_str())
-                .push_bind(v.order_id.map(|u| u.to_string()))
-                .push_bind(v.call_id.map(|u| u.to_string()))
-                .push_bind(CallerField::join(&v.fields))
-                .push_bind(v.rpc.clone())
-                .push_bind(v.telephony_call_id.clone());
-        });
-        qb.build().execute(self.writer()).await.map_err(db)?;
-        Ok(())
+        let views = views.to_vec();
+        self.write(move |tx| {
+            Box::pin(async move {
+                let mut qb = QueryBuilder::<Sqlite>::new(
+                    "insert into caller_data_views \
+             (at, user_id, role, order_id, call_id, fields, rpc, telephony_call_id) ",
+                );
+                qb.push_values(&views, |mut b, v| {
+                    b.push_bind(micros(v.at))
+                        .push_bind(v.user_id.to_string())
+                        .push_bind(v.role.as_str())
+                        .push_bind(v.order_id.map(|u| u.to_string()))
+                        .push_bind(v.call_id.map(|u| u.to_string()))
+                        .push_bind(CallerField::join(&v.fields))
+                        .push_bind(v.rpc.clone())
+                        .push_bind(v.telephony_call_id.clone());
+                });
+                qb.build().execute(&mut *tx).await.map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -181,13 +196,15 @@ impl PrivacyStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(user_id = %session.user_id))]
     async fn create_session(&self, session: &Session) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("delete from sessions where expires_at < ?")
-            .bind(micros(session.issued_at - chrono::Duration::days(1)))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(
+        let session = session.clone();
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query("delete from sessions where expires_at < ?")
+                    .bind(micros(session.issued_at - chrono::Duration::days(1)))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                sqlx::query(
             "insert into sessions (id, user_id, issued_at, expires_at, revoked_at) values (?, ?, ?, ?, ?)",
         )
         .bind(session.id.to_string())
@@ -198,50 +215,62 @@ impl PrivacyStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)
+                Ok(())
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     async fn revoke_session(&self, id: Uuid, user_id: Uuid, at: DateTime<Utc>) -> Result<bool> {
-        let n = sqlx::query(
+        let n = self
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
             "update sessions set revoked_at = ? where id = ? and user_id = ? and revoked_at is null",
         )
         .bind(micros(at))
         .bind(id.to_string())
         .bind(user_id.to_string())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
-        .map_err(db)?
-        .rows_affected();
+        .map_err(db)
+                })
+            })
+            .await?
+            .rows_affected();
         Ok(n > 0)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     async fn set_user_active(&self, user_id: Uuid, active: bool, at: DateTime<Utc>) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
-        let n = sqlx::query("update users set active = ? where id = ?")
-            .bind(active)
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::not_found("user", user_id));
-        }
-        let revoked = if active {
-            0
-        } else {
-            sqlx::query("update sessions set revoked_at = ? where user_id = ? and revoked_at is null")
-                .bind(micros(at))
-                .bind(user_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected()
-        };
-        tx.commit().await.map_err(db)?;
-        Ok(revoked)
+        self.write(move |tx| {
+            Box::pin(async move {
+                let n = sqlx::query("update users set active = ? where id = ?")
+                    .bind(active)
+                    .bind(user_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::not_found("user", user_id));
+                }
+                let revoked = if active {
+                    0
+                } else {
+                    sqlx::query("update sessions set revoked_at = ? where user_id = ? and revoked_at is null")
+                        .bind(micros(at))
+                        .bind(user_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                };
+                Ok(revoked)
+            })
+        })
+        .await
     }
 
     async fn revocations(&self, now: DateTime<Utc>) -> Result<Revocations> {
@@ -282,45 +311,56 @@ impl PrivacyStore for SqliteStore {
         now: DateTime<Utc>,
         policy: &LockoutPolicy,
     ) -> Result<FailureCount> {
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query("select * from sign_in_failures where username = ?")
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let before = row
-            .as_ref()
-            .map(|row| {
-                let r = R(row);
-                Ok::<_, StoreError>(FailureCount {
-                    failures: u32::try_from(r.get::<i64>("failures")?).map_err(|e| corrupt("failures", e))?,
-                    first_at: r.time("first_at")?,
-                    locked_until: r.opt_time("locked_until")?,
-                })
-            })
-            .transpose()?;
-        let next = policy.after_failure(before, now);
-        sqlx::query(
-            "insert or replace into sign_in_failures (username, failures, first_at, locked_until) \
+        let (username, policy) = (username.to_owned(), *policy);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let row = sqlx::query("select * from sign_in_failures where username = ?")
+                    .bind(&username)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let before = row
+                    .as_ref()
+                    .map(|row| {
+                        let r = R(row);
+                        Ok::<_, StoreError>(FailureCount {
+                            failures: u32::try_from(r.get::<i64>("failures")?)
+                                .map_err(|e| corrupt("failures", e))?,
+                            first_at: r.time("first_at")?,
+                            locked_until: r.opt_time("locked_until")?,
+                        })
+                    })
+                    .transpose()?;
+                let next = policy.after_failure(before, now);
+                sqlx::query(
+                    "insert or replace into sign_in_failures (username, failures, first_at, locked_until) \
              values (?, ?, ?, ?)",
-        )
-        .bind(username)
-        .bind(i64::from(next.failures))
-        .bind(micros(next.first_at))
-        .bind(next.locked_until.map(micros))
-        .execute(&mut *tx)
+                )
+                .bind(&username)
+                .bind(i64::from(next.failures))
+                .bind(micros(next.first_at))
+                .bind(next.locked_until.map(micros))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(next)
+            })
+        })
         .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(next)
     }
 
     async fn clear_sign_in_failures(&self, username: &str) -> Result<()> {
-        sqlx::query("delete from sign_in_failures where username = ?")
-            .bind(username)
-            .execute(self.writer())
-            .await
-            .map_err(db)?;
-        Ok(())
+        let username = username.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query("delete from sign_in_failures where username = ?")
+                    .bind(&username)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
     }
 }

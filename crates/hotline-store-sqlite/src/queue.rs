@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use hotline_domain::queue::{ANSWER_TARGET_SECS, AgentRecord, CallRecord, DayTotals};
 use hotline_store::{CallerKeys, IntakeLink, QueueLogEntry, QueueStore, Result, StoreError};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -61,62 +61,10 @@ impl QueueStore for SqliteStore {
         agents: &[AgentRecord],
         calls: &[CallRecord],
     ) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "insert into queue_events (at, kind, call_id, agent_id, actor_id, payload) \
-             values (?, ?, ?, ?, ?, ?) returning id",
-        )
-        .bind(micros(entry.at))
-        .bind(&entry.kind)
-        .bind(&entry.call_id)
-        .bind(entry.agent_id.map(|u| u.to_string()))
-        .bind(entry.actor_id.map(|u| u.to_string()))
-        .bind(entry.payload.to_string())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        for a in agents {
-            sqlx::query(
-                "insert or replace into queue_agents \
-                 (agent_id, seat, skills, presence, break_reason, since, call_id, ringing) \
-                 values (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(a.agent_id.to_string())
-            .bind(&a.seat)
-            .bind(json(&a.skills)?)
-            .bind(a.presence.as_str())
-            .bind(&a.break_reason)
-            .bind(micros(a.since))
-            .bind(&a.call_id)
-            .bind(a.ringing as i64)
-            .execute(&mut *tx)
+        let (entry, agents, calls, keys) =
+            (entry.clone(), agents.to_vec(), calls.to_vec(), self.caller_keys().clone());
+        self.write(move |tx| Box::pin(async move { queue_change(tx, &entry, &agents, &calls, &keys).await }))
             .await
-            .map_err(db)?;
-        }
-        for c in calls {
-            sqlx::query(
-                "insert or replace into queue_calls \
-                 (id, caller_phone, line, skills, offered_at, agent_id, answered_at, abandoned_at, \
-                  ended_at, wrap_ended_at, transfers, caller_key_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&c.id)
-            .bind(self.caller_keys().seal("caller_phone", &c.caller_phone))
-            .bind(&c.line)
-            .bind(json(&c.skills)?)
-            .bind(micros(c.offered_at))
-            .bind(c.agent_id.map(|u| u.to_string()))
-            .bind(c.answered_at.map(micros))
-            .bind(c.abandoned_at.map(micros))
-            .bind(c.ended_at.map(micros))
-            .bind(c.wrap_ended_at.map(micros))
-            .bind(i64::from(c.transfers))
-            .bind(self.caller_keys().current_id())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(id)
     }
 
     async fn load_queue(&self, since: DateTime<Utc>) -> Result<(Vec<AgentRecord>, Vec<CallRecord>)> {
@@ -244,4 +192,68 @@ impl QueueStore for SqliteStore {
             .map_err(db)?;
         Ok(n)
     }
+}
+
+/// The statements of `save_queue_change`, in the writer's transaction.
+async fn queue_change(
+    tx: &mut SqliteConnection,
+    entry: &QueueLogEntry,
+    agents: &[AgentRecord],
+    calls: &[CallRecord],
+    keys: &CallerKeys,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into queue_events (at, kind, call_id, agent_id, actor_id, payload) \
+         values (?, ?, ?, ?, ?, ?) returning id",
+    )
+    .bind(micros(entry.at))
+    .bind(&entry.kind)
+    .bind(&entry.call_id)
+    .bind(entry.agent_id.map(|u| u.to_string()))
+    .bind(entry.actor_id.map(|u| u.to_string()))
+    .bind(entry.payload.to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    for a in agents {
+        sqlx::query(
+            "insert or replace into queue_agents \
+             (agent_id, seat, skills, presence, break_reason, since, call_id, ringing) \
+             values (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.agent_id.to_string())
+        .bind(&a.seat)
+        .bind(json(&a.skills)?)
+        .bind(a.presence.as_str())
+        .bind(&a.break_reason)
+        .bind(micros(a.since))
+        .bind(&a.call_id)
+        .bind(a.ringing as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    for c in calls {
+        sqlx::query(
+            "insert or replace into queue_calls \
+             (id, caller_phone, line, skills, offered_at, agent_id, answered_at, abandoned_at, \
+              ended_at, wrap_ended_at, transfers, caller_key_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(keys.seal("caller_phone", &c.caller_phone))
+        .bind(&c.line)
+        .bind(json(&c.skills)?)
+        .bind(micros(c.offered_at))
+        .bind(c.agent_id.map(|u| u.to_string()))
+        .bind(c.answered_at.map(micros))
+        .bind(c.abandoned_at.map(micros))
+        .bind(c.ended_at.map(micros))
+        .bind(c.wrap_ended_at.map(micros))
+        .bind(i64::from(c.transfers))
+        .bind(keys.current_id())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(id)
 }

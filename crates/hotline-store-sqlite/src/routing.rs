@@ -104,70 +104,75 @@ impl RoutingStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn routing_snapshot(&self) -> Result<RoutingSnapshot> {
-        // One read transaction, so the parts agree with each other and the version.
-        let mut tx = self.begin_write().await?;
-        let version: i64 = sqlx::query_scalar("select version from directory_version where id = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-        let rows = sqlx::query(
-            "select v.id as id, v.parent_id as township_id, t.parent_id as county_id, \
+        // One transaction, so the parts agree with each other and the version; on the
+        // write connection, so that no reader is ever left inside a transaction.
+        self.write(move |tx| {
+            Box::pin(async move {
+                let version: i64 = sqlx::query_scalar("select version from directory_version where id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let rows = sqlx::query(
+                    "select v.id as id, v.parent_id as township_id, t.parent_id as county_id, \
              v.latitude as latitude, v.longitude as longitude \
              from units v join units t on t.id = v.parent_id \
              where v.level = 'village' and t.parent_id is not null order by v.id",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?;
-        let mut snapshot = RoutingSnapshot { version, ..Default::default() };
-        for row in &rows {
-            let r = R(row);
-            let id: String = r.get("id")?;
-            let (lat, lon): (Option<f64>, Option<f64>) = (r.get("latitude")?, r.get("longitude")?);
-            if let (Some(lat), Some(lon)) = (lat, lon) {
-                snapshot.village_coords.insert(id.clone(), (lat, lon));
-            }
-            snapshot.villages.push(VillageInput {
-                id,
-                township_id: r.get("township_id")?,
-                county_id: r.get("county_id")?,
-            });
-        }
-        let mut villages: HashMap<String, Vec<String>> = HashMap::new();
-        for row in
-            sqlx::query("select person_id, village_id from counsel_villages order by person_id, position")
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+                let mut snapshot = RoutingSnapshot { version, ..Default::default() };
+                for row in &rows {
+                    let r = R(row);
+                    let id: String = r.get("id")?;
+                    let (lat, lon): (Option<f64>, Option<f64>) = (r.get("latitude")?, r.get("longitude")?);
+                    if let (Some(lat), Some(lon)) = (lat, lon) {
+                        snapshot.village_coords.insert(id.clone(), (lat, lon));
+                    }
+                    snapshot.villages.push(VillageInput {
+                        id,
+                        township_id: r.get("township_id")?,
+                        county_id: r.get("county_id")?,
+                    });
+                }
+                let mut villages: HashMap<String, Vec<String>> = HashMap::new();
+                for row in sqlx::query(
+                    "select person_id, village_id from counsel_villages order by person_id, position",
+                )
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?
-        {
-            let r = R(&row);
-            villages.entry(r.get("person_id")?).or_default().push(r.get("village_id")?);
-        }
-        for row in sqlx::query("select id, name, team_township_id, team_role from people order by id")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-        {
-            let r = R(&row);
-            let id: String = r.get("id")?;
-            let role: Option<String> = r.get("team_role")?;
-            snapshot.person_names.insert(id.clone(), r.get("name")?);
-            snapshot.people.push(PersonInput {
-                villages: villages.remove(&id).unwrap_or_default(),
-                id,
-                team_township_id: r.get("team_township_id")?,
-                lead: role.as_deref() == Some("lead"),
-            });
-        }
-        snapshot.institutions = sqlx::query("select * from institutions order by id")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(institution_from_row)
-            .collect::<Result<_>>()?;
-        tx.commit().await.map_err(db)?;
-        Ok(snapshot)
+                {
+                    let r = R(&row);
+                    villages.entry(r.get("person_id")?).or_default().push(r.get("village_id")?);
+                }
+                for row in sqlx::query("select id, name, team_township_id, team_role from people order by id")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?
+                {
+                    let r = R(&row);
+                    let id: String = r.get("id")?;
+                    let role: Option<String> = r.get("team_role")?;
+                    snapshot.person_names.insert(id.clone(), r.get("name")?);
+                    snapshot.people.push(PersonInput {
+                        villages: villages.remove(&id).unwrap_or_default(),
+                        id,
+                        team_township_id: r.get("team_township_id")?,
+                        lead: role.as_deref() == Some("lead"),
+                    });
+                }
+                snapshot.institutions = sqlx::query("select * from institutions order by id")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(institution_from_row)
+                    .collect::<Result<_>>()?;
+                Ok(snapshot)
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(people = person_ids.len()))]
@@ -220,98 +225,9 @@ impl RoutingStore for SqliteStore {
         actor_id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<Vec<AvailabilityEvent>> {
-        let mut tx = self.begin_write().await?;
-        let mut events = Vec::with_capacity(changes.len());
-        for change in changes {
-            let touched = match change {
-                AvailabilityChange::SetActive { active } => {
-                    sqlx::query("update people set active = ? where id = ?")
-                        .bind(active)
-                        .bind(person_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?
-                        .rows_affected()
-                }
-                AvailabilityChange::SetCapacity { capacity } => {
-                    sqlx::query("update people set capacity = ? where id = ?")
-                        .bind(capacity)
-                        .bind(person_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?
-                        .rows_affected()
-                }
-                AvailabilityChange::AddLeave { leave } => {
-                    let exists: Option<String> = sqlx::query_scalar("select id from people where id = ?")
-                        .bind(person_id)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                    if exists.is_none() {
-                        return Err(StoreError::not_found("person", person_id));
-                    }
-                    sqlx::query(
-                        "insert into person_leaves (id, person_id, starts_at, ends_at, note, created_by, created_at) \
-                         values (?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(leave.id.to_string())
-                    .bind(person_id)
-                    .bind(micros(leave.starts_at))
-                    .bind(micros(leave.ends_at))
-                    .bind(leave.note.as_deref())
-                    .bind(actor_id.to_string())
-                    .bind(micros(at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected()
-                }
-                AvailabilityChange::CancelLeave { leave_id } => {
-                    let n = sqlx::query(
-                        "update person_leaves set cancelled_at = ? \
-                         where id = ? and person_id = ? and cancelled_at is null",
-                    )
-                    .bind(micros(at))
-                    .bind(leave_id.to_string())
-                    .bind(person_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .rows_affected();
-                    if n == 0 {
-                        return Err(StoreError::not_found("leave", leave_id));
-                    }
-                    n
-                }
-            };
-            if touched == 0 {
-                return Err(StoreError::not_found("person", person_id));
-            }
-            let payload = serde_json::to_value(change).map_err(StoreError::other)?;
-            let id: i64 = sqlx::query_scalar(
-                "insert into availability_events (person_id, kind, actor_id, at, payload) \
-                 values (?, ?, ?, ?, ?) returning id",
-            )
-            .bind(person_id)
-            .bind(change.kind())
-            .bind(actor_id.to_string())
-            .bind(micros(at))
-            .bind(payload.to_string())
-            .fetch_one(&mut *tx)
+        let (person_id, changes) = (person_id.to_owned(), changes.to_vec());
+        self.write(move |tx| Box::pin(async move { change(tx, &person_id, &changes, actor_id, at).await }))
             .await
-            .map_err(db)?;
-            events.push(AvailabilityEvent {
-                id,
-                person_id: person_id.to_owned(),
-                kind: change.kind().to_owned(),
-                actor_id,
-                at,
-                payload,
-            });
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(events)
     }
 
     #[tracing::instrument(skip_all)]
@@ -371,17 +287,123 @@ impl RoutingStore for SqliteStore {
 
     #[tracing::instrument(skip_all)]
     async fn save_routing_policy(&self, policy: &StoredPolicy) -> Result<()> {
-        sqlx::query(
-            "insert into routing_policy (id, document, updated_by, updated_at) values (1, ?, ?, ?) \
+        let policy = policy.clone();
+        self.write(move |tx| {
+            Box::pin(async move {
+                sqlx::query(
+                    "insert into routing_policy (id, document, updated_by, updated_at) values (1, ?, ?, ?) \
              on conflict (id) do update set document = excluded.document, \
              updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                )
+                .bind(&policy.document)
+                .bind(policy.updated_by.to_string())
+                .bind(micros(policy.updated_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// The statements of `change_availability`, in the writer's transaction.
+async fn change(
+    tx: &mut SqliteConnection,
+    person_id: &str,
+    changes: &[AvailabilityChange],
+    actor_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Vec<AvailabilityEvent>> {
+    let mut events = Vec::with_capacity(changes.len());
+    for change in changes {
+        let touched = match change {
+            AvailabilityChange::SetActive { active } => {
+                sqlx::query("update people set active = ? where id = ?")
+                    .bind(active)
+                    .bind(person_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected()
+            }
+            AvailabilityChange::SetCapacity { capacity } => {
+                sqlx::query("update people set capacity = ? where id = ?")
+                    .bind(capacity)
+                    .bind(person_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .rows_affected()
+            }
+            AvailabilityChange::AddLeave { leave } => {
+                let exists: Option<String> = sqlx::query_scalar("select id from people where id = ?")
+                    .bind(person_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if exists.is_none() {
+                    return Err(StoreError::not_found("person", person_id));
+                }
+                sqlx::query(
+                    "insert into person_leaves (id, person_id, starts_at, ends_at, note, created_by, created_at) \
+                     values (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(leave.id.to_string())
+                .bind(person_id)
+                .bind(micros(leave.starts_at))
+                .bind(micros(leave.ends_at))
+                .bind(leave.note.as_deref())
+                .bind(actor_id.to_string())
+                .bind(micros(at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected()
+            }
+            AvailabilityChange::CancelLeave { leave_id } => {
+                let n = sqlx::query(
+                    "update person_leaves set cancelled_at = ? \
+                     where id = ? and person_id = ? and cancelled_at is null",
+                )
+                .bind(micros(at))
+                .bind(leave_id.to_string())
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::not_found("leave", leave_id));
+                }
+                n
+            }
+        };
+        if touched == 0 {
+            return Err(StoreError::not_found("person", person_id));
+        }
+        let payload = serde_json::to_value(change).map_err(StoreError::other)?;
+        let id: i64 = sqlx::query_scalar(
+            "insert into availability_events (person_id, kind, actor_id, at, payload) \
+             values (?, ?, ?, ?, ?) returning id",
         )
-        .bind(&policy.document)
-        .bind(policy.updated_by.to_string())
-        .bind(micros(policy.updated_at))
-        .execute(self.writer())
+        .bind(person_id)
+        .bind(change.kind())
+        .bind(actor_id.to_string())
+        .bind(micros(at))
+        .bind(payload.to_string())
+        .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(())
+        events.push(AvailabilityEvent {
+            id,
+            person_id: person_id.to_owned(),
+            kind: change.kind().to_owned(),
+            actor_id,
+            at,
+            payload,
+        });
     }
+    Ok(events)
 }

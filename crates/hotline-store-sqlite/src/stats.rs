@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use hotline_domain::stats::OrderCounts;
 use hotline_store::{GroupBy, Result, StatsFilter, StatsStore, rollup};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 /// The counted columns of the rollup, its deltas and the per-order expressions below.
 const COLUMNS: [&str; 15] = [
@@ -174,46 +174,7 @@ impl StatsStore for SqliteStore {
     }
 
     async fn fold_order_rollup(&self) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
-        let (last, n): (Option<i64>, i64) = sqlx::query_as(
-            "select max(id), count(*) from (select id from work_order_rollup_delta order by id limit ?)",
-        )
-        .bind(FOLD_BATCH)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let Some(last) = last else { return Ok(0) };
-        let cols = COLUMNS.join(", ");
-        let grains = rollup::GRAINS
-            .iter()
-            .map(|g| format!("select {g} as grain"))
-            .collect::<Vec<_>>()
-            .join(" union all ");
-        let sums = COLUMNS.iter().map(|c| format!("sum({c})")).collect::<Vec<_>>().join(", ");
-        let adds = COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
-        sqlx::query(&format!(
-            "insert into work_order_rollup (kind, grain, bucket, county_id, township_id, category, assignee_id, {cols}) \
-             select k.kind, g.grain, d.day / g.grain, d.county_id, d.township_id, \
-               case when k.kind = 2 then '' else d.category end, \
-               case when k.kind = 0 then '' else d.assignee_id end, {sums} \
-             from work_order_rollup_delta d \
-             cross join ({grains}) g \
-             cross join (select 0 as kind union all select 1 union all select 2) k \
-             where d.id <= ? and (k.kind = 0 or d.assignee_id is not null) \
-             group by 1, 2, 3, 4, 5, 6, 7 \
-             on conflict (kind, grain, bucket, county_id, township_id, category, assignee_id) do update set {adds}"
-        ))
-        .bind(last)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        sqlx::query("delete from work_order_rollup_delta where id <= ?")
-            .bind(last)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.write(|tx| Box::pin(fold(tx))).await
     }
 }
 
@@ -226,4 +187,43 @@ impl hotline_store::PoolInfo for SqliteStore {
             max: pool.options().get_max_connections(),
         }
     }
+}
+
+/// The statements of `fold_order_rollup`, in the writer's transaction.
+async fn fold(tx: &mut SqliteConnection) -> Result<u64> {
+    let (last, n): (Option<i64>, i64) = sqlx::query_as(
+        "select max(id), count(*) from (select id from work_order_rollup_delta order by id limit ?)",
+    )
+    .bind(FOLD_BATCH)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(last) = last else { return Ok(0) };
+    let cols = COLUMNS.join(", ");
+    let grains =
+        rollup::GRAINS.iter().map(|g| format!("select {g} as grain")).collect::<Vec<_>>().join(" union all ");
+    let sums = COLUMNS.iter().map(|c| format!("sum({c})")).collect::<Vec<_>>().join(", ");
+    let adds = COLUMNS.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect::<Vec<_>>().join(", ");
+    sqlx::query(&format!(
+        "insert into work_order_rollup (kind, grain, bucket, county_id, township_id, category, assignee_id, {cols}) \
+         select k.kind, g.grain, d.day / g.grain, d.county_id, d.township_id, \
+           case when k.kind = 2 then '' else d.category end, \
+           case when k.kind = 0 then '' else d.assignee_id end, {sums} \
+         from work_order_rollup_delta d \
+         cross join ({grains}) g \
+         cross join (select 0 as kind union all select 1 union all select 2) k \
+         where d.id <= ? and (k.kind = 0 or d.assignee_id is not null) \
+         group by 1, 2, 3, 4, 5, 6, 7 \
+         on conflict (kind, grain, bucket, county_id, township_id, category, assignee_id) do update set {adds}"
+    ))
+    .bind(last)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    sqlx::query("delete from work_order_rollup_delta where id <= ?")
+        .bind(last)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -11,8 +11,13 @@ pub struct TempSqlite {
 
 impl TempSqlite {
     pub fn new() -> Self {
+        Self::in_dir(&std::env::temp_dir())
+    }
+
+    /// Like [`TempSqlite::new`], in `dir` (e.g. a small file system a test fills).
+    pub fn in_dir(dir: &Path) -> Self {
         let name = format!("hotline-test-{}.db", uuid::Uuid::new_v4().simple());
-        Self { path: std::env::temp_dir().join(name) }
+        Self { path: dir.join(name) }
     }
 
     pub fn path(&self) -> &Path {

@@ -43,8 +43,7 @@ async fn setup() -> Option<(Raw, TempSqlite)> {
     let db = TempSqlite::new();
     // Creates the file and runs the migrations.
     let store = SqliteStore::connect(&db.url()).await.expect("create");
-    store.pool().close().await;
-    store.writer().close().await;
+    store.close().await;
     let pool = SqlitePool::connect(&db.url()).await.expect("raw pool");
     Some((Raw { url: db.url(), pool }, db))
 }

@@ -349,4 +349,11 @@ pub trait Store:
     /// What the request that registered `key`'s id wrote, when `key` repeats it; `None`
     /// when the id is not registered; `RequestReused` when it names another request.
     async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>>;
+
+    // ---- health ------------------------------------------------------------------
+
+    /// Writes and commits one small row (`write_probe`) the way every write is
+    /// committed: Ok when the store can write now. The health service asks it every
+    /// second or two.
+    async fn check_writable(&self, now: DateTime<Utc>) -> Result<()>;
 }

@@ -135,7 +135,11 @@ impl WorkOrderSvc {
             check_version(&order, version, self.app.store.as_ref()).await?;
             let now = self.app.now();
             let transition = order.apply(cmd, actor, &self.app.ctx(now))?;
-            match self.app.store.save_transition(order.version, &transition.order, &transition.event, None, key).await
+            match self
+                .app
+                .store
+                .save_transition(order.version, &transition.order, &transition.event, None, key)
+                .await
             {
                 Ok(event) => {
                     tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");

@@ -1,0 +1,340 @@
+//! The one connection that writes, owned by one task.
+//!
+//! SQLite has one write lock, and writers on several connections do not queue for it:
+//! one that finds it taken sleeps in the busy handler's back-off and tries again. So
+//! every write of a store is a job sent to one task that owns the write connection; the
+//! caller awaits the answer. A caller that stops waiting (a client's deadline, the
+//! server's timeout) only drops its end of the answer: the job it sent runs whole or not
+//! at all, so no connection is ever left inside a transaction by a cancelled request.
+//! A job whose caller has stopped waiting before it starts is skipped.
+//!
+//! The task takes the first waiting job and, while that group runs, each job waiting
+//! behind it (at most [`MAX_GROUP`]), and writes them in one transaction: one
+//! `BEGIN IMMEDIATE`, a `SAVEPOINT` per job (a job that fails is rolled back alone and
+//! its caller gets its own error), one `COMMIT`. Every caller is answered after that
+//! commit, so a caller that looks again after an error (a retry that lost a race on a
+//! unique key) finds what the others wrote; if the commit fails, nothing of the group
+//! was written and every caller whose job had succeeded gets the commit's error. A job
+//! that may fail at commit (deferred foreign keys: the directory import) runs in a
+//! group of its own.
+//!
+//! After a failure that may have left the connection in a transaction (an I/O error, a
+//! full disk that rolled the transaction back, a `ROLLBACK` or `COMMIT` that failed),
+//! the task drops the connection and opens a new one for the next group, so writes work
+//! again once the cause is gone.
+
+use crate::rows::is_foreign_key_violation;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use hotline_store::StoreError;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+use std::panic::AssertUnwindSafe;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most jobs committed together.
+pub(crate) const MAX_GROUP: usize = 64;
+
+/// The error of a job: what its caller gets when the job fails, or when the group it
+/// ran in could not be committed.
+pub(crate) trait JobError: Send + 'static {
+    /// Nothing of the job was written, because of `cause`.
+    fn not_committed(cause: &sqlx::Error) -> Self;
+}
+
+impl JobError for StoreError {
+    fn not_committed(cause: &sqlx::Error) -> Self {
+        // Deferred foreign keys, checked at commit, are the directory's references.
+        if is_foreign_key_violation(cause) {
+            StoreError::Invalid("directory: a reference to a unit or person does not resolve".into())
+        } else {
+            StoreError::other(NotCommitted(cause.to_string()))
+        }
+    }
+}
+
+impl JobError for sqlx::Error {
+    fn not_committed(cause: &sqlx::Error) -> Self {
+        sqlx::Error::AnyDriverError(Box::new(NotCommitted(cause.to_string())))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("not written: {0}")]
+struct NotCommitted(String);
+
+/// A job's answer, given to its caller once its fate is known: `None` for its own
+/// result, or why nothing of it was written.
+type Answer = Box<dyn FnOnce(Option<&sqlx::Error>) + Send>;
+
+/// A job with its answer's type erased, as the task holds it.
+trait Work: Send {
+    /// Runs in a group of its own.
+    fn alone(&self) -> bool;
+    /// Its caller stopped waiting.
+    fn abandoned(&self) -> bool;
+    /// Runs the job's statements: whether they succeeded, and the answer.
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Answer)>;
+    /// Answers without running: nothing was written, because of `cause`.
+    fn refuse(self: Box<Self>, cause: &sqlx::Error);
+}
+
+struct Job<F, T, E> {
+    statements: F,
+    alone: bool,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> Work for Job<F, T, E>
+where
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: JobError,
+{
+    fn alone(&self) -> bool {
+        self.alone
+    }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Answer)> {
+        let Job { statements, reply, .. } = *self;
+        Box::pin(async move {
+            let result = statements(conn).await;
+            let ok = result.is_ok();
+            let answer: Answer = Box::new(move |not_written: Option<&sqlx::Error>| {
+                let result = match not_written {
+                    Some(cause) if ok => Err(E::not_committed(cause)),
+                    _ => result,
+                };
+                let _ = reply.send(result);
+            });
+            (ok, answer)
+        })
+    }
+
+    fn refuse(self: Box<Self>, cause: &sqlx::Error) {
+        let _ = self.reply.send(Err(E::not_committed(cause)));
+    }
+}
+
+enum Message {
+    Work(Box<dyn Work>),
+    /// Close the connection and stop.
+    Close(oneshot::Sender<()>),
+}
+
+/// The sending end of a store's writer. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Message>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("waiting", &(self.tx.max_capacity() - self.tx.capacity())).finish()
+    }
+}
+
+impl Writer {
+    /// Starts the task that writes on `conn`, reopening it with `options` when needed.
+    pub fn start(conn: SqliteConnection, options: SqliteConnectOptions) -> Writer {
+        let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(run(conn, options, rx));
+        Writer { tx }
+    }
+
+    /// Runs `statements` in a transaction on the write connection, committed with the
+    /// jobs waiting beside it; answers once it is committed (or has failed).
+    pub async fn write<F, T, E>(&self, statements: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: JobError,
+    {
+        self.send(statements, false).await
+    }
+
+    /// Like [`Writer::write`], in a transaction of its own: for a job whose commit may
+    /// fail (deferred foreign keys), so that the failure is its alone.
+    pub async fn write_alone<F, T, E>(&self, statements: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: JobError,
+    {
+        self.send(statements, true).await
+    }
+
+    async fn send<F, T, E>(&self, statements: F, alone: bool) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: JobError,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Job { statements, alone, reply });
+        if self.tx.send(Message::Work(job)).await.is_err() {
+            return Err(E::not_committed(&sqlx::Error::PoolClosed));
+        }
+        // No answer: the job panicked.
+        answer.await.unwrap_or_else(|_| Err(E::not_committed(&sqlx::Error::WorkerCrashed)))
+    }
+
+    /// Closes the write connection once the jobs sent before are done; later writes
+    /// fail.
+    pub async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.tx.send(Message::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
+
+async fn run(conn: SqliteConnection, options: SqliteConnectOptions, mut rx: mpsc::Receiver<Message>) {
+    let mut conn = Some(conn);
+    let mut held: Option<Message> = None;
+    loop {
+        let message = match held.take() {
+            Some(m) => m,
+            None => match rx.recv().await {
+                Some(m) => m,
+                None => break,
+            },
+        };
+        let first = match message {
+            Message::Work(w) => w,
+            Message::Close(done) => {
+                if let Some(c) = conn.take() {
+                    let _ = c.close().await;
+                }
+                let _ = done.send(());
+                return;
+            }
+        };
+        if first.abandoned() {
+            continue;
+        }
+        let mut c = match conn.take() {
+            Some(c) => c,
+            None => match options.connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the SQLite write connection cannot be opened");
+                    first.refuse(&e);
+                    continue;
+                }
+            },
+        };
+        if write_group(&mut c, first, &mut rx, &mut held).await {
+            conn = Some(c);
+        } else {
+            // It may be left inside a transaction: the next group opens a new one.
+            drop(c);
+        }
+    }
+    if let Some(c) = conn {
+        let _ = c.close().await;
+    }
+}
+
+/// Writes `first` and the jobs that wait behind it in one transaction, and answers
+/// each; whether the connection is fit for the next group.
+async fn write_group(
+    conn: &mut SqliteConnection,
+    first: Box<dyn Work>,
+    rx: &mut mpsc::Receiver<Message>,
+    held: &mut Option<Message>,
+) -> bool {
+    if let Err(e) = execute(conn, "BEGIN IMMEDIATE").await {
+        // Busy past the busy timeout (another process holds the lock), or worse.
+        tracing::warn!(error = %e, "a write could not begin");
+        first.refuse(&e);
+        return false;
+    }
+    let alone = first.alone();
+    let mut next = Some(first);
+    let mut ran = 0;
+    // Answers of the jobs that succeeded, given after the commit, and of those that
+    // failed, given then too: a caller that looks again (a retry that lost a race on a
+    // unique key) then finds what the others of the group wrote.
+    let mut waiting: Vec<Answer> = Vec::new();
+    let mut failed: Vec<Answer> = Vec::new();
+    let mut broken: Option<sqlx::Error> = None;
+    while let Some(work) = next.take() {
+        if !work.abandoned() {
+            ran += 1;
+            if let Err(e) = execute(conn, "SAVEPOINT job").await {
+                work.refuse(&e);
+                broken = Some(e);
+                break;
+            }
+            match AssertUnwindSafe(work.run(conn)).catch_unwind().await {
+                Ok((true, answer)) => match execute(conn, "RELEASE job").await {
+                    Ok(()) => waiting.push(answer),
+                    Err(e) => {
+                        answer(Some(&e));
+                        broken = Some(e);
+                        break;
+                    }
+                },
+                outcome => {
+                    if outcome.is_err() {
+                        // Its caller learns it from the answer dropped with the job.
+                        tracing::error!("a write job panicked; it is rolled back");
+                    }
+                    // Fails when the error rolled the whole transaction back (a full
+                    // disk, an I/O error): then nothing of the group is left to commit.
+                    let undone = match execute(conn, "ROLLBACK TO job").await {
+                        Ok(()) => execute(conn, "RELEASE job").await,
+                        Err(e) => Err(e),
+                    };
+                    if let Ok((_, answer)) = outcome {
+                        failed.push(answer);
+                    }
+                    if let Err(e) = undone {
+                        broken = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        if !alone && ran < MAX_GROUP {
+            next = match rx.try_recv() {
+                Ok(Message::Work(w)) if !w.alone() => Some(w),
+                Ok(other) => {
+                    *held = Some(other);
+                    None
+                }
+                Err(_) => None,
+            };
+        }
+    }
+    let cause = match broken {
+        Some(e) => e,
+        None => match execute(conn, "COMMIT").await {
+            Ok(()) => {
+                for answer in waiting.into_iter().chain(failed) {
+                    answer(None);
+                }
+                return true;
+            }
+            Err(e) => e,
+        },
+    };
+    tracing::warn!(error = %cause, jobs = waiting.len(), "a group of writes was not committed");
+    let _ = execute(conn, "ROLLBACK").await;
+    for answer in waiting {
+        answer(Some(&cause));
+    }
+    for answer in failed {
+        answer(None);
+    }
+    false
+}
+
+async fn execute(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}

@@ -1,0 +1,7 @@
+-- One row that the health check rewrites every second or two (SQLite): a real write,
+-- committed like any other, so that a store that cannot write is not reported healthy.
+
+create table write_probe (
+    id integer not null primary key check (id = 1),
+    at integer not null                 -- when it was last written (microseconds)
+) strict;

@@ -36,6 +36,8 @@ fresh_db() { # backend name -> URL of an empty database
   fi
 }
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
+# The process's CPU time (user + system) in clock ticks, from /proc.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 start_server() { # URL -> starts the server in the background, sets $pid
   local keydir; keydir=$(mktemp -d -p "$SCRATCH")
   # The load generator is a few users on one address: the abuse limits are lifted.
@@ -86,10 +88,14 @@ for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
   rest=$(rss_kb $pid)
   settle $backend
   echo "== $backend: server intake, closed loop, $CLIENTS clients"
+  cpu_before=$(cpu_ticks $pid)
   "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode closed --scenario intake --clients "$CLIENTS" \
     --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-closed.json" | tail -1
+  cpu_after=$(cpu_ticks $pid)
   loaded=$(rss_kb $pid)
   server_rate=$(field "$OUT/$backend-closed.json" calls_per_second)
+  # An intake (a call of the closed loop) is a RecordCall and a CreateWorkOrder.
+  cpu_ms=$(python3 -c "print(round(($cpu_after - $cpu_before) * 1000 / $(getconf CLK_TCK) / max(1, $(field "$OUT/$backend-closed.json" calls_finished)), 3))")
   rate70=$(python3 -c "print(round($server_rate*0.7, 1))")
   settle $backend
   echo "== $backend: server intake, open loop at 70% ($rate70 per s)"
@@ -97,10 +103,11 @@ for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
     --clients 1000 --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-open70.json" | grep -E "CreateWorkOrder|RecordCall|intended"
   end=$(rss_kb $pid)
   kill -TERM $pid; wait $pid || true
-  python3 - "$backend" "$raw_rate" "$server_rate" "$rest" "$loaded" "$end" "$raw_name" <<'PY'
+  python3 - "$backend" "$raw_rate" "$server_rate" "$rest" "$loaded" "$end" "$raw_name" "$cpu_ms" <<'PY'
 import sys
-b, raw, srv, rest, loaded, end, name = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+b, raw, srv, rest, loaded, end, name, cpu = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], sys.argv[8]
 print(f"== {b}: raw limit {raw:.1f}/s [{name}], server {srv:.1f}/s, ratio {srv/raw:.0%}; "
+      f"server CPU {cpu} ms per intake (closed loop); "
       f"RSS at rest {rest/1024:.1f} MiB, after closed loop {loaded/1024:.1f} MiB, at the end {end/1024:.1f} MiB")
 PY
 done

@@ -77,3 +77,26 @@ async fn case_duplicates_from_before_usernames_folded() {
     third.username = "ZHANG".into();
     assert!(matches!(store.create_user(&third).await, Err(hotline_store::StoreError::Conflict(_))));
 }
+
+/// A migration that is only a comment, as where SQLite needs nothing for a change
+/// (`-- Nothing to do on SQLite: ...`), runs and is recorded like any other.
+#[tokio::test]
+async fn a_migration_of_comments_only_runs() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+    use std::str::FromStr;
+    let db = TempSqlite::new();
+    let options = SqliteConnectOptions::from_str(&db.url()).unwrap().create_if_missing(true);
+    let pool = SqlitePool::connect_with(options).await.unwrap();
+    let mut migrations = sqlx::migrate!("../../migrations/sqlite").migrations.to_vec();
+    let sql = "-- Nothing to do on SQLite: the change is PostgreSQL's alone.\n";
+    migrations.push(Migration::new(9999, "nothing_to_do".into(), MigrationType::Simple, sql.into(), false));
+    let migrator = Migrator { migrations: migrations.into(), ..Migrator::DEFAULT };
+    migrator.run(&pool).await.expect("a comment-only migration runs");
+    let last: i64 = sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(last, 9999);
+    pool.close().await;
+}

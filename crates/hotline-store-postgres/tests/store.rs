@@ -10,9 +10,6 @@ async fn setup() -> Option<(PostgresStore, TestDatabase)> {
 }
 
 hotline_store::store_tests!(setup());
-hotline_store::queue_store_tests!(setup());
-hotline_store::outbox_store_tests!(setup());
-hotline_store::sweep_store_tests!(setup());
 
 #[tokio::test]
 async fn migrations_run_once_and_the_guard_drops_the_database() {

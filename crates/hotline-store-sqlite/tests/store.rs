@@ -10,9 +10,6 @@ async fn setup() -> Option<(SqliteStore, TempSqlite)> {
 }
 
 hotline_store::store_tests!(setup());
-hotline_store::queue_store_tests!(setup());
-hotline_store::outbox_store_tests!(setup());
-hotline_store::sweep_store_tests!(setup());
 
 #[tokio::test]
 async fn connect_creates_the_directory_and_reopens() {

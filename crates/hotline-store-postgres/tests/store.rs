@@ -10,9 +10,6 @@ async fn setup() -> Option<(PostgresStore, TestDatabase)> {
 }
 
 hotline_store::store_tests!(setup());
-hotline_store::queue_store_tests!(setup());
-hotline_store::outbox_store_tests!(setup());
-hotline_store::sweep_store_tests!(setup());
 
 #[tokio::test]
 async fn migrations_run_once_and_the_guard_drops_the_database() {
@@ -133,4 +130,24 @@ async fn case_duplicates_from_before_usernames_folded() {
     third.id = uuid::Uuid::now_v7();
     third.username = "ZHANG".into();
     assert!(matches!(store.create_user(&third).await, Err(hotline_store::StoreError::Conflict(_))));
+}
+
+/// A migration that is only a comment, as where PostgreSQL needs nothing for a change
+/// (`-- Nothing to do on PostgreSQL: ...`), runs and is recorded like any other.
+#[tokio::test]
+async fn a_migration_of_comments_only_runs() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let Some(db) = pg_test_database().await else { return };
+    let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+    let mut migrations = sqlx::migrate!("../../migrations/postgres").migrations.to_vec();
+    let sql = "-- Nothing to do on PostgreSQL: the change is SQLite's alone.\n";
+    migrations.push(Migration::new(9999, "nothing_to_do".into(), MigrationType::Simple, sql.into(), false));
+    let migrator = Migrator { migrations: migrations.into(), ..Migrator::DEFAULT };
+    migrator.run(&pool).await.expect("a comment-only migration runs");
+    let last: i64 = sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(last, 9999);
+    pool.close().await;
 }

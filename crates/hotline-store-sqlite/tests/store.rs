@@ -10,9 +10,6 @@ async fn setup() -> Option<(SqliteStore, TempSqlite)> {
 }
 
 hotline_store::store_tests!(setup());
-hotline_store::queue_store_tests!(setup());
-hotline_store::outbox_store_tests!(setup());
-hotline_store::sweep_store_tests!(setup());
 
 #[tokio::test]
 async fn connect_creates_the_directory_and_reopens() {
@@ -76,4 +73,27 @@ async fn case_duplicates_from_before_usernames_folded() {
     third.id = uuid::Uuid::now_v7();
     third.username = "ZHANG".into();
     assert!(matches!(store.create_user(&third).await, Err(hotline_store::StoreError::Conflict(_))));
+}
+
+/// A migration that is only a comment, as where SQLite needs nothing for a change
+/// (`-- Nothing to do on SQLite: ...`), runs and is recorded like any other.
+#[tokio::test]
+async fn a_migration_of_comments_only_runs() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+    use std::str::FromStr;
+    let db = TempSqlite::new();
+    let options = SqliteConnectOptions::from_str(&db.url()).unwrap().create_if_missing(true);
+    let pool = SqlitePool::connect_with(options).await.unwrap();
+    let mut migrations = sqlx::migrate!("../../migrations/sqlite").migrations.to_vec();
+    let sql = "-- Nothing to do on SQLite: the change is PostgreSQL's alone.\n";
+    migrations.push(Migration::new(9999, "nothing_to_do".into(), MigrationType::Simple, sql.into(), false));
+    let migrator = Migrator { migrations: migrations.into(), ..Migrator::DEFAULT };
+    migrator.run(&pool).await.expect("a comment-only migration runs");
+    let last: i64 = sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(last, 9999);
+    pool.close().await;
 }

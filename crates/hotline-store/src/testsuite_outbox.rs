@@ -1,38 +1,14 @@
-//! Store suite cases for the event outbox: sequencing, publishing marks, reading by
-//! position with a watch filter. Run with [`outbox_store_tests!`](crate::outbox_store_tests).
+//! Store suite cases for the event outbox (`testsuite::outbox`): sequencing, publishing
+//! marks, reading by position with a watch filter. Run with
+//! [`store_tests!`](crate::store_tests).
 
-use crate::testsuite::{at, basic_order, created_event};
+use crate::testsuite::at;
+use crate::testsuite::orders::{basic_order, created_event};
 use crate::{EventSnapshot, PositionedEvent, Sequenced, Store, WatchFilter};
 use hotline_domain::{EventDraft, EventKind, Role, State, Target, WorkOrder};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
-
-/// Expands to one `#[tokio::test]` per outbox case (see `store_tests!`).
-#[macro_export]
-macro_rules! outbox_store_tests {
-    ($setup:expr) => {
-        $crate::outbox_store_tests!(@cases $setup;
-            outbox_sequences_committed_events_once_in_order,
-            outbox_snapshots_match_filters_in_storage_and_memory,
-            outbox_concurrent_writers_and_sequencers,
-        );
-    };
-    (@cases $setup:expr; $($case:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let Some((store, guard)) = ($setup).await else {
-                    return;
-                };
-                let store: std::sync::Arc<dyn $crate::Store> = std::sync::Arc::new(store);
-                $crate::testsuite_outbox::$case(store.clone()).await;
-                drop(store);
-                drop(guard);
-            }
-        )+
-    };
-}
 
 fn target(unit: &str, person: &str) -> Target {
     Target { unit_id: unit.into(), assignee_id: Some(person.into()) }

@@ -11,7 +11,9 @@
 //! hotline_store::privacy_store_tests!(raw());
 //! ```
 
-use crate::testsuite::{at, basic_order, call, create};
+use crate::testsuite::at;
+use crate::testsuite::calls::call;
+use crate::testsuite::orders::{basic_order, create};
 use crate::{
     CallerDataView, CallerField, CallerKeys, LockoutPolicy, PageRequest, Revocations, Session, Store,
     StoreError, ViewFilter,

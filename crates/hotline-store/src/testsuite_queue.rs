@@ -1,39 +1,14 @@
-//! Store suite cases for the call queue and the work-order figures. Run with
-//! [`queue_store_tests!`](crate::queue_store_tests) beside [`store_tests!`](crate::store_tests).
+//! Store suite cases for the call queue and the work-order figures (`testsuite::queue`),
+//! run with [`store_tests!`](crate::store_tests).
 
-use crate::testsuite::{at, basic_order, created_event};
+use crate::testsuite::at;
+use crate::testsuite::orders::{basic_order, created_event};
 use crate::{GroupBy, QueueLogEntry, StatsFilter, Store};
 use chrono::{DateTime, Duration, Utc};
 use hotline_domain::queue::{QueueEvent, QueueState, call_totals, recompute, shanghai_day};
 use hotline_domain::stats::OrderCounts;
 use hotline_domain::{Callback, CallbackMethod, Category, Satisfaction, State, Target, WorkOrder};
 use uuid::Uuid;
-
-/// Expands to one `#[tokio::test]` per queue and statistics case (see `store_tests!`).
-#[macro_export]
-macro_rules! queue_store_tests {
-    ($setup:expr) => {
-        $crate::queue_store_tests!(@cases $setup;
-            queue_records_rebuild_the_snapshot,
-            queue_totals_and_links,
-            stats_on_a_generated_history,
-            stats_rollup_matches_recomputation,
-        );
-    };
-    (@cases $setup:expr; $($case:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let Some((store, guard)) = ($setup).await else {
-                    return;
-                };
-                $crate::testsuite_queue::$case(&store).await;
-                drop(store);
-                drop(guard);
-            }
-        )+
-    };
-}
 
 /// Applies the event and persists what it changed, as the server does.
 async fn apply(store: &dyn Store, q: &mut QueueState, e: QueueEvent, t: DateTime<Utc>) {

@@ -1,36 +1,12 @@
-//! Store suite cases for the time-limit sweeper's reads and lease. Run with
-//! [`sweep_store_tests!`](crate::sweep_store_tests) beside [`store_tests!`](crate::store_tests).
+//! Store suite cases for the time-limit sweeper's reads and lease (`testsuite::sweep`),
+//! run with [`store_tests!`](crate::store_tests).
 
-use crate::testsuite::{at, basic_order, created_event, event_for, moved};
+use crate::testsuite::at;
+use crate::testsuite::orders::{basic_order, created_event, event_for, moved};
 use crate::{Store, SweepCursor};
 use chrono::{DateTime, Duration, Utc};
 use hotline_domain::{EventKind, Role, State, WorkOrder};
 use uuid::Uuid;
-
-/// Expands to one `#[tokio::test]` per sweeper case (see `store_tests!`).
-#[macro_export]
-macro_rules! sweep_store_tests {
-    ($setup:expr) => {
-        $crate::sweep_store_tests!(@cases $setup;
-            sweep_pages_due_orders_by_deadline,
-            sweep_finds_orders_dissatisfied_twice,
-            sweep_lease_is_granted,
-        );
-    };
-    (@cases $setup:expr; $($case:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let Some((store, guard)) = ($setup).await else {
-                    return;
-                };
-                $crate::testsuite_sweep::$case(&store).await;
-                drop(store);
-                drop(guard);
-            }
-        )+
-    };
-}
 
 /// Stores a registered order whose dispatch is due at `due`, then moves it to `state`
 /// (keeping `due` as the deadline it runs against, where the state has one).

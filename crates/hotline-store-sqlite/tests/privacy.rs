@@ -1,7 +1,7 @@
 //! The privacy suite on SQLite: caller data read back from the raw tables.
 
 use async_trait::async_trait;
-use hotline_store::testsuite_privacy::RawAccess;
+use hotline_store::testsuite::privacy::RawAccess;
 use hotline_store::{CallerKeys, Store};
 use hotline_store_sqlite::SqliteStore;
 use hotline_store_sqlite::testing::TempSqlite;

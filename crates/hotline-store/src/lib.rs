@@ -24,14 +24,6 @@ mod suggestion;
 mod sweep;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
-#[cfg(feature = "testsuite")]
-pub mod testsuite_outbox;
-#[cfg(feature = "testsuite")]
-pub mod testsuite_privacy;
-#[cfg(feature = "testsuite")]
-pub mod testsuite_queue;
-#[cfg(feature = "testsuite")]
-pub mod testsuite_sweep;
 
 pub use caller::*;
 pub use directory::*;

@@ -1,8 +1,6 @@
 //! The generic store test suite: one set of cases that every backend must pass, in one
-//! file per subject: `directory`, `users`, `calls`, `orders`, `reads`, `routing` here,
-//! `queue`, `outbox` and `sweep` in the crate's `testsuite_queue.rs`,
-//! `testsuite_outbox.rs` and `testsuite_sweep.rs`, and the cases that read the raw
-//! tables in `testsuite_privacy.rs`.
+//! file per subject: `directory`, `users`, `calls`, `orders`, `reads`, `routing`,
+//! `queue`, `outbox` and `sweep`, and the cases that read the raw tables in `privacy`.
 //!
 //! Each case is a public async fn that takes a fresh, empty store. A backend's tests run
 //! every case as its own test, each on its own database, with [`store_tests!`](crate::store_tests):
@@ -24,13 +22,13 @@
 pub mod calls;
 pub mod directory;
 pub mod orders;
+pub mod outbox;
+pub mod privacy;
+pub mod queue;
 pub mod reads;
 pub mod routing;
+pub mod sweep;
 pub mod users;
-// The subjects declared at the crate root, under the names the suite's list uses.
-pub use crate::testsuite_outbox as outbox;
-pub use crate::testsuite_queue as queue;
-pub use crate::testsuite_sweep as sweep;
 
 use crate::{RequestKey, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};

@@ -4,7 +4,7 @@
 //!
 //! The caller-data cases need more than a store: a backend gives them a [`RawAccess`],
 //! which opens the same database with other keys and reads tables as stored. Run them
-//! with [`privacy_store_tests!`]:
+//! with [`privacy_store_tests!`](crate::privacy_store_tests):
 //!
 //! ```text
 //! async fn raw() -> Option<(MyRaw, Guard)> { ... }
@@ -55,7 +55,7 @@ macro_rules! privacy_store_tests {
                 let Some((raw, guard)) = ($setup).await else {
                     return;
                 };
-                $crate::testsuite_privacy::$case(&raw).await;
+                $crate::testsuite::privacy::$case(&raw).await;
                 drop(raw);
                 drop(guard);
             }

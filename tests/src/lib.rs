@@ -68,6 +68,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
     pub db: TestDb,
+    /// The server's token checker, whose count of verifications tests read.
+    pub tokens: Arc<hotline_server::auth::Tokens>,
     /// The signing key (its file's text), kept across [`TestApp::restart`].
     signing_key: String,
     channel: Channel,
@@ -212,6 +214,7 @@ impl TestApp {
         if let Some(clock) = clock {
             app.clock = clock;
         }
+        let tokens = app.tokens.clone();
         let signing_key = std::fs::read_to_string(&config.signing_key_file).expect("read signing key");
         let _ = std::fs::remove_dir_all(&key_dir);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -230,7 +233,7 @@ impl TestApp {
             .into_inner()
             .status;
         assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
-        TestApp { addr, store, db, signing_key, channel, shutdown: Some(tx), server: Some(server) }
+        TestApp { addr, store, db, tokens, signing_key, channel, shutdown: Some(tx), server: Some(server) }
     }
 
     pub fn channel(&self) -> Channel {

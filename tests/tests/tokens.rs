@@ -1,6 +1,7 @@
 //! Tokens over real gRPC on both backends: missing, tampered, expired and revoked
 //! tokens are UNAUTHENTICATED; sign-out and deactivation revoke; repeated failures lock
-//! a username (known or not, alike) until the lock ends.
+//! a username (known or not, alike) until the lock ends; one request checks its token
+//! once, however many layers and handlers read the caller.
 
 use hotline_proto::v1 as pb;
 use hotline_server::auth::Tokens;
@@ -13,6 +14,7 @@ on_both_backends!(
     sign_out_revokes_the_token,
     deactivation_revokes_every_token,
     repeated_failures_lock_and_release,
+    one_request_verifies_its_token_once,
 );
 
 async fn refused(c: &mut Clients) -> tonic::Status {
@@ -196,5 +198,59 @@ async fn repeated_failures_lock_and_release(backend: Backend) {
     // After the lock (15 minutes from the fifth failure), the right password works.
     clock.set(t0 + chrono::Duration::minutes(4 + 15));
     assert!(sign_in(&app, "agent", DEMO_PASSWORD).await.is_ok());
+    app.stop().await;
+}
+
+/// Every request with a token costs one verification (signature, expiry, revocation),
+/// whether it passes the limits layer, the authorization layer and its handler, or is
+/// refused by one of them; sign-in and a request without a token cost none.
+async fn one_request_verifies_its_token_once(backend: Backend) {
+    // A per-user rate limit makes the limits layer read the caller too.
+    let Some(app) = TestApp::spawn_with_config(backend, |c| {
+        c.rate_limit_per_user = 10_000;
+        c.rate_limit_per_user_burst = 10_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let count = || app.tokens.verifications();
+    let before = count();
+    let mut agent = app.sign_in("agent").await;
+    let mut admin = app.sign_in("admin").await;
+    assert_eq!(count(), before, "signing in checks no token");
+
+    let mut step = count();
+    let mut once = |what: &str| {
+        let now = count();
+        assert_eq!(now - step, 1, "{what}: {} verifications", now - step);
+        step = now;
+    };
+    // A write with a request id: limits, role cell, request key, scope and handler.
+    let call =
+        agent.calls.record_call(hotline_tests::sample_call("once-1")).await.expect("record").into_inner();
+    once("RecordCall");
+    agent.calls.get_call(pb::GetCallRequest { id: call.id.clone() }).await.expect("get call");
+    once("GetCall");
+    agent.auth.who_am_i(pb::WhoAmIRequest {}).await.expect("who am i");
+    once("WhoAmI");
+    admin.orders.list_work_orders(pb::ListWorkOrdersRequest::default()).await.expect("list orders");
+    once("ListWorkOrders");
+    // Refused by the role cell after its one check.
+    let e = agent.auth.deactivate_user(pb::DeactivateUserRequest { user_id: call.id }).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    once("DeactivateUser refused");
+    // A token that does not verify is checked once and refused.
+    let e = refused(&mut app.with_authorization("Bearer not.a.token")).await;
+    assert_eq!(e.code(), Code::Unauthenticated);
+    once("a bad token");
+    agent.auth.sign_out(pb::SignOutRequest {}).await.expect("sign out");
+    once("SignOut");
+    assert_eq!(refused(&mut agent).await.code(), Code::Unauthenticated);
+    once("a revoked token");
+
+    let e = refused(&mut app.anonymous()).await;
+    assert_eq!(e.code(), Code::Unauthenticated);
+    assert_eq!(count(), step, "a request without a token checks none");
     app.stop().await;
 }

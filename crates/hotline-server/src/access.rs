@@ -1,8 +1,7 @@
-//! Which caller view a reader gets. Who may call which RPC, and on what, is
-//! `crate::authz`.
+//! Which caller view a reader gets, and the watch filter of a unit. Who may call which
+//! RPC, and on what, is `crate::authz`.
 
 use crate::convert::CallerView;
-use crate::error::{ApiError, ApiResult};
 use hotline_domain::{Actor, Role, UnitLevel, WorkOrder};
 use hotline_store::{Call, Store, StoreError, WatchFilter};
 
@@ -32,39 +31,6 @@ pub fn call_view(actor: &Actor, call: &Call) -> CallerView {
         _ => CallerView::Masked,
     }
 }
-
-/// Which order events a caller may watch (`WatchWorkOrders`), narrowed to `requested`
-/// (the filter of a unit the caller named, see [`unit_filter`]) when given: a counsel
-/// the events of orders assigned to them (before or after the event), a station lead
-/// their township, a county manager their county, a city admin, dispatcher or callback
-/// agent the whole city; anyone else nothing. A unit outside the caller's scope is
-/// refused with the same message whether or not it exists.
-pub fn watch_scope(actor: &Actor, requested: Option<WatchFilter>) -> ApiResult<WatchFilter> {
-    let base = match actor.role {
-        Role::Counsel => match &actor.person_id {
-            Some(p) => WatchFilter { person_id: Some(p.clone()), ..WatchFilter::default() },
-            None => return Err(ApiError::denied("this counsel account is not linked to a person")),
-        },
-        Role::StationLead => {
-            WatchFilter { township_id: Some(actor.unit_id.clone()), ..WatchFilter::default() }
-        }
-        Role::CountyManager => {
-            WatchFilter { county_id: Some(actor.unit_id.clone()), ..WatchFilter::default() }
-        }
-        Role::CityAdmin | Role::Dispatcher | Role::CallbackAgent => WatchFilter::default(),
-        _ => return Err(ApiError::denied(format!("a {} may not watch work orders", actor.role))),
-    };
-    let Some(unit) = requested else { return Ok(base) };
-    let within = |have: &Option<String>, want: &Option<String>| have.is_none() || have == want;
-    if within(&base.county_id, &unit.county_id) && within(&base.township_id, &unit.township_id) {
-        Ok(WatchFilter { person_id: base.person_id, ..unit })
-    } else {
-        Err(ApiError::denied(UNIT_OUTSIDE_SCOPE))
-    }
-}
-
-/// The refusal for a unit the caller may not watch (or that does not exist).
-pub const UNIT_OUTSIDE_SCOPE: &str = "unit_id is not a unit you may watch";
 
 /// The watch filter of a unit of the administrative tree: its own id at its level and
 /// the ids of the units above it.

@@ -1,6 +1,6 @@
 //! The running application: shared state, and the gRPC server built from it.
 
-use crate::auth::{Authenticate, Tokens};
+use crate::auth::Tokens;
 use crate::metrics::{Metrics, RpcMetricsLayer};
 use crate::queue::QueueHub;
 use crate::services::{
@@ -162,7 +162,6 @@ pub async fn serve(
         event_hub.close();
     };
 
-    let auth = Authenticate(app.tokens.clone());
     // Nagle's algorithm would hold small responses back until the client's delayed ACK
     // (about 40 ms on Linux): every connection sends at once.
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
@@ -179,55 +178,41 @@ pub async fn serve(
         .layer(RpcMetricsLayer(app.metrics.clone()))
         .layer(crate::limits::DeadlineLayer(app.limits.request_timeout))
         .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
+        // The caller's token is checked once, by whichever of these two asks first; the
+        // authorization layer hands every service its `Grant` and refuses what has none.
         .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(AuthServiceServer::new(AuthSvc::new(app.clone())).max_decoding_message_size(max_message))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            CallServiceServer::new(CallSvc::new(app.clone())).max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        .add_service(CallServiceServer::new(CallSvc::new(app.clone())).max_decoding_message_size(max_message))
+        .add_service(
             DirectoryServiceServer::new(DirectorySvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        )
+        .add_service(
             WorkOrderServiceServer::new(WorkOrderSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        )
+        .add_service(
             RoutingServiceServer::new(RoutingSvc::new(app.clone())).max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            MapServiceServer::new(MapSvc::new(app.clone())).max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            SeatServiceServer::new(SeatSvc::new(app.clone())).max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        )
+        .add_service(MapServiceServer::new(MapSvc::new(app.clone())).max_decoding_message_size(max_message))
+        .add_service(SeatServiceServer::new(SeatSvc::new(app.clone())).max_decoding_message_size(max_message))
+        .add_service(
             TelephonyServiceServer::new(TelephonySvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        )
+        .add_service(
             QueueServiceServer::new(QueueSvc::new(app.clone())).max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        )
+        .add_service(
             StatisticsServiceServer::new(StatisticsSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
+        )
+        .add_service(
             pb::audit_service_server::AuditServiceServer::new(AuditSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
-            auth,
-        ))
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();

@@ -1,5 +1,5 @@
-//! Identity: argon2id password hashes, signed expiring tokens (HS256 JWT), and the
-//! interceptor that turns `authorization: Bearer <token>` into the request's actor.
+//! Identity: argon2id password hashes, and signed expiring tokens (HS256 JWT) checked
+//! once per request ([`Tokens::verified`]) by the first layer that needs the caller.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -11,8 +11,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+use tonic::Status;
 use tonic::codegen::http;
-use tonic::{Request, Status};
 use uuid::Uuid;
 
 /// argon2id with the OWASP-recommended floor for interactive logins: 19 MiB, 2 passes,
@@ -97,6 +97,8 @@ pub struct Tokens {
     pub revocation_refresh: std::time::Duration,
     /// Page tokens, keyed from the same secret.
     pub pages: crate::paging::PageTokens,
+    /// Tokens checked (signature, expiry and revocation) since start.
+    verifications: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Tokens {
@@ -109,6 +111,7 @@ impl Tokens {
             lockout: LockoutPolicy::default(),
             revocation_refresh: std::time::Duration::from_secs(5),
             pages: crate::paging::PageTokens::new(secret),
+            verifications: Arc::default(),
         }
     }
 
@@ -134,6 +137,7 @@ impl Tokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, Status> {
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -151,18 +155,14 @@ impl Tokens {
         Ok(claims)
     }
 
-    /// The claims of a request's bearer token: the check made by the first layer that
-    /// needed it (see [`Verified`]), or a fresh one.
-    pub fn claims_of<T>(&self, req: &Request<T>) -> Result<Claims, Status> {
-        if let Some(Verified(done)) = req.extensions().get::<Verified>() {
-            return done.clone();
-        }
-        self.verify_header(req.metadata().get("authorization").map(|v| v.to_str().map_err(|_| ())))
+    /// How many tokens [`Tokens::verify`] has checked since start.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The claims of an HTTP request's bearer token, checked once: the first call stores
-    /// the outcome in the request's extensions and later ones (the other layers, the
-    /// interceptor, the handler) read it back.
+    /// The claims of an HTTP request's bearer token, checked once: the first call (the
+    /// limits layer's, or the authorization layer's) stores the outcome in the request's
+    /// extensions and a later one reads it back.
     pub fn verified<B>(&self, req: &mut http::Request<B>) -> Result<Claims, Status> {
         if let Some(Verified(done)) = req.extensions().get::<Verified>() {
             return done.clone();
@@ -256,27 +256,6 @@ pub async fn refresh_revocations(app: crate::app::App, every: std::time::Duratio
             Err(e) => tracing::warn!(error = %e, "reloading token revocations failed; keeping the last set"),
         }
     }
-}
-
-/// The interceptor in front of every service but sign-in: a valid token puts its
-/// claims into the request's extensions, anything else is UNAUTHENTICATED.
-#[derive(Clone)]
-pub struct Authenticate(pub Arc<Tokens>);
-
-impl tonic::service::Interceptor for Authenticate {
-    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        let claims = self.0.claims_of(&req)?;
-        req.extensions_mut().insert(claims);
-        Ok(req)
-    }
-}
-
-/// The authenticated actor of a request that passed [`Authenticate`].
-pub fn actor<T>(req: &Request<T>) -> Result<Actor, Status> {
-    req.extensions()
-        .get::<Claims>()
-        .map(Claims::actor)
-        .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))
 }
 
 /// The caller data keys of the configuration: the current key file (created on first

@@ -237,7 +237,7 @@ impl Limits {
                 self.sign_in_per_address.check(&ip)?;
             }
         }
-        // A token that does not verify is refused by the authentication interceptor; only
+        // A token that does not verify is refused by the authorization layer; only
         // verified tokens name a user here, so nobody can spend another user's budget.
         if self.per_user.limiter.is_none() && !self.mutual_tls {
             return Ok(());

@@ -4,7 +4,6 @@
 //! learns whether it repeats one that succeeded.
 
 use crate::app::App;
-use crate::auth::actor;
 use crate::authz::Grant;
 use crate::convert::request_id;
 use crate::error::{ApiError, ApiResult};
@@ -18,10 +17,8 @@ use tonic::Request;
 /// out, no map fields, unknown fields dropped), so the same request gives the same bytes.
 pub fn request_key<M: Message>(req: &Request<M>, raw_id: &str) -> ApiResult<Option<RequestKey>> {
     let Some(id) = request_id(raw_id)? else { return Ok(None) };
-    let user = actor(req)?.user_id;
-    let grant =
-        req.extensions().get::<Grant>().ok_or_else(|| ApiError::denied("this call was not authorised"))?;
-    Ok(Some(RequestKey::new(user, id, grant.method, &req.get_ref().encode_to_vec())))
+    let grant = Grant::of(req)?;
+    Ok(Some(RequestKey::new(grant.claims.sub, id, grant.method, &req.get_ref().encode_to_vec())))
 }
 
 /// After a request under `key` failed with `e`: what its first attempt wrote when it

@@ -1,21 +1,44 @@
-//! The role cell, enforced by [`AuthorizeLayer`] in front of every service.
+//! The role cell, enforced by [`AuthorizeLayer`] in front of every service, and the
+//! [`Grant`] it hands the handler.
 
 use super::table::{Reach, rule};
 use crate::auth::{Claims, Tokens};
-use hotline_domain::Role;
+use crate::error::{ApiError, ApiResult};
+use hotline_domain::{Actor, Role};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tonic::Status;
 use tonic::codegen::http;
+use tonic::{Request, Status};
 
-/// What the layer found a request may do: put into the request's extensions for the
-/// handler, which reads it back through [`Scope::of`](super::Scope::of).
-#[derive(Debug, Clone, Copy)]
+/// Who calls and what the table lets them do, decided once by the layer from the
+/// verified token and put into the request's extensions: handlers read the caller and
+/// their reach from it ([`Grant::of`], [`actor`], [`Scope::of`](super::Scope::of)) and
+/// never check the token or the role again.
+#[derive(Debug, Clone)]
 pub struct Grant {
     pub method: &'static str,
     pub reach: Reach,
+    /// The verified token's claims (the session id and expiry for sign-out).
+    pub claims: Claims,
+}
+
+impl Grant {
+    /// The grant the layer put on this request. Without one (a handler reached without
+    /// the layer, or a public RPC) nothing is allowed.
+    pub fn of<T>(req: &Request<T>) -> ApiResult<&Grant> {
+        req.extensions().get::<Grant>().ok_or_else(|| ApiError::denied("this call was not authorised"))
+    }
+
+    pub fn actor(&self) -> Actor {
+        self.claims.actor()
+    }
+}
+
+/// The caller of a request the layer granted.
+pub fn actor<T>(req: &Request<T>) -> ApiResult<Actor> {
+    Grant::of(req).map(Grant::actor)
 }
 
 /// The answer to a role outside the table's row, or a path without a row.
@@ -32,7 +55,7 @@ fn refusal(role: Option<Role>, method: &str) -> Status {
 pub fn decide(
     method: &str,
     claims: impl FnOnce() -> Result<Claims, Status>,
-) -> Result<Option<(Claims, Grant)>, Status> {
+) -> Result<Option<Grant>, Status> {
     let Some(rule) = rule(method) else {
         // Authenticate first so that an anonymous probe learns nothing more.
         let claims = claims()?;
@@ -43,7 +66,7 @@ pub fn decide(
     }
     let claims = claims()?;
     match rule.reach(claims.role) {
-        Some(reach) => Ok(Some((claims, Grant { method: rule.method, reach }))),
+        Some(reach) => Ok(Some(Grant { method: rule.method, reach, claims })),
         None => Err(refusal(Some(claims.role), rule.method)),
     }
 }
@@ -86,7 +109,7 @@ where
         let decision = decide(&method, || tokens.verified(&mut req));
         match decision {
             Ok(None) => Box::pin(self.inner.call(req)),
-            Ok(Some((_, grant))) => {
+            Ok(Some(grant)) => {
                 req.extensions_mut().insert(grant);
                 Box::pin(self.inner.call(req))
             }
@@ -126,7 +149,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), tonic::Code::Unauthenticated);
         assert!(decide("/hotline.v1.AuthService/SignIn", || unreachable!()).unwrap().is_none());
-        let (_, grant) =
+        let grant =
             decide("/hotline.v1.WorkOrderService/GetWorkOrder", claims(Role::Counsel)).unwrap().unwrap();
         assert_eq!(grant.reach, Reach::Villages);
     }

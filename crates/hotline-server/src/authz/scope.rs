@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use hotline_domain::routing::UnitPath;
 use hotline_domain::{Actor, Role, UnitLevel, WorkOrder};
-use hotline_store::{Call, OrderFilter, Person, StatsFilter, StoreError};
+use hotline_store::{Call, OrderFilter, Person, StatsFilter, StoreError, WatchFilter};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -28,13 +28,8 @@ impl Scope {
     /// The scope the layer granted this request. Without a grant (a handler reached
     /// without the layer) nothing is allowed.
     pub async fn of<T>(app: &App, req: &Request<T>) -> ApiResult<Scope> {
-        let actor = crate::auth::actor(req)?;
-        let grant = req
-            .extensions()
-            .get::<Grant>()
-            .copied()
-            .ok_or_else(|| ApiError::denied("this call was not authorised"))?;
-        Scope::for_actor(app, actor, grant.reach).await
+        let grant = Grant::of(req)?;
+        Scope::for_actor(app, grant.actor(), grant.reach).await
     }
 
     /// The scope of `actor` with `reach`, loading what the reach needs.
@@ -268,6 +263,33 @@ impl Scope {
             _ => false,
         };
         if allowed { Ok(()) } else { Err(denied()) }
+    }
+
+    /// Which order events the caller may watch (`WatchWorkOrders`), from the reach,
+    /// narrowed to `requested` (the filter of a unit the caller named, see
+    /// [`crate::access::unit_filter`]) when given: [`Reach::Own`] the events of orders
+    /// assigned to the caller (before or after the event), [`Reach::Township`] their
+    /// township, [`Reach::County`] their county, [`Reach::City`] the whole city. A unit
+    /// outside the caller's reach is refused with the same message whether or not it
+    /// exists.
+    pub fn watch_filter(&self, requested: Option<WatchFilter>) -> ApiResult<WatchFilter> {
+        let unit = Some(self.actor.unit_id.clone());
+        let base = match self.reach {
+            Reach::Own | Reach::Villages => match self.me() {
+                Some(p) => WatchFilter { person_id: Some(p.to_owned()), ..WatchFilter::default() },
+                None => return Err(ApiError::denied("this counsel account is not linked to a person")),
+            },
+            Reach::Township => WatchFilter { township_id: unit, ..WatchFilter::default() },
+            Reach::County => WatchFilter { county_id: unit, ..WatchFilter::default() },
+            Reach::City => WatchFilter::default(),
+        };
+        let Some(unit) = requested else { return Ok(base) };
+        let within = |have: &Option<String>, want: &Option<String>| have.is_none() || have == want;
+        if within(&base.county_id, &unit.county_id) && within(&base.township_id, &unit.township_id) {
+            Ok(WatchFilter { person_id: base.person_id, ..unit })
+        } else {
+            Err(ApiError::denied("unit_id is not a unit you may watch"))
+        }
     }
 
     /// Checks a seat agent named by a request: [`Reach::Own`] allows only the caller.

@@ -1,8 +1,8 @@
 use crate::app::App;
 use crate::auth::{dummy_hash, verify_password};
+use crate::authz::{Grant, actor};
 use crate::convert::{timestamp, user_pb};
 use crate::error::{ApiResult, respond};
-use hotline_domain::Role;
 use hotline_proto::v1::{self as pb, auth_service_server::AuthService};
 use hotline_store::{Session, username_key};
 use tonic::{Request, Response, Status};
@@ -74,7 +74,7 @@ impl AuthSvc {
     }
 
     async fn sign_out(&self, req: Request<pb::SignOutRequest>) -> ApiResult<pb::SignOutResponse> {
-        let claims = self.app.tokens.claims_of(&req)?;
+        let claims = &Grant::of(&req)?.claims;
         self.app.store.revoke_session(claims.jti, claims.sub, self.app.now()).await?;
         self.app.tokens.revoked.revoke_session(claims.jti, claims.exp);
         tracing::info!(user_id = %claims.sub, "signed out");
@@ -85,11 +85,7 @@ impl AuthSvc {
         &self,
         req: Request<pb::DeactivateUserRequest>,
     ) -> ApiResult<pb::DeactivateUserResponse> {
-        let actor = self.app.tokens.claims_of(&req)?.actor();
-        // The authorization table admits only city admins; checked again here.
-        if actor.role != Role::CityAdmin {
-            return Err(crate::error::ApiError::denied("only a city admin may deactivate users"));
-        }
+        let actor = actor(&req)?;
         let user_id = crate::convert::uuid("user_id", &req.get_ref().user_id)?;
         if user_id == actor.user_id {
             return Err(Status::failed_precondition("a city admin cannot deactivate themselves").into());
@@ -101,8 +97,8 @@ impl AuthSvc {
     }
 
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> ApiResult<pb::User> {
-        let claims = self.app.tokens.claims_of(&req)?;
-        Ok(user_pb(&self.app.store.get_user(claims.sub).await?))
+        let user = Grant::of(&req)?.claims.sub;
+        Ok(user_pb(&self.app.store.get_user(user).await?))
     }
 }
 

@@ -1,7 +1,6 @@
 //! MapService: the legal-service map, "where is the nearest help".
 
 use crate::app::App;
-use crate::auth::actor;
 use crate::convert::code;
 use crate::error::{ApiResult, respond};
 use crate::services::routing::{institution_kind, institution_kind_pb};
@@ -83,7 +82,6 @@ impl MapSvc {
         &self,
         req: Request<pb::FindNearbyInstitutionsRequest>,
     ) -> ApiResult<pb::FindNearbyInstitutionsResponse> {
-        actor(&req)?;
         let r = req.get_ref();
         if !r.latitude.is_finite() || !(-90.0..=90.0).contains(&r.latitude) {
             return Err(FieldError::new("latitude", "must be -90 to 90").into());
@@ -99,7 +97,6 @@ impl MapSvc {
         &self,
         req: Request<pb::FindInstitutionsForVillageRequest>,
     ) -> ApiResult<pb::FindNearbyInstitutionsResponse> {
-        actor(&req)?;
         let r = req.get_ref();
         let village = code("village_id", &r.village_id)?;
         let (radius, kinds, limit) = search(r.radius_km, &r.kinds, r.limit)?;

@@ -3,9 +3,8 @@
 //! already sent. A watcher that lags the hub's broadcast catches up from storage again.
 //! Storage and live events are matched by the same `WatchFilter`.
 
-use crate::access::{unit_filter, watch_scope};
+use crate::access::unit_filter;
 use crate::app::App;
-use crate::auth::actor;
 use crate::authz::{Named, Scope};
 use crate::convert::{event_pb, optional_code, state_pb};
 use crate::error::ApiResult;
@@ -64,12 +63,10 @@ impl Cursors {
 }
 
 pub async fn watch(app: &App, req: Request<pb::WatchWorkOrdersRequest>) -> ApiResult<UpdateStream> {
-    let actor = actor(&req)?;
-    // Refuse roles that may not watch before reading anything.
-    let base = watch_scope(&actor, None)?;
     let scope = Scope::of(app, &req).await?;
+    let base = scope.watch_filter(None)?;
     let r = req.into_inner();
-    let cursors = Cursors(app.tokens.pages.bind(&actor, &r));
+    let cursors = Cursors(app.tokens.pages.bind(&scope.actor, &r));
     let cursor = cursors.position(&r.cursor)?;
     let unit_id = optional_code("unit_id", &r.unit_id)?;
     let filter = match unit_id {
@@ -80,7 +77,7 @@ pub async fn watch(app: &App, req: Request<pb::WatchWorkOrdersRequest>) -> ApiRe
             scope.check_filter(app, &[("unit_id", Named::unit(&id))]).await?;
             match unit_filter(app.store.as_ref(), &id).await? {
                 // A unit that contains the watcher's scope (a lead's county) leaves it as is.
-                Some(unit) => watch_scope(&actor, Some(unit)).unwrap_or(base),
+                Some(unit) => scope.watch_filter(Some(unit)).unwrap_or(base),
                 // Only someone who may watch the whole city learns that a unit does not exist.
                 None => return Err(FieldError::new("unit_id", format!("unit `{id}` not found")).into()),
             }

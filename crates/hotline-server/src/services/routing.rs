@@ -282,8 +282,8 @@ impl RoutingSvc {
         &self,
         req: Request<pb::SetAvailabilityRequest>,
     ) -> ApiResult<pb::Availability> {
-        let actor = actor(&req)?;
         let scope = Scope::of(&self.app, &req).await?;
+        let actor = &scope.actor;
         let r = req.get_ref();
         let mut changes = Vec::new();
         if let Some(active) = r.active {
@@ -299,12 +299,12 @@ impl RoutingSvc {
             return Err(FieldError::new("active", "set active or capacity (or both)").into());
         }
         let person = self.person_in_scope(&scope, "person_id", &r.person_id).await?;
-        self.change(&actor, &person, &changes).await
+        self.change(actor, &person, &changes).await
     }
 
     async fn add_leave(&self, req: Request<pb::AddLeaveRequest>) -> ApiResult<pb::Availability> {
-        let actor = actor(&req)?;
         let scope = Scope::of(&self.app, &req).await?;
+        let actor = &scope.actor;
         let r = req.get_ref();
         let starts_at = instant(
             "starts_at",
@@ -326,16 +326,16 @@ impl RoutingSvc {
         let note = parse_optional_text("note", &r.note, limits::NOTE)?;
         let person = self.person_in_scope(&scope, "person_id", &r.person_id).await?;
         let leave = Leave { id: Uuid::now_v7(), person_id: person.id.clone(), starts_at, ends_at, note };
-        self.change(&actor, &person, &[AvailabilityChange::AddLeave { leave }]).await
+        self.change(actor, &person, &[AvailabilityChange::AddLeave { leave }]).await
     }
 
     async fn cancel_leave(&self, req: Request<pb::CancelLeaveRequest>) -> ApiResult<pb::Availability> {
-        let actor = actor(&req)?;
         let scope = Scope::of(&self.app, &req).await?;
+        let actor = &scope.actor;
         let r = req.get_ref();
         let leave_id = convert::uuid("leave_id", &r.leave_id)?;
         let person = self.person_in_scope(&scope, "person_id", &r.person_id).await?;
-        self.change(&actor, &person, &[AvailabilityChange::CancelLeave { leave_id }]).await
+        self.change(actor, &person, &[AvailabilityChange::CancelLeave { leave_id }]).await
     }
 }
 

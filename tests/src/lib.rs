@@ -220,7 +220,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(hotline_server::serve(listener, app, async {
+        let server = tokio::spawn(hotline_server::serve(listener, app, None, async {
             let _ = rx.await;
         }));
         let channel =

@@ -359,7 +359,7 @@ async fn background_sweeper_started_by_serve(backend: Backend) {
     let sweeper = app.sweeper.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hotline_server::serve(listener, app, async {
+    let server = tokio::spawn(hotline_server::serve(listener, app, None, async {
         let _ = rx.await;
     }));
 

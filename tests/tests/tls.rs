@@ -74,10 +74,11 @@ impl Server {
             hotline_server::open_store(db.url(), 4, hotline_store::CallerKeys::for_tests()).await.unwrap();
         hotline_server::demo::seed(store.as_ref()).await.unwrap();
         let app = hotline_server::cli::build_app(&config, store).await.unwrap();
+        let (tls, _) = hotline_server::tls::server_tls(&config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(hotline_server::serve(listener, app, async {
+        let task = tokio::spawn(hotline_server::serve(listener, app, tls, async {
             let _ = rx.await;
         }));
         Some(Server { addr, dir, stop: Some(tx), task: Some(task), _db: db })

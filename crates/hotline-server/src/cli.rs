@@ -1,17 +1,19 @@
 //! The `hotline` command line: `serve`, `user add`, `user deactivate`, `directory import`,
 //! `demo seed`, `caller-keys rotate`.
 
-use crate::app::{App, SystemClock, open_store, truncate_micros};
-use crate::auth::{Tokens, check_password_rules, hash_password, load_or_create_key};
+use crate::app::truncate_micros;
+use crate::auth::{check_password_rules, hash_password};
 use crate::config::{Config, LogFormat, redact_url};
 use crate::import::{self, Format};
+use crate::startup::open_store;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hotline_domain::{Calendar, Role, RoutingPolicy, SlaPolicy};
+use hotline_domain::Role;
 use hotline_store::{Store, User};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+
+pub use crate::startup::{build_app, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(name = "hotline", version, about = "The 12348 public legal service hotline server")]
@@ -173,7 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {}", redact_url(&config.database_url)))?;
     match cli.command {
-        Command::Serve(args) => serve(config, store, args.demo).await,
+        Command::Serve(args) => crate::startup::run(config, store, args.demo).await,
         Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {
             let new = NewUser { username, role, unit, person, display_name };
             let user = add_user(store.as_ref(), new, read_new_password).await?;
@@ -231,151 +233,6 @@ async fn import_and_report(store: &dyn Store, dir: &hotline_store::Directory) ->
         started.elapsed()
     );
     Ok(())
-}
-
-/// Builds the application state from the configuration.
-pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
-    let mut calendar = Calendar::official();
-    for path in &config.calendar_files {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        calendar.extend_from_csv(&text).with_context(|| format!("calendar {}", path.display()))?;
-    }
-    let policy = match &config.sla_policy_file {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            SlaPolicy::from_toml(&text).with_context(|| format!("policy {}", path.display()))?
-        }
-        None => SlaPolicy::default(),
-    };
-    let routing_policy = match &config.routing_policy_file {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            RoutingPolicy::from_toml(&text).with_context(|| format!("routing policy {}", path.display()))?
-        }
-        None => RoutingPolicy::default(),
-    };
-    let key = load_or_create_key(&config.signing_key_file)?;
-    let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
-    let suggester =
-        crate::suggest::Suggester::load(store.as_ref()).await.context("loading the category model")?;
-    let mut tokens = Tokens::new(&key, ttl);
-    tokens.lockout = hotline_store::LockoutPolicy {
-        max_failures: config.sign_in_max_failures.max(1),
-        window: chrono::Duration::minutes(i64::from(config.sign_in_failure_window_minutes)),
-        lock_for: chrono::Duration::minutes(i64::from(config.sign_in_lock_minutes)),
-    };
-    tokens.revocation_refresh =
-        std::time::Duration::from_secs(u64::from(config.revocation_refresh_secs.max(1)));
-    let revocations = store.revocations(truncate_micros(chrono::Utc::now())).await?;
-    tokens.revoked.reload(revocations, truncate_micros(chrono::Utc::now()), std::time::Duration::ZERO);
-    Ok(App {
-        suggester: Arc::new(suggester),
-        store,
-        calendar: Arc::new(calendar),
-        policy: Arc::new(policy),
-        tokens: Arc::new(tokens),
-        clock: Arc::new(SystemClock),
-        routing: Arc::new(crate::routing::Routing::new(routing_policy)),
-        queue: Arc::new(crate::queue::QueueHub::new(chrono::Duration::seconds(i64::from(
-            config.wrap_up_max_secs,
-        )))),
-        metrics: Arc::new(crate::metrics::Metrics::default()),
-        events: Arc::new(crate::events::Events::new(crate::bus::from_config(config)?)),
-        sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweep_interval_secs)),
-        limits: Arc::new(crate::limits::Limits::from_config(config)?),
-    })
-}
-
-async fn serve(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::Result<()> {
-    if demo {
-        let created = crate::demo::seed(store.as_ref()).await?;
-        tracing::info!(created, password = crate::demo::DEMO_PASSWORD, "demo directory and users loaded");
-    }
-    // Rows written before caller data was encrypted are sealed now.
-    let sealed = store.reseal_callers(true).await?;
-    if sealed.total() > 0 {
-        tracing::info!(
-            calls = sealed.calls,
-            orders = sealed.orders,
-            queue_calls = sealed.queue_calls,
-            "caller data sealed"
-        );
-    }
-    let app = build_app(&config, store).await?;
-    // Build the routing and map indexes before the first order needs them.
-    if let Err(e) = app.routing.current(app.store.as_ref()).await {
-        tracing::warn!(error = %tonic::Status::from(e).message(), "routing indexes not built yet; retrying on first use");
-    }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database_url), "hotline serving");
-    let no_redis = config.redis_url.as_deref().is_none_or(str::is_empty);
-    if no_redis && !config.database_url.starts_with("sqlite:") {
-        tracing::warn!(
-            "no redis_url: work-order events use the in-process bus, which is right for one \
-             instance only; watchers on other instances get events late, from the database"
-        );
-    }
-    let _metrics = match config.metrics_listen {
-        Some(addr) => {
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding metrics {addr}"))?;
-            tracing::info!(metrics = %l.local_addr()?, "metrics serving");
-            Some(AbortOnDrop(tokio::spawn(crate::metrics::serve_metrics(l, app.clone()))))
-        }
-        None => None,
-    };
-    // After the signal, calls in flight get DRAIN to finish; connections still open
-    // then (idle clients, long streams) are cut so that a stop never hangs.
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown_signal().await;
-        let _ = stopping.send(());
-    };
-    let server = crate::app::serve(listener, app, signal);
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => result?,
-        () = async {
-            if stopped.await.is_ok() {
-                tokio::time::sleep(DRAIN).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => tracing::warn!(seconds = DRAIN.as_secs(), "connections still open after the drain period; closing them"),
-    }
-    tracing::info!("hotline stopped");
-    Ok(())
-}
-
-/// How long calls in flight may run on after a stop signal.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down: finishing calls in flight");
 }
 
 /// A user to create with `hotline user add`.
@@ -446,14 +303,5 @@ fn read_new_password() -> anyhow::Result<String> {
             std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
             Ok(line.trim_end_matches(['\r', '\n']).to_owned())
         }
-    }
-}
-
-/// Stops a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }

@@ -24,9 +24,11 @@ pub mod requests;
 pub mod rollup;
 pub mod routing;
 pub mod services;
+pub mod startup;
 pub mod suggest;
 pub mod sweeper;
 pub mod telemetry;
 pub mod tls;
 
-pub use app::{App, Clock, SystemClock, open_store, serve};
+pub use app::{App, Clock, SystemClock};
+pub use startup::{open_store, serve};

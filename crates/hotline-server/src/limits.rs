@@ -105,8 +105,6 @@ pub struct Limits {
     /// A header set by a trusted reverse proxy that holds the client's address; when
     /// unset, only the connection's peer address counts.
     client_address_header: Option<http::HeaderName>,
-    /// TLS for the listener, when configured.
-    pub tls: Option<tonic::transport::ServerTlsConfig>,
     /// Client certificates are verified (mutual TLS): the telephony role must present one.
     pub mutual_tls: bool,
     last_evicted: Mutex<std::time::Instant>,
@@ -123,7 +121,6 @@ impl Limits {
             ),
             _ => None,
         };
-        let (tls, mutual_tls) = crate::tls::server_tls(config)?;
         Ok(Limits {
             per_user: Bucket::new(
                 config.rate_limit_per_user,
@@ -153,13 +150,12 @@ impl Limits {
             max_message_bytes: config.max_message_bytes,
             request_timeout: Duration::from_secs(u64::from(config.request_timeout_secs.max(1))),
             client_address_header,
-            tls,
-            mutual_tls,
+            mutual_tls: crate::tls::verifies_client_certificates(config),
             last_evicted: Mutex::new(std::time::Instant::now()),
         })
     }
 
-    /// Limits that never refuse (no TLS): for tools and tests that build an `App` by hand.
+    /// Limits that never refuse (no client-certificate rule): for tools and tests that build an `App` by hand.
     pub fn unlimited() -> Limits {
         Limits::from_config(&Config {
             rate_limit_per_user: 0,

@@ -1,7 +1,8 @@
 //! TLS on the gRPC listener (rustls with the ring provider): a certificate and key from
 //! PEM files, and optionally a client CA, which turns on client-certificate
 //! verification. Client certificates stay optional for ordinary users; the telephony
-//! role must present one (enforced in [`crate::limits`]).
+//! role must present one (enforced in [`crate::limits`]). Startup applies the settings
+//! to the listener ([`crate::startup::serve`]).
 
 use crate::config::Config;
 use anyhow::Context;
@@ -34,18 +35,21 @@ pub fn server_tls(config: &Config) -> anyhow::Result<(Option<ServerTlsConfig>, b
         key_file.display()
     );
     let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
-    let mutual = match &config.tls_client_ca_file {
-        Some(ca_file) => {
-            let ca = std::fs::read(ca_file).with_context(|| format!("reading {}", ca_file.display()))?;
-            anyhow::ensure!(
-                String::from_utf8_lossy(&ca).contains("-----BEGIN CERTIFICATE-----"),
-                "{} holds no PEM certificate",
-                ca_file.display()
-            );
-            tls = tls.client_ca_root(Certificate::from_pem(ca)).client_auth_optional(true);
-            true
-        }
-        None => false,
-    };
+    let mutual = verifies_client_certificates(config);
+    if let Some(ca_file) = &config.tls_client_ca_file {
+        let ca = std::fs::read(ca_file).with_context(|| format!("reading {}", ca_file.display()))?;
+        anyhow::ensure!(
+            String::from_utf8_lossy(&ca).contains("-----BEGIN CERTIFICATE-----"),
+            "{} holds no PEM certificate",
+            ca_file.display()
+        );
+        tls = tls.client_ca_root(Certificate::from_pem(ca)).client_auth_optional(true);
+    }
     Ok((Some(tls), mutual))
+}
+
+/// Client certificates are verified when a client CA is configured (which
+/// [`server_tls`] accepts only beside a certificate and key).
+pub fn verifies_client_certificates(config: &Config) -> bool {
+    config.tls_client_ca_file.is_some()
 }

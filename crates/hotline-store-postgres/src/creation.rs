@@ -21,7 +21,7 @@ use crate::{PostgresStore, push_register};
 use chrono::{DateTime, Utc};
 use hotline_domain::{EventDraft, State, WorkOrder};
 use hotline_store::{Event, EventSnapshot, RequestKey, Result, StoreError, order_day};
-use hotline_store_sql::{Arg, R, Sql, db, order_values};
+use hotline_store_sql::{Arg, EVENT_COLUMNS, EVENT_PAYLOAD, R, Sql, db, event_values, order_values};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use std::collections::HashMap;
@@ -96,54 +96,27 @@ pub(crate) async fn insert_order(
         }
     }
     // The events in one multi-row insert, so their ids follow their order.
-    q.push(
-        " from c returning number), \
-         e as (insert into work_order_events (order_id, seq, kind, actor_id, actor_role, at, \
-         from_state, to_state, payload, request_id, county_id, township_id, village_id, \
-         handling_unit_id, assignee_id, assignee_before) values ",
-    );
+    q.push(format!(
+        " from c returning number), e as (insert into work_order_events ({EVENT_COLUMNS}) values "
+    ));
     // The events written together carry the order as the command left it.
     let snapshot = EventSnapshot::of(&stored, None);
     for (i, draft) in drafts.iter().enumerate() {
         if i > 0 {
             q.push(", ");
         }
-        let head = [
-            Arg::from(stored.id),
-            (i as i64 + 1).into(),
-            draft.kind.as_str().into(),
-            draft.actor_id.into(),
-            draft.actor_role.as_str().into(),
-            draft.at.into(),
-            draft.from_state.map(State::as_str).into(),
-            draft.to_state.as_str().into(),
-        ];
         q.push("(");
-        for (j, v) in head.into_iter().enumerate() {
+        let values = event_values::<PgConnection>(stored.id, i as i64 + 1, draft, None, &snapshot)?;
+        for (j, v) in values.into_iter().enumerate() {
             if j > 0 {
                 q.push(", ");
             }
-            q.push_bind(v);
-        }
-        q.push(", ");
-        let payload = Arg::Json(Some(draft.payload.clone()));
-        if draft.names_number() {
-            // The number the statement assigns (`EventDraft::numbered`).
-            q.push("jsonb_set(").push_bind(payload).push(", '{number}', to_jsonb((select number from o)))");
-        } else {
-            q.push_bind(payload);
-        }
-        let tail = [
-            Arg::Text(None),
-            snapshot.county_id.as_str().into(),
-            snapshot.township_id.as_str().into(),
-            snapshot.village_id.as_str().into(),
-            snapshot.handling_unit_id.clone().into(),
-            snapshot.assignee_id.clone().into(),
-            snapshot.assignee_before.clone().into(),
-        ];
-        for v in tail {
-            q.push(", ").push_bind(v);
+            if j == EVENT_PAYLOAD && draft.names_number() {
+                // The number the statement assigns (`EventDraft::numbered`).
+                q.push("jsonb_set(").push_bind(v).push(", '{number}', to_jsonb((select number from o)))");
+            } else {
+                q.push_bind(v);
+            }
         }
         q.push(")");
     }

@@ -21,14 +21,14 @@ pub mod testing;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use hotline_domain::{EventDraft, Place, State, WorkOrder};
+use hotline_domain::{EventDraft, Place, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Event, EventSnapshot, Recorded, RelayLease, RequestKey, Result, Sequenced, StoreError,
     SweepLease, TargetStatus, repeated_call,
 };
 use hotline_store_sql::{
-    Arg, Backend, R, Sql, SqlStore, call_from_row, call_values, db, is_foreign_key_violation, not_updated,
-    push_order_assignments,
+    Backend, EVENT_COLUMNS, R, Sql, SqlStore, call_from_row, call_values, db, event_values,
+    is_foreign_key_violation, not_updated, push_order_assignments,
 };
 use sqlx::PgConnection;
 use sqlx::postgres::PgPoolOptions;
@@ -80,36 +80,15 @@ async fn insert_event(
 ) -> Result<Event> {
     let (user_id, request_id, fingerprint) =
         request.map_or((None, None, None), |(u, r, f)| (Some(u), Some(r), Some(f)));
-    let row = Sql::new(
-        "with e as (insert into work_order_events \
-         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id, \
-          county_id, township_id, village_id, handling_unit_id, assignee_id, assignee_before) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id), \
+    let mut q = Sql::new(format!("with e as (insert into work_order_events ({EVENT_COLUMNS}) values "));
+    q.push_list(event_values::<PgConnection>(order_id, seq, draft, step_id, snapshot)?);
+    q.push(
+        " returning id), \
          r as (insert into request_ids (user_id, request_id, fingerprint, order_id, event_id) \
           select $17, $18, $19, $1, id from e where $18::text is not null) \
          insert into event_outbox (event_id) select id from e returning event_id",
-    )
-    .bind(order_id)
-    .bind(seq)
-    .bind(draft.kind.as_str())
-    .bind(draft.actor_id)
-    .bind(draft.actor_role.as_str())
-    .bind(draft.at)
-    .bind(draft.from_state.map(State::as_str))
-    .bind(draft.to_state.as_str())
-    .bind(Arg::Json(Some(draft.payload.clone())))
-    .bind(step_id)
-    .bind(&snapshot.county_id)
-    .bind(&snapshot.township_id)
-    .bind(&snapshot.village_id)
-    .bind(snapshot.handling_unit_id.clone())
-    .bind(snapshot.assignee_id.clone())
-    .bind(snapshot.assignee_before.clone())
-    .bind(user_id)
-    .bind(request_id)
-    .bind(fingerprint)
-    .fetch_one(conn)
-    .await?;
+    );
+    let row = q.bind(user_id).bind(request_id).bind(fingerprint).fetch_one(conn).await?;
     Ok(Event::stored(R(&row).get("event_id")?, order_id, seq, draft))
 }
 

@@ -35,7 +35,8 @@ pub use dialect::{Arg, Dialect, ReadRow};
 pub use orders::{not_updated, push_order_assignments};
 pub use outbox::batch_limit;
 pub use records::{
-    ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, order_from_row, order_values, user_from_row,
+    EVENT_COLUMNS, EVENT_PAYLOAD, ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, event_values,
+    order_from_row, order_values, user_from_row,
 };
 pub use row::{Column, R, corrupt, db, is_foreign_key_violation};
 pub use sql::Sql;

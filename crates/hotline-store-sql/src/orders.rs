@@ -2,7 +2,8 @@
 //! [`Store`] trait.
 
 use crate::records::{
-    ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, order_from_row, order_values, user_from_row,
+    EVENT_COLUMNS, ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, event_values, order_from_row,
+    order_values, user_from_row,
 };
 use crate::{Backend, Dialect, R, Sql, SqlStore, directory, page_cursor};
 use async_trait::async_trait;
@@ -49,31 +50,9 @@ async fn insert_event<C: Dialect>(
     step_id: Option<&str>,
     snapshot: &EventSnapshot,
 ) -> Result<Event> {
-    let row = Sql::new(
-        "insert into work_order_events \
-         (order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, request_id, \
-          county_id, township_id, village_id, handling_unit_id, assignee_id, assignee_before) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id",
-    )
-    .bind(order_id)
-    .bind(seq)
-    .bind(draft.kind.as_str())
-    .bind(draft.actor_id)
-    .bind(draft.actor_role.as_str())
-    .bind(draft.at)
-    .bind(draft.from_state.map(State::as_str))
-    .bind(draft.to_state.as_str())
-    .bind(C::json(Some(&draft.payload))?)
-    .bind(step_id)
-    .bind(&snapshot.county_id)
-    .bind(&snapshot.township_id)
-    .bind(&snapshot.village_id)
-    .bind(snapshot.handling_unit_id.clone())
-    .bind(snapshot.assignee_id.clone())
-    .bind(snapshot.assignee_before.clone())
-    .fetch_one(conn)
-    .await?;
-    let id: i64 = R(&row).get("id")?;
+    let mut q = Sql::new(format!("insert into work_order_events ({EVENT_COLUMNS}) values "));
+    q.push_list(event_values::<C>(order_id, seq, draft, step_id, snapshot)?).push(" returning id");
+    let id: i64 = R(&q.fetch_one(conn).await?).get("id")?;
     Sql::new("insert into event_outbox (event_id) values ($1)").bind(id).execute(conn).await?;
     Ok(Event::stored(id, order_id, seq, draft))
 }

@@ -2,10 +2,12 @@
 //! as.
 
 use crate::{Arg, Dialect, R, ReadRow, Result, corrupt};
-use hotline_domain::{Deadlines, Place, Target, WorkOrder};
+use hotline_domain::{Deadlines, EventDraft, Place, State, Target, WorkOrder};
 use hotline_store::{
-    Call, CallSuggestion, CallerKeys, Event, Person, PersonKind, Station, StoredCaller, TeamRole, Unit, User,
+    Call, CallSuggestion, CallerKeys, Event, EventSnapshot, Person, PersonKind, Station, StoredCaller,
+    TeamRole, Unit, User,
 };
+use uuid::Uuid;
 
 // ---- work orders ------------------------------------------------------------------
 
@@ -140,6 +142,43 @@ pub fn order_from_row(row: &impl ReadRow, keys: &CallerKeys) -> Result<WorkOrder
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
     })
+}
+
+/// The columns an event is written with (all but its id and position), in the order of
+/// [`event_values`].
+pub const EVENT_COLUMNS: &str = "order_id, seq, kind, actor_id, actor_role, at, from_state, to_state, payload, \
+     request_id, county_id, township_id, village_id, handling_unit_id, assignee_id, assignee_before";
+
+/// The index of `payload` in [`EVENT_COLUMNS`].
+pub const EVENT_PAYLOAD: usize = 8;
+
+/// The values of [`EVENT_COLUMNS`] for `draft`, the `seq`-th event of order `order_id`,
+/// kept with `step_id` and the order as the event left it.
+pub fn event_values<C: Dialect>(
+    order_id: Uuid,
+    seq: i64,
+    draft: &EventDraft,
+    step_id: Option<&str>,
+    snapshot: &EventSnapshot,
+) -> Result<[Arg; 16]> {
+    Ok([
+        order_id.into(),
+        seq.into(),
+        draft.kind.as_str().into(),
+        draft.actor_id.into(),
+        draft.actor_role.as_str().into(),
+        draft.at.into(),
+        draft.from_state.map(State::as_str).into(),
+        draft.to_state.as_str().into(),
+        C::json(Some(&draft.payload))?,
+        step_id.into(),
+        snapshot.county_id.as_str().into(),
+        snapshot.township_id.as_str().into(),
+        snapshot.village_id.as_str().into(),
+        snapshot.handling_unit_id.as_deref().into(),
+        snapshot.assignee_id.as_deref().into(),
+        snapshot.assignee_before.as_deref().into(),
+    ])
 }
 
 pub fn event_from_row(row: &impl ReadRow) -> Result<Event> {

@@ -53,12 +53,6 @@ impl JobError for StoreError {
     }
 }
 
-impl JobError for sqlx::Error {
-    fn not_committed(cause: &sqlx::Error) -> Self {
-        sqlx::Error::AnyDriverError(Box::new(NotCommitted(cause.to_string())))
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("not written: {0}")]
 struct NotCommitted(String);

@@ -158,7 +158,7 @@ async fn postgres_intake(pool: sqlx::PgPool, n: u64) -> Result<(), sqlx::Error> 
         .bind(format!("raw-c-{n}")).bind(fingerprint(&call.to_string()))
         .execute(&pool).await?;
     // The day's counter, the order, its two events and their outbox rows: one statement,
-    // its own transaction (the server's shape, see PostgresStore::insert_order).
+    // its own transaction (the server's shape, see insert_order in hotline-store-postgres/src/creation.rs).
     sqlx::query(&format!(
         "with c as (insert into order_counters (day, value) values ($1, 1) \
            on conflict (day) do update set value = order_counters.value + 1 returning value), \

@@ -7,23 +7,23 @@
 //! was being written (at most [`MAX_GROUP`], of one day), and writes them in one
 //! statement, its own transaction: the counter moves by the group's size and each order
 //! takes the next number, so a day's numbers still have no gaps, and the group pays for
-//! one counter update and one sync. A group of one is written by the same statement as
-//! before ([`PostgresStore::insert_order`]); a larger group by one statement whose text
-//! does not depend on its size (a typed array per column), so PostgreSQL plans it once
-//! per connection.
+//! one counter update and one sync. A group of one is written by the statement of a
+//! single creation ([`insert_order`]); a larger group by one statement whose text does
+//! not depend on its size (a typed array per column), so PostgreSQL plans it once per
+//! connection.
 //!
 //! The statement also registers the group's request ids (see [`hotline_store::RequestKey`]).
 //! If it fails (a request id registered already, a conflict, a lost connection),
 //! nothing of it was written, and each creation is written again alone, so each gets its
 //! own answer as if it had been sent alone.
 
-use crate::PostgresStore;
-use crate::rows::{V, order_values};
+use crate::{PostgresStore, push_register};
 use chrono::{DateTime, Utc};
 use hotline_domain::{EventDraft, State, WorkOrder};
-use hotline_store::{Event, EventSnapshot, RequestKey, order_day};
+use hotline_store::{Event, EventSnapshot, RequestKey, Result, StoreError, order_day};
+use hotline_store_sql::{Arg, EVENT_COLUMNS, EVENT_PAYLOAD, R, Sql, db, event_values, order_values};
 use rust_decimal::Decimal;
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -31,7 +31,7 @@ use uuid::Uuid;
 /// The most creations written in one statement.
 pub(crate) const MAX_GROUP: usize = 64;
 
-pub(crate) type Written = Result<(WorkOrder, Vec<Event>), sqlx::Error>;
+pub(crate) type Written = Result<(WorkOrder, Vec<Event>)>;
 
 /// One creation waiting to be written.
 pub(crate) struct Creation {
@@ -39,6 +39,111 @@ pub(crate) struct Creation {
     pub drafts: Vec<EventDraft>,
     pub request: Option<RequestKey>,
     pub reply: oneshot::Sender<Written>,
+}
+
+/// Writes a new order through the store's writer of creations, which groups those that
+/// arrive together; the answer is as [`insert_order`]'s.
+pub(crate) async fn write_order(
+    store: &PostgresStore,
+    order: &WorkOrder,
+    drafts: &[EventDraft],
+    request: Option<&RequestKey>,
+) -> Written {
+    let Some(writer) = &store.backend().creations else {
+        return insert_order(store, order, drafts, request).await;
+    };
+    let (reply, answer) = oneshot::channel();
+    let job = Creation { order: order.clone(), drafts: drafts.to_vec(), request: request.cloned(), reply };
+    if writer.send(job).await.is_err() {
+        // The writer is gone (the runtime is shutting down): write it here.
+        return insert_order(store, order, drafts, request).await;
+    }
+    answer.await.unwrap_or_else(|_| Err(db(sqlx::Error::WorkerCrashed)))
+}
+
+/// The order, its events and their outbox rows, the day's number, and the request's
+/// registration, in one statement (its own transaction, one round trip). The day's
+/// counter row is the one row every new order updates; its lock is held from the
+/// statement's start to its commit and never across a round trip to the server.
+pub(crate) async fn insert_order(
+    store: &PostgresStore,
+    order: &WorkOrder,
+    drafts: &[EventDraft],
+    request: Option<&RequestKey>,
+) -> Written {
+    let day = order_day(order.created_at);
+    let mut stored = order.clone();
+    stored.version = drafts.len() as i64;
+    let values = order_values::<PgConnection>(&stored, store.caller_keys())?;
+    let mut q = Sql::new("with c as (insert into order_counters (day, value) values (");
+    q.push_bind(&day);
+    q.push(
+        ", 1) on conflict (day) do update set value = order_counters.value + 1 returning value), \
+         o as (insert into work_orders (",
+    );
+    q.push(values.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "));
+    q.push(") select ");
+    for (i, (column, v)) in values.into_iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        if column == "number" {
+            q.push("'GD' || ").push_bind(&day).push(
+                " || case when c.value >= 1000000 then c.value::text else lpad(c.value::text, 6, '0') end",
+            );
+        } else {
+            q.push_bind(v);
+        }
+    }
+    // The events in one multi-row insert, so their ids follow their order.
+    q.push(format!(
+        " from c returning number), e as (insert into work_order_events ({EVENT_COLUMNS}) values "
+    ));
+    // The events written together carry the order as the command left it.
+    let snapshot = EventSnapshot::of(&stored, None);
+    for (i, draft) in drafts.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push("(");
+        let values = event_values::<PgConnection>(stored.id, i as i64 + 1, draft, None, &snapshot)?;
+        for (j, v) in values.into_iter().enumerate() {
+            if j > 0 {
+                q.push(", ");
+            }
+            if j == EVENT_PAYLOAD && draft.names_number() {
+                // The number the statement assigns (`EventDraft::numbered`).
+                q.push("jsonb_set(").push_bind(v).push(", '{number}', to_jsonb((select number from o)))");
+            } else {
+                q.push_bind(v);
+            }
+        }
+        q.push(")");
+    }
+    q.push(" returning id, seq), x as (insert into event_outbox (event_id) select id from e)");
+    if let Some(key) = request {
+        q.push(", ");
+        push_register(&mut q, store.caller_keys(), key, "order_id");
+        q.push_bind(stored.id).push(" from o)");
+    }
+    q.push(" select o.number, e.id, e.seq from o, e order by e.seq");
+    let rows = q.fetch_all(&mut *store.read().await?).await?;
+    let mut events = Vec::with_capacity(drafts.len());
+    for (row, draft) in rows.iter().zip(drafts) {
+        let r = R(row);
+        stored.number = r.get("number")?;
+        let draft = draft.numbered(&stored.number);
+        events.push(Event::stored(r.get("id")?, stored.id, r.get("seq")?, &draft));
+    }
+    if events.len() != drafts.len() {
+        return Err(StoreError::other(format!(
+            "create_order: {} events written for {} drafts",
+            events.len(),
+            drafts.len()
+        )));
+    }
+    store.notify_events_written();
+    Ok((stored, events))
 }
 
 /// Starts the writer of `store`'s creations; it ends when every sender is dropped.
@@ -82,7 +187,7 @@ async fn write(store: &PostgresStore, group: Vec<Creation>) {
                 for (c, w) in group.into_iter().zip(written) {
                     let _ = c.reply.send(Ok(w));
                 }
-                store.events_written.notify_one();
+                store.notify_events_written();
                 return;
             }
             Err(e) => {
@@ -91,7 +196,7 @@ async fn write(store: &PostgresStore, group: Vec<Creation>) {
         }
     }
     for c in group {
-        let written = store.insert_order(&c.order, &c.drafts, c.request.as_ref()).await;
+        let written = insert_order(store, &c.order, &c.drafts, c.request.as_ref()).await;
         let _ = c.reply.send(written);
     }
 }
@@ -109,30 +214,33 @@ enum Column {
 }
 
 impl Column {
-    fn of(v: &V) -> Column {
-        match v {
-            V::Text(_) => Column::Text(vec![]),
-            V::Int8(_) => Column::Int8(vec![]),
-            V::Int4(_) => Column::Int4(vec![]),
-            V::Bool(_) => Column::Bool(vec![]),
-            V::Uuid(_) => Column::Uuid(vec![]),
-            V::Time(_) => Column::Time(vec![]),
-            V::Dec(_) => Column::Dec(vec![]),
-            V::Json(_) => Column::Json(vec![]),
-        }
+    fn of(v: &Arg) -> Result<Column> {
+        Ok(match v {
+            Arg::Text(_) => Column::Text(vec![]),
+            Arg::I64(_) => Column::Int8(vec![]),
+            Arg::I32(_) => Column::Int4(vec![]),
+            Arg::Bool(_) => Column::Bool(vec![]),
+            Arg::Uuid(_) => Column::Uuid(vec![]),
+            Arg::Time(_) => Column::Time(vec![]),
+            Arg::Dec(_) => Column::Dec(vec![]),
+            Arg::Json(_) => Column::Json(vec![]),
+            other => {
+                return Err(StoreError::other(format!("no array column for an order's value {other:?}")));
+            }
+        })
     }
 
-    fn push(&mut self, v: V) -> Result<(), sqlx::Error> {
+    fn push(&mut self, v: Arg) -> Result<()> {
         match (self, v) {
-            (Column::Text(c), V::Text(v)) => c.push(v),
-            (Column::Int8(c), V::Int8(v)) => c.push(v),
-            (Column::Int4(c), V::Int4(v)) => c.push(v),
-            (Column::Bool(c), V::Bool(v)) => c.push(v),
-            (Column::Uuid(c), V::Uuid(v)) => c.push(v),
-            (Column::Time(c), V::Time(v)) => c.push(v),
-            (Column::Dec(c), V::Dec(v)) => c.push(v),
-            (Column::Json(c), V::Json(v)) => c.push(v),
-            _ => return Err(sqlx::Error::Protocol("a column's values differ in type within a group".into())),
+            (Column::Text(c), Arg::Text(v)) => c.push(v),
+            (Column::Int8(c), Arg::I64(v)) => c.push(v),
+            (Column::Int4(c), Arg::I32(v)) => c.push(v),
+            (Column::Bool(c), Arg::Bool(v)) => c.push(v),
+            (Column::Uuid(c), Arg::Uuid(v)) => c.push(v),
+            (Column::Time(c), Arg::Time(v)) => c.push(v),
+            (Column::Dec(c), Arg::Dec(v)) => c.push(v),
+            (Column::Json(c), Arg::Json(v)) => c.push(v),
+            _ => return Err(StoreError::other("a column's values differ in type within a group")),
         }
         Ok(())
     }
@@ -181,10 +289,7 @@ fn push_unnest(qb: &mut QueryBuilder<'_, Postgres>, columns: Vec<(&'static str, 
 
 /// The group's orders (all of one day), their events and outbox rows, and the day's
 /// numbers, in one statement of a fixed text.
-async fn insert_group(
-    store: &PostgresStore,
-    group: &[Creation],
-) -> Result<Vec<(WorkOrder, Vec<Event>)>, sqlx::Error> {
+async fn insert_group(store: &PostgresStore, group: &[Creation]) -> Result<Vec<(WorkOrder, Vec<Event>)>> {
     let day = order_day(group[0].order.created_at);
     let n = group.len() as i64;
     // The orders, a typed array per column (the number comes from the counter).
@@ -193,17 +298,17 @@ async fn insert_group(
     for c in group {
         let mut order = c.order.clone();
         order.version = c.drafts.len() as i64;
-        let mut values = order_values(&order, &store.keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let mut values = order_values::<PgConnection>(&order, store.caller_keys())?;
         values.retain(|(name, _)| *name != "number");
         if columns.is_empty() {
-            columns = values.iter().map(|(name, v)| (*name, Column::of(v))).collect();
+            columns = values.iter().map(|(name, v)| Ok((*name, Column::of(v)?))).collect::<Result<_>>()?;
         }
         if columns.len() != values.len() {
-            return Err(sqlx::Error::Protocol("orders of a group have different columns".into()));
+            return Err(StoreError::other("orders of a group have different columns"));
         }
         for ((name, column), (value_name, v)) in columns.iter_mut().zip(values) {
             if *name != value_name {
-                return Err(sqlx::Error::Protocol("orders of a group have different columns".into()));
+                return Err(StoreError::other("orders of a group have different columns"));
             }
             column.push(v)?;
         }
@@ -301,7 +406,7 @@ async fn insert_group(
         if let Some(key) = &c.request {
             users.push(key.user_id);
             rids.push(key.id.clone());
-            fingerprints.push(store.keys.request_fingerprint(&key.digest));
+            fingerprints.push(store.caller_keys().request_fingerprint(&key.digest));
             orders.push(c.order.id);
         }
     }
@@ -313,25 +418,26 @@ async fn insert_group(
     qb.push(
         "select o.id as order_id, o.number, e.id, e.seq from o join e on e.order_id = o.id order by e.id",
     );
-    let rows = qb.build().fetch_all(&store.pool).await?;
+    let rows = qb.build().fetch_all(store.pool()).await.map_err(db)?;
 
     let mut numbers: HashMap<Uuid, String> = HashMap::new();
     let mut ids: HashMap<(Uuid, i64), i64> = HashMap::new();
     for row in &rows {
-        let order_id: Uuid = row.try_get("order_id")?;
-        numbers.insert(order_id, row.try_get("number")?);
-        ids.insert((order_id, row.try_get("seq")?), row.try_get("id")?);
+        let r = R(row);
+        let order_id: Uuid = r.get("order_id")?;
+        numbers.insert(order_id, r.get("number")?);
+        ids.insert((order_id, r.get("seq")?), r.get("id")?);
     }
     let mut out = Vec::with_capacity(group.len());
     for (c, mut order) in group.iter().zip(stored) {
         order.number = numbers
             .remove(&order.id)
-            .ok_or_else(|| sqlx::Error::Protocol(format!("order `{}` not written in its group", order.id)))?;
+            .ok_or_else(|| StoreError::other(format!("order `{}` not written in its group", order.id)))?;
         let mut events = Vec::with_capacity(c.drafts.len());
         for (i, draft) in c.drafts.iter().enumerate() {
             let seq = i as i64 + 1;
             let id = ids.get(&(order.id, seq)).copied().ok_or_else(|| {
-                sqlx::Error::Protocol(format!("event {seq} of order `{}` not written in its group", order.id))
+                StoreError::other(format!("event {seq} of order `{}` not written in its group", order.id))
             })?;
             events.push(Event::stored(id, order.id, seq, &draft.numbered(&order.number)));
         }

@@ -23,10 +23,10 @@
 //! the task drops the connection and opens a new one for the next group, so writes work
 //! again once the cause is gone.
 
-use crate::rows::is_foreign_key_violation;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use hotline_store::StoreError;
+use hotline_store_sql::is_foreign_key_violation;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::panic::AssertUnwindSafe;
@@ -50,12 +50,6 @@ impl JobError for StoreError {
         } else {
             StoreError::other(NotCommitted(cause.to_string()))
         }
-    }
-}
-
-impl JobError for sqlx::Error {
-    fn not_committed(cause: &sqlx::Error) -> Self {
-        sqlx::Error::AnyDriverError(Box::new(NotCommitted(cause.to_string())))
     }
 }
 

@@ -1,0 +1,559 @@
+//! Users, calls, work orders and their events, request ids, and the write probe: the
+//! [`Store`] trait.
+
+use crate::records::{
+    EVENT_COLUMNS, ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, event_values, order_from_row,
+    order_values, user_from_row,
+};
+use crate::{Backend, Dialect, R, Sql, SqlStore, directory, page_cursor};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
+use hotline_store::{
+    Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, Station, Store,
+    StoreError, TargetStatus, Unit, User, Wrote, encode_cursor, order_day, order_number, repeat,
+    repeated_call, repeated_order, username_key,
+};
+use uuid::Uuid;
+
+/// Registers a client's request id with what its write made, in that write's
+/// transaction; an id registered already breaks the table's key (`Conflict`).
+pub(crate) async fn register<C: Dialect>(
+    conn: &mut C,
+    keys: &CallerKeys,
+    key: &RequestKey,
+    wrote: Wrote,
+) -> Result<()> {
+    let (call_id, order_id, event_id) = wrote.columns();
+    Sql::new(
+        "insert into request_ids (user_id, request_id, fingerprint, call_id, order_id, event_id) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(key.user_id)
+    .bind(&key.id)
+    .bind(keys.request_fingerprint(&key.digest))
+    .bind(call_id)
+    .bind(order_id)
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends an event with its snapshot, and its outbox row, in the caller's transaction.
+async fn insert_event<C: Dialect>(
+    conn: &mut C,
+    order_id: Uuid,
+    seq: i64,
+    draft: &EventDraft,
+    step_id: Option<&str>,
+    snapshot: &EventSnapshot,
+) -> Result<Event> {
+    let mut q = Sql::new(format!("insert into work_order_events ({EVENT_COLUMNS}) values "));
+    q.push_list(event_values::<C>(order_id, seq, draft, step_id, snapshot)?).push(" returning id");
+    let id: i64 = R(&q.fetch_one(conn).await?).get("id")?;
+    Sql::new("insert into event_outbox (event_id) values ($1)").bind(id).execute(conn).await?;
+    Ok(Event::stored(id, order_id, seq, draft))
+}
+
+/// Appends `column = $k, ...` for every column of `next` an update writes.
+pub fn push_order_assignments<C: Dialect>(q: &mut Sql<C>, next: &WorkOrder, keys: &CallerKeys) -> Result<()> {
+    let mut first = true;
+    for (column, value) in order_values::<C>(next, keys)? {
+        if ORDER_IMMUTABLE.contains(&column) {
+            continue;
+        }
+        if !first {
+            q.push(", ");
+        }
+        first = false;
+        q.push(column).push(" = ").push_bind(value);
+    }
+    Ok(())
+}
+
+/// The order's version when it exists: what a guarded update that changed nothing
+/// answers, `Stale` or `NotFound`.
+pub async fn not_updated<C: Dialect>(conn: &mut C, id: Uuid, expected: i64) -> StoreError {
+    let exists =
+        Sql::new("select version from work_orders where id = $1").bind(id).fetch_optional(conn).await;
+    match exists {
+        Ok(Some(_)) => StoreError::Stale { id, expected },
+        Ok(None) => StoreError::not_found("work order", id),
+        Err(e) => e,
+    }
+}
+
+pub(crate) async fn record_call<B: Backend>(
+    store: &SqlStore<B>,
+    call: &Call,
+    request: Option<&RequestKey>,
+) -> Result<Recorded<Call>> {
+    // A repeat is recognised by the registry's key, so a first attempt pays for no
+    // lookup.
+    let values = call_values(call, &store.keys);
+    let (call_id, keys, key) = (call.id, store.keys.clone(), request.cloned());
+    let written = store
+        .write(move |c| {
+            Box::pin(async move {
+                let mut q = Sql::new("");
+                q.push_insert("calls", values);
+                q.execute(c).await?;
+                if let Some(key) = &key {
+                    register(c, &keys, key, Wrote::Call(call_id)).await?;
+                }
+                Ok(())
+            })
+        })
+        .await;
+    match written {
+        Ok(()) => Ok(Recorded { value: call.clone(), created: true }),
+        Err(StoreError::Conflict(_)) => repeated_call(store, call, request).await,
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) async fn call_and_target<B: Backend>(
+    store: &SqlStore<B>,
+    call_id: Uuid,
+    target: Option<(&str, Option<&str>)>,
+) -> Result<(Call, Option<TargetStatus>)> {
+    let call = store.get_call(call_id).await?;
+    let status = match target {
+        Some((unit, person)) => Some(store.target_status(unit, person).await?),
+        None => None,
+    };
+    Ok((call, status))
+}
+
+/// The order, its events and their outbox rows, and the day's number, in one write.
+pub(crate) async fn write_order<B: Backend>(
+    store: &SqlStore<B>,
+    order: &WorkOrder,
+    drafts: &[EventDraft],
+    request: Option<&RequestKey>,
+) -> Result<(WorkOrder, Vec<Event>)> {
+    let (order, drafts, keys, request) =
+        (order.clone(), drafts.to_vec(), store.keys.clone(), request.cloned());
+    let written = store
+        .write(move |c| {
+            Box::pin(async move {
+                let day = order_day(order.created_at);
+                let row = Sql::new(
+                    "insert into order_counters (day, value) values ($1, 1) \
+                     on conflict (day) do update set value = order_counters.value + 1 \
+                     returning value",
+                )
+                .bind(&day)
+                .fetch_one(c)
+                .await?;
+                let mut stored = order;
+                stored.number = order_number(&day, R(&row).get("value")?);
+                stored.version = drafts.len() as i64;
+                let mut q = Sql::new("");
+                q.push_insert("work_orders", order_values::<B::Conn>(&stored, &keys)?);
+                q.execute(c).await?;
+                if let Some(key) = &request {
+                    register(c, &keys, key, Wrote::Order(stored.id)).await?;
+                }
+                let mut events = Vec::with_capacity(drafts.len());
+                // The events written together carry the order as the command left it.
+                let snapshot = EventSnapshot::of(&stored, None);
+                for (i, draft) in drafts.iter().enumerate() {
+                    let draft = draft.numbered(&stored.number);
+                    events.push(insert_event(c, stored.id, i as i64 + 1, &draft, None, &snapshot).await?);
+                }
+                Ok((stored, events))
+            })
+        })
+        .await?;
+    store.notify_events_written();
+    Ok(written)
+}
+
+pub(crate) async fn save_transition<B: Backend>(
+    store: &SqlStore<B>,
+    expected_version: i64,
+    next: &WorkOrder,
+    event: &EventDraft,
+    step_id: Option<&str>,
+    request: Option<&RequestKey>,
+) -> Result<Event> {
+    let (next, event, keys) = (next.clone(), event.clone(), store.keys.clone());
+    let (step_id, request) = (step_id.map(str::to_owned), request.cloned());
+    let stored = store
+        .write(move |c| {
+            Box::pin(async move {
+                // The write lock is held from here: what is read is the version replaced below.
+                let before = Sql::new("select assignee_id from work_orders where id = $1")
+                    .bind(next.id)
+                    .fetch_optional(c)
+                    .await?;
+                let assignee_before =
+                    before.as_ref().map(|row| R(row).opt::<String>("assignee_id")).transpose()?.flatten();
+                let mut q = Sql::new("update work_orders set ");
+                push_order_assignments(&mut q, &next, &keys)?;
+                q.push(" where id = ").push_bind(next.id);
+                q.push(" and version = ").push_bind(expected_version);
+                if q.execute(c).await? == 0 {
+                    return Err(not_updated(c, next.id, expected_version).await);
+                }
+                let snapshot = EventSnapshot::of(&next, assignee_before);
+                let stored =
+                    match insert_event(c, next.id, next.version, &event, step_id.as_deref(), &snapshot).await
+                    {
+                        Ok(e) => e,
+                        Err(StoreError::Conflict(_)) => {
+                            return Err(StoreError::Conflict(format!(
+                                "request id already used for an event of work order {}",
+                                next.id
+                            )));
+                        }
+                        Err(e) => return Err(e),
+                    };
+                if let Some(key) = &request {
+                    let wrote = Wrote::Action { order_id: next.id, event_id: stored.id };
+                    match register(c, &keys, key, wrote).await {
+                        Ok(()) => {}
+                        Err(StoreError::Conflict(_)) => {
+                            return Err(StoreError::RequestReused { request_id: key.id.clone() });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(stored)
+            })
+        })
+        .await?;
+    store.notify_events_written();
+    Ok(stored)
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    // ---- directory ---------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(units = dir.units.len(), people = dir.people.len()))]
+    async fn import_directory(&self, dir: &Directory) -> Result<ImportSummary> {
+        // Alone: its deferred references are checked at its commit, which must be its own
+        // (the checks before the writes rule out a failure there unless storage changed
+        // underneath).
+        let dir = dir.clone();
+        B::write_alone(self, move |c| Box::pin(async move { directory::import(c, &dir).await })).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_unit(&self, id: &str) -> Result<Unit> {
+        directory::get_unit(&mut *self.read().await?, id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_units(
+        &self,
+        parent_id: Option<&str>,
+        level: Option<UnitLevel>,
+        page: &PageRequest,
+    ) -> Result<Page<Unit>> {
+        let after: Option<String> = page_cursor(page)?;
+        directory::list_units(&mut *self.read().await?, parent_id, level, after.as_deref(), page.size()).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn village_place(&self, village_id: &str) -> Result<Place> {
+        directory::village_place(&mut *self.read().await?, village_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_station(&self, township_id: &str) -> Result<Station> {
+        directory::get_station(&mut *self.read().await?, township_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_person(&self, id: &str) -> Result<Person> {
+        directory::get_person(&mut *self.read().await?, id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus> {
+        let row = Sql::new(
+            "select exists (select 1 from units where id = $1) as unit_exists, \
+             (select active from people where id = $2) as person_active",
+        )
+        .bind(unit_id)
+        .bind(person_id)
+        .fetch_one(&mut *self.read().await?)
+        .await?;
+        let r = R(&row);
+        Ok(TargetStatus { unit_exists: r.get("unit_exists")?, person_active: r.opt("person_active")? })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_people(&self, filter: &PersonFilter, page: &PageRequest) -> Result<Page<Person>> {
+        let after: Option<String> = page_cursor(page)?;
+        directory::list_people(&mut *self.read().await?, filter, after.as_deref(), page.size()).await
+    }
+
+    // ---- users -------------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
+    async fn create_user(&self, user: &User) -> Result<User> {
+        let u = user;
+        let q = Sql::new(
+            "insert into users \
+             (id, username, username_key, display_name, role, unit_id, person_id, password_hash, active, \
+             created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(u.id)
+        .bind(&u.username)
+        .bind(username_key(&u.username))
+        .bind(&u.display_name)
+        .bind(u.role.as_str())
+        .bind(&u.unit_id)
+        .bind(u.person_id.clone())
+        .bind(&u.password_hash)
+        .bind(u.active)
+        .bind(u.created_at);
+        match B::execute(self, q).await {
+            Ok(_) => Ok(user.clone()),
+            // The username (in any case) or the id: the one stored tells which.
+            Err(StoreError::Conflict(_)) => {
+                Err(StoreError::Conflict(match self.user_by_username(&user.username).await? {
+                    Some(_) => format!("username `{}` is taken", user.username),
+                    None => format!("user `{}` exists", user.id),
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn get_user(&self, id: Uuid) -> Result<User> {
+        let row = Sql::new("select * from users where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()?.ok_or_else(|| StoreError::not_found("user", id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = Sql::new(
+            "select * from users where username = $1 or username_key = $2 \
+             order by username = $1 desc limit 1",
+        )
+        .bind(username)
+        .bind(username_key(username))
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    // ---- calls -------------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(call_id = %call.id))]
+    async fn record_call(&self, call: &Call, request: Option<&RequestKey>) -> Result<Recorded<Call>> {
+        B::record_call(self, call, request).await
+    }
+
+    #[tracing::instrument(skip_all, fields(call_id = %call.id))]
+    async fn record_call_in_village(
+        &self,
+        call: &Call,
+        request: Option<&RequestKey>,
+    ) -> Result<Recorded<Call>> {
+        B::record_call_in_village(self, call, request).await
+    }
+
+    #[tracing::instrument(skip_all, fields(call_id = %id))]
+    async fn get_call(&self, id: Uuid) -> Result<Call> {
+        let row = Sql::new("select * from calls where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref()
+            .map(|r| call_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("call", id))
+    }
+
+    #[tracing::instrument(skip_all, fields(call_id = %call_id))]
+    async fn call_and_target(
+        &self,
+        call_id: Uuid,
+        target: Option<(&str, Option<&str>)>,
+    ) -> Result<(Call, Option<TargetStatus>)> {
+        B::call_and_target(self, call_id, target).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)> {
+        let limit = i64::from(limit.min(MAX_PAGE_SIZE));
+        // The number's hash under every configured key: rows not yet re-sealed after a
+        // rotation carry an older key's hash.
+        let hashes = self.keys.phone_hashes(phone);
+        let mut conn = self.read().await?;
+        let mut q = Sql::new("select * from calls where caller_phone_hash");
+        q.push_any(hashes.clone()).push(" order by call_time desc, id desc limit ").push_bind(limit);
+        let calls = q.fetch_all(&mut *conn).await?;
+        let mut q = Sql::new("select * from work_orders where caller_phone_hash");
+        q.push_any(hashes).push(" order by created_at desc, id desc limit ").push_bind(limit);
+        let orders = q.fetch_all(&mut *conn).await?;
+        Ok((
+            calls.iter().map(|r| call_from_row(r, &self.keys)).collect::<Result<_>>()?,
+            orders.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?,
+        ))
+    }
+
+    // ---- work orders -------------------------------------------------------------
+
+    #[tracing::instrument(skip_all, fields(order_id = %order.id))]
+    async fn create_order(
+        &self,
+        order: &WorkOrder,
+        events: &[EventDraft],
+        request: Option<&RequestKey>,
+    ) -> Result<Recorded<(WorkOrder, Vec<Event>)>> {
+        if events.is_empty() || order.version != events.len() as i64 {
+            return Err(StoreError::other(format!(
+                "create_order: version {} does not match {} events",
+                order.version,
+                events.len()
+            )));
+        }
+        // A repeat is recognised by the registry's key, so a first attempt pays for no
+        // lookup.
+        match B::write_order(self, order, events, request).await {
+            Ok(value) => Ok(Recorded { value, created: true }),
+            Err(StoreError::Conflict(_)) => repeated_order(self, order, request).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %id))]
+    async fn get_order(&self, id: Uuid) -> Result<WorkOrder> {
+        let row = Sql::new("select * from work_orders where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref()
+            .map(|r| order_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("work order", id))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_order_by_number(&self, number: &str) -> Result<WorkOrder> {
+        let row = Sql::new("select * from work_orders where number = $1")
+            .bind(number)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref()
+            .map(|r| order_from_row(r, &self.keys))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("work order", number))
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %next.id, expected_version = expected_version))]
+    async fn save_transition(
+        &self,
+        expected_version: i64,
+        next: &WorkOrder,
+        event: &EventDraft,
+        step_id: Option<&str>,
+        request: Option<&RequestKey>,
+    ) -> Result<Event> {
+        if next.version != expected_version + 1 {
+            return Err(StoreError::other(format!(
+                "save_transition: next version {} is not {expected_version} + 1",
+                next.version
+            )));
+        }
+        B::save_transition(self, expected_version, next, event, step_id, request).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>> {
+        let cursor: Option<OrderCursor> = page_cursor(page)?;
+        let size = page.size();
+        let mut q = Sql::new("select * from work_orders where true");
+        if !filter.states.is_empty() {
+            q.push(" and state").push_any(filter.states.iter().map(|s| s.as_str().to_owned()).collect());
+        }
+        let mut eq = |column: &str, value: Option<&str>| {
+            if let Some(v) = value {
+                q.push(" and ").push(column).push(" = ").push_bind(v);
+            }
+        };
+        eq("category", filter.category.map(|c| c.as_str()));
+        eq("county_id", filter.county_id.as_deref());
+        eq("township_id", filter.township_id.as_deref());
+        eq("village_id", filter.village_id.as_deref());
+        eq("handling_unit_id", filter.handling_unit_id.as_deref());
+        eq("assignee_id", filter.assignee_id.as_deref());
+        if let Some(at) = filter.overdue_at {
+            let closed = State::ALL.iter().filter(|s| !s.is_open()).map(|s| s.as_str().to_owned()).collect();
+            q.push(" and state").push_none_of(closed);
+            q.push(" and current_due < ").push_bind(at);
+        }
+        if let Some(from) = filter.created_from {
+            q.push(" and created_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.created_to {
+            q.push(" and created_at < ").push_bind(to);
+        }
+        if let Some(c) = cursor {
+            q.push(" and (created_at, id) < (").push_bind(c.created_at).push(", ").push_bind(c.id).push(")");
+        }
+        q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(size));
+        let rows = q.fetch_all(&mut *self.read().await?).await?;
+        let items: Vec<WorkOrder> =
+            rows.iter().map(|r| order_from_row(r, &self.keys)).collect::<Result<_>>()?;
+        let next_cursor = match items.last() {
+            Some(last) if items.len() == size as usize => {
+                Some(encode_cursor(&OrderCursor { created_at: last.created_at, id: last.id }))
+            }
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
+    async fn order_events(&self, order_id: Uuid) -> Result<Vec<Event>> {
+        let rows = Sql::new("select * from work_order_events where order_id = $1 order by seq")
+            .bind(order_id)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        if rows.is_empty() {
+            // Every order has its creation event: none means no such order.
+            return Err(StoreError::not_found("work order", order_id));
+        }
+        rows.iter().map(event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
+        let row = Sql::new(
+            "select fingerprint, call_id, order_id, event_id from request_ids \
+             where user_id = $1 and request_id = $2",
+        )
+        .bind(key.user_id)
+        .bind(&key.id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let r = R(&row);
+        let wrote = Wrote::from_columns(r.opt("call_id")?, r.opt("order_id")?, r.opt("event_id")?)?;
+        repeat(&self.keys, key, &r.get::<Vec<u8>>("fingerprint")?, wrote).map(Some)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_writable(&self, now: DateTime<Utc>) -> Result<()> {
+        let q = Sql::new(
+            "insert into write_probe (id, at) values (1, $1) on conflict (id) do update set at = excluded.at",
+        )
+        .bind(now);
+        B::execute(self, q).await?;
+        Ok(())
+    }
+}

@@ -271,32 +271,22 @@ pub trait Store:
     /// township and county as the directory has them (the place's other two fields are
     /// not read): what `RecordCall` writes. An unknown or non-village id is `NotFound`
     /// (entity "village") and writes nothing; requests are as for [`Store::record_call`].
-    /// This default reads the place, then records; PostgreSQL does both in one statement.
+    /// SQLite reads the village, then records; PostgreSQL does both in one statement.
     async fn record_call_in_village(
         &self,
         call: &Call,
         request: Option<&RequestKey>,
-    ) -> Result<Recorded<Call>> {
-        let place = self.village_place(&call.place.village_id).await?;
-        self.record_call(&Call { place, ..call.clone() }, request).await
-    }
+    ) -> Result<Recorded<Call>>;
     async fn get_call(&self, id: Uuid) -> Result<Call>;
     /// The call an order is made from and, for an order dispatched to an explicit target
     /// `(unit, person)`, that target's status ([`Store::target_status`]): what
-    /// `CreateWorkOrder` reads before it writes. This default reads one after the other;
-    /// PostgreSQL reads both in one round trip.
+    /// `CreateWorkOrder` reads before it writes: one after the other on SQLite, in one round
+    /// trip on PostgreSQL.
     async fn call_and_target(
         &self,
         call_id: Uuid,
         target: Option<(&str, Option<&str>)>,
-    ) -> Result<(Call, Option<TargetStatus>)> {
-        let call = self.get_call(call_id).await?;
-        let status = match target {
-            Some((unit, person)) => Some(self.target_status(unit, person).await?),
-            None => None,
-        };
-        Ok((call, status))
-    }
+    ) -> Result<(Call, Option<TargetStatus>)>;
     /// The caller's earlier calls and orders, newest first, at most `limit` of each.
     async fn caller_history(&self, phone: &Phone, limit: u32) -> Result<(Vec<Call>, Vec<WorkOrder>)>;
 

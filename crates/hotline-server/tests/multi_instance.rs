@@ -526,8 +526,24 @@ async fn redis_outage_commands_go_on_and_events_arrive_after() {
     while seen0.len() < 2 {
         push_change(&mut seen0, w0.message().await.unwrap().unwrap());
     }
-    redis.stop();
+    // A watcher can see an event before the relay has marked it published:
+    // wait for the mark, so the outbox holds only what the outage leaves.
     let pool = cluster.pool().await;
+    let marked = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (last, published): (i64, i64) = sqlx::query_as("select last, published from event_positions")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            if published >= last {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(marked.is_ok(), "the relay marks the events it published before the outage");
+    redis.stop();
     for k in 1..5 {
         act(k).await;
     }

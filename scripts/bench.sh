@@ -42,9 +42,10 @@ start_server() { # URL -> starts the server in the background, sets $pid
   local keydir; keydir=$(mktemp -d -p "$SCRATCH")
   # The load generator is a few users on one address: the abuse limits are lifted.
   MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
-  HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
-  HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE=0 HOTLINE_CALLER_KEY_FILE="$keydir/caller.key" \
-  HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
+  HOTLINE_LIMITS__USER_REQUESTS_PER_SECOND=0 HOTLINE_LIMITS__ADDRESS_REQUESTS_PER_SECOND=0 \
+  HOTLINE_LIMITS__ADDRESS_SIGN_INS_PER_MINUTE=0 HOTLINE_LIMITS__USERNAME_SIGN_INS_PER_MINUTE=0 \
+  HOTLINE_KEYS__CALLER_KEY_FILE="$keydir/caller.key" HOTLINE_KEYS__SIGNING_KEY_FILE="$keydir/key" \
+  HOTLINE_LOG__LEVEL=warn HOTLINE_DATABASE__MAX_CONNECTIONS="$CLIENTS" \
     "$HOTLINE" serve --demo --database-url "$1" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
   pid=$!
   # The first start on a loaded history seals its caller data before it listens

@@ -27,7 +27,7 @@ else
 fi
 keydir=$(mktemp -d)
 MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
-HOTLINE_SIGNING_KEY_FILE="$keydir/key" HOTLINE_CALLER_KEY_FILE="$keydir/caller.key" HOTLINE_LOG_LEVEL=warn \
+HOTLINE_KEYS__SIGNING_KEY_FILE="$keydir/key" HOTLINE_KEYS__CALLER_KEY_FILE="$keydir/caller.key" HOTLINE_LOG__LEVEL=warn \
   "$HOTLINE" serve --demo --database-url "$url" --listen "127.0.0.1:$PORT" 2>"$OUT/soak-server.log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT

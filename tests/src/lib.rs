@@ -190,32 +190,30 @@ impl TestApp {
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
         // Tests sweep when they choose to, at the instant they choose (sweeper::sweep_once).
-        let mut config = Config {
-            signing_key_file: key_dir.join("signing.key"),
-            sweep_interval_secs: 0,
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.keys.signing_key_file = key_dir.join("signing.key");
+        config.sweeper.interval_secs = 0;
         if let Some(key) = signing_key {
             std::fs::create_dir_all(&key_dir).expect("key dir");
-            std::fs::write(&config.signing_key_file, key).expect("write signing key");
+            std::fs::write(&config.keys.signing_key_file, key).expect("write signing key");
         }
         if clock.is_some() {
             // Tokens are issued at the test clock's time; keep them valid in real time.
-            config.token_ttl_minutes = 10 * 365 * 24 * 60;
+            config.auth.token_ttl_minutes = 10 * 365 * 24 * 60;
         }
         // Every test signs in and calls from one address as fast as it can: the rate
         // limits are lifted unless a test sets its own.
-        config.rate_limit_per_user = 0;
-        config.rate_limit_per_address = 0;
-        config.sign_in_limit_per_address_per_minute = 0;
-        config.sign_in_limit_per_username_per_minute = 0;
+        config.limits.user_requests_per_second = 0;
+        config.limits.address_requests_per_second = 0;
+        config.limits.address_sign_ins_per_minute = 0;
+        config.limits.username_sign_ins_per_minute = 0;
         configure(&mut config);
         let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
         if let Some(clock) = clock {
             app.clock = clock;
         }
         let tokens = app.tokens.clone();
-        let signing_key = std::fs::read_to_string(&config.signing_key_file).expect("read signing key");
+        let signing_key = std::fs::read_to_string(&config.keys.signing_key_file).expect("read signing key");
         let _ = std::fs::remove_dir_all(&key_dir);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

@@ -38,7 +38,9 @@ async fn app_with(
     let keys = hotline_store::CallerKeys::for_tests();
     let store = hotline_server::open_store(db.url(), 2, keys).await.expect("store");
     let dir = std::env::temp_dir().join(format!("hotline-cal-{backend:?}-{}", uuid::Uuid::new_v4()));
-    let config = Config { signing_key_file: dir.join("signing.key"), calendar_files, ..Config::default() };
+    let mut config = Config::default();
+    config.keys.signing_key_file = dir.join("signing.key");
+    config.policy.calendar_files = calendar_files;
     let app = hotline_server::cli::build_app(&config, store).await.expect("app");
     let _ = std::fs::remove_dir_all(&dir);
     app

@@ -255,7 +255,7 @@ impl Holder {
 /// is answered `DEADLINE_EXCEEDED` after about a second; once the lock is gone, writes
 /// work.
 async fn the_servers_timeout_is_deadline_exceeded(backend: Backend) {
-    let Some(app) = TestApp::spawn_with_config(backend, |c| c.request_timeout_secs = 1).await else {
+    let Some(app) = TestApp::spawn_with_config(backend, |c| c.limits.request_timeout_secs = 1).await else {
         return;
     };
     let mut agent = app.sign_in("agent").await;

@@ -44,8 +44,8 @@ fn retry_hint(status: &tonic::Status) -> Duration {
 
 async fn per_user_rate_limit(backend: Backend) {
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
-        c.rate_limit_per_user = 1;
-        c.rate_limit_per_user_burst = 3;
+        c.limits.user_requests_per_second = 1;
+        c.limits.user_burst = 3;
     })
     .await
     else {
@@ -70,8 +70,8 @@ async fn per_user_rate_limit(backend: Backend) {
 
 async fn per_address_rate_limit(backend: Backend) {
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
-        c.rate_limit_per_address = 1;
-        c.rate_limit_per_address_burst = 12;
+        c.limits.address_requests_per_second = 1;
+        c.limits.address_burst = 12;
     })
     .await
     else {
@@ -101,8 +101,8 @@ async fn per_address_rate_limit(backend: Backend) {
 
 async fn sign_in_limits(backend: Backend) {
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
-        c.sign_in_limit_per_username_per_minute = 2;
-        c.sign_in_limit_per_address_per_minute = 4;
+        c.limits.username_sign_ins_per_minute = 2;
+        c.limits.address_sign_ins_per_minute = 4;
     })
     .await
     else {
@@ -144,7 +144,7 @@ async fn oversized_messages(backend: Backend) {
     assert!(before.iter().any(|(t, n)| t == "calls" && *n == 1), "{before:?}");
 
     // A configured limit.
-    let Some(app) = TestApp::spawn_with_config(backend, |c| c.max_message_bytes = 2048).await else {
+    let Some(app) = TestApp::spawn_with_config(backend, |c| c.limits.max_message_bytes = 2048).await else {
         return;
     };
     let mut agent = app.sign_in("agent").await;
@@ -157,7 +157,7 @@ async fn oversized_messages(backend: Backend) {
 }
 
 async fn stream_cap_per_user(backend: Backend) {
-    let Some(app) = TestApp::spawn_with_config(backend, |c| c.max_streams_per_user = 2).await else {
+    let Some(app) = TestApp::spawn_with_config(backend, |c| c.limits.max_streams_per_user = 2).await else {
         return;
     };
     let d = app.queue_clients("dispatcher").await;
@@ -200,7 +200,7 @@ async fn stream_cap_per_user(backend: Backend) {
 /// together, and the next stream of either kind is refused.
 async fn stream_cap_counts_both_watch_rpcs(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
-    let cap = hotline_server::config::Config::default().max_streams_per_user;
+    let cap = hotline_server::config::Config::default().limits.max_streams_per_user;
     assert_eq!(cap, 8);
     let queue = app.queue_clients("county").await;
     let orders = app.sign_in("county").await;
@@ -248,7 +248,7 @@ async fn stream_cap_counts_both_watch_rpcs(backend: Backend) {
 }
 
 async fn streams_outlive_the_unary_deadline(backend: Backend) {
-    let Some(app) = TestApp::spawn_with_config(backend, |c| c.request_timeout_secs = 1).await else {
+    let Some(app) = TestApp::spawn_with_config(backend, |c| c.limits.request_timeout_secs = 1).await else {
         return;
     };
     let d = app.queue_clients("dispatcher").await;
@@ -335,8 +335,8 @@ fn from_address(ip: &str) -> tonic::Request<pb::ListUnitsRequest> {
 async fn client_address_header_only_when_configured(backend: Backend) {
     // Unset: a client-supplied header changes nothing; every request is the peer's.
     let limited = |c: &mut hotline_server::config::Config| {
-        c.rate_limit_per_address = 1;
-        c.rate_limit_per_address_burst = 4;
+        c.limits.address_requests_per_second = 1;
+        c.limits.address_burst = 4;
     };
     let Some(app) = TestApp::spawn_with_config(backend, limited).await else { return };
     let mut agent = app.sign_in("agent").await;
@@ -353,7 +353,7 @@ async fn client_address_header_only_when_configured(backend: Backend) {
     // Configured (behind a trusted proxy): its last entry is the client's address.
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
         limited(c);
-        c.client_address_header = Some("X-Forwarded-For".into());
+        c.listen.client_address_header = Some("X-Forwarded-For".into());
     })
     .await
     else {

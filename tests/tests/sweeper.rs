@@ -43,8 +43,9 @@ async fn instance(url: &str, clock: Arc<ManualClock>) -> App {
     let store =
         hotline_server::open_store(url, 4, hotline_store::CallerKeys::for_tests()).await.expect("open store");
     let key_dir = std::env::temp_dir().join(format!("hotline-sweep-key-{}", uuid::Uuid::new_v4()));
-    let config =
-        Config { signing_key_file: key_dir.join("signing.key"), sweep_interval_secs: 0, ..Config::default() };
+    let mut config = Config::default();
+    config.keys.signing_key_file = key_dir.join("signing.key");
+    config.sweeper.interval_secs = 0;
     let mut app = hotline_server::cli::build_app(&config, store).await.expect("build app");
     let _ = std::fs::remove_dir_all(&key_dir);
     app.clock = clock;
@@ -351,8 +352,9 @@ async fn background_sweeper_started_by_serve(backend: Backend) {
         .await
         .expect("open store");
     let key_dir = std::env::temp_dir().join(format!("hotline-sweep-key-{}", uuid::Uuid::new_v4()));
-    let config =
-        Config { signing_key_file: key_dir.join("signing.key"), sweep_interval_secs: 1, ..Config::default() };
+    let mut config = Config::default();
+    config.keys.signing_key_file = key_dir.join("signing.key");
+    config.sweeper.interval_secs = 1;
     let mut app = hotline_server::cli::build_app(&config, store).await.expect("build app");
     let _ = std::fs::remove_dir_all(&key_dir);
     app.clock = clock.clone();

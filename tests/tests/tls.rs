@@ -3,7 +3,7 @@
 //! configured, users may connect without a certificate but the telephony account may not.
 
 use hotline_proto::v1 as pb;
-use hotline_server::config::Config;
+use hotline_server::config::{Config, TlsConfig};
 use hotline_tests::{Backend, DEMO_PASSWORD, TestDb, on_both_backends};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
@@ -63,12 +63,12 @@ impl Server {
             std::fs::write(&p, text).unwrap();
             p
         };
-        let config = Config {
-            signing_key_file: dir.join("signing.key"),
-            tls_cert_file: Some(write("server.crt", &server.cert)),
-            tls_key_file: Some(write("server.key", &server.key)),
-            tls_client_ca_file: client_ca.map(|ca| write("client-ca.crt", ca)),
-            ..Config::default()
+        let mut config = Config::default();
+        config.keys.signing_key_file = dir.join("signing.key");
+        config.tls = TlsConfig {
+            cert_file: Some(write("server.crt", &server.cert)),
+            key_file: Some(write("server.key", &server.key)),
+            client_ca_file: client_ca.map(|ca| write("client-ca.crt", ca)),
         };
         let store =
             hotline_server::open_store(db.url(), 4, hotline_store::CallerKeys::for_tests()).await.unwrap();
@@ -227,23 +227,20 @@ fn tls_settings_must_be_complete() {
     let server_tls =
         |c: Config| hotline_server::tls::server_tls(&c).map(|(tls, mutual)| (tls.is_some(), mutual));
     assert_eq!(server_tls(Config::default()).unwrap(), (false, false));
-    let only_cert = Config { tls_cert_file: Some(cert.clone()), ..Config::default() };
+    let tls = |tls: TlsConfig| Config { tls, ..Config::default() };
+    let only_cert = tls(TlsConfig { cert_file: Some(cert.clone()), ..TlsConfig::default() });
     assert!(server_tls(only_cert).unwrap_err().to_string().contains("together"));
-    let ca_alone = Config { tls_client_ca_file: Some(cert.clone()), ..Config::default() };
+    let ca_alone = tls(TlsConfig { client_ca_file: Some(cert.clone()), ..TlsConfig::default() });
     assert!(server_tls(ca_alone).is_err());
     let swapped =
-        Config { tls_cert_file: Some(key.clone()), tls_key_file: Some(cert.clone()), ..Config::default() };
+        tls(TlsConfig { cert_file: Some(key.clone()), key_file: Some(cert.clone()), client_ca_file: None });
     assert!(server_tls(swapped).unwrap_err().to_string().contains("no PEM certificate"));
     let missing: &Path = &dir.join("missing.pem");
     let gone =
-        Config { tls_cert_file: Some(missing.into()), tls_key_file: Some(key.clone()), ..Config::default() };
+        tls(TlsConfig { cert_file: Some(missing.into()), key_file: Some(key.clone()), client_ca_file: None });
     assert!(server_tls(gone).unwrap_err().to_string().contains("missing.pem"));
-    let full = Config {
-        tls_cert_file: Some(cert.clone()),
-        tls_key_file: Some(key),
-        tls_client_ca_file: Some(cert),
-        ..Config::default()
-    };
+    let full =
+        tls(TlsConfig { cert_file: Some(cert.clone()), key_file: Some(key), client_ca_file: Some(cert) });
     assert_eq!(server_tls(full).unwrap(), (true, true));
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -42,7 +42,7 @@ async fn missing_tampered_and_expired_tokens(backend: Backend) {
     let dir = std::env::temp_dir().join(format!("hotline-tokens-{}", uuid::Uuid::new_v4()));
     let key_file = dir.join("signing.key");
     let kf = key_file.clone();
-    let Some(app) = TestApp::spawn_configured(backend, &move |c| c.signing_key_file = kf.clone()).await
+    let Some(app) = TestApp::spawn_configured(backend, &move |c| c.keys.signing_key_file = kf.clone()).await
     else {
         return;
     };
@@ -121,7 +121,7 @@ async fn sign_out_revokes_the_token(backend: Backend) {
 }
 
 async fn deactivation_revokes_every_token(backend: Backend) {
-    let Some(app) = TestApp::spawn_configured(backend, &|c| c.revocation_refresh_secs = 1).await else {
+    let Some(app) = TestApp::spawn_configured(backend, &|c| c.auth.revocation_refresh_secs = 1).await else {
         return;
     };
     let mut admin = app.sign_in("admin").await;
@@ -207,8 +207,8 @@ async fn repeated_failures_lock_and_release(backend: Backend) {
 async fn one_request_verifies_its_token_once(backend: Backend) {
     // A per-user rate limit makes the limits layer read the caller too.
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
-        c.rate_limit_per_user = 10_000;
-        c.rate_limit_per_user_burst = 10_000;
+        c.limits.user_requests_per_second = 10_000;
+        c.limits.user_burst = 10_000;
     })
     .await
     else {

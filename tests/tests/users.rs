@@ -110,8 +110,7 @@ async fn failures_in_any_case_count_for_one_username(backend: Backend) {
     app.stop().await;
 
     // The per-username rate limit (3 a minute here) by the folded name.
-    let Some(app) =
-        TestApp::spawn_with_config(backend, |c| c.sign_in_limit_per_username_per_minute = 3).await
+    let Some(app) = TestApp::spawn_with_config(backend, |c| c.limits.username_sign_ins_per_minute = 3).await
     else {
         return;
     };

@@ -4,7 +4,7 @@
 //! `cargo bench -p hotline-server --bench limits`.
 
 use hotline_server::auth::Tokens;
-use hotline_server::config::Config;
+use hotline_server::config::{Config, LimitsConfig};
 use hotline_server::limits::{Limits, LimitsLayer};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -56,15 +56,21 @@ fn main() {
     let (token, _) = tokens.issue(&user, chrono::Utc::now());
     const N: u32 = 200_000;
     let lifted = Config {
-        rate_limit_per_user: 0,
-        rate_limit_per_address: 0,
-        sign_in_limit_per_address_per_minute: 0,
-        sign_in_limit_per_username_per_minute: 0,
+        limits: LimitsConfig {
+            user_requests_per_second: 0,
+            address_requests_per_second: 0,
+            address_sign_ins_per_minute: 0,
+            username_sign_ins_per_minute: 0,
+            ..LimitsConfig::default()
+        },
         ..Config::default()
     };
     let on = Config {
-        rate_limit_per_user: 1_000_000_000,
-        rate_limit_per_address: 1_000_000_000,
+        limits: LimitsConfig {
+            user_requests_per_second: 1_000_000_000,
+            address_requests_per_second: 1_000_000_000,
+            ..LimitsConfig::default()
+        },
         ..Config::default()
     };
     for (name, config) in [("limits lifted", lifted), ("limits on", on)] {

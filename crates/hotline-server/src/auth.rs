@@ -262,12 +262,13 @@ pub async fn refresh_revocations(app: crate::app::App, every: std::time::Duratio
 /// run like the signing key) and the older ones, which must exist.
 pub fn load_caller_keys(config: &crate::config::Config) -> anyhow::Result<hotline_store::CallerKeys> {
     use anyhow::Context;
-    let current = load_or_create_key(&config.caller_key_file)?;
+    let current = load_or_create_key(&config.keys.caller_key_file)?;
     let older = config
+        .keys
         .caller_old_key_files
         .iter()
         .map(|p| {
-            anyhow::ensure!(p.exists(), "caller_old_key_files: {} does not exist", p.display());
+            anyhow::ensure!(p.exists(), "[keys] caller_old_key_files: {} does not exist", p.display());
             load_or_create_key(p)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

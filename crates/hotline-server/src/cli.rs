@@ -54,8 +54,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CallerKeysCommand {
-    /// Re-seals every row not sealed under the current key (`caller_key_file`), reading
-    /// the old rows with `caller_old_key_files`. Safe while servers run.
+    /// Re-seals every row not sealed under the current key (`[keys] caller_key_file`),
+    /// reading the old rows with `caller_old_key_files`. Safe while servers run.
     Rotate,
 }
 
@@ -99,7 +99,7 @@ pub enum UserCommand {
         display_name: Option<String>,
     },
     /// Deactivate a user: they can no longer sign in and their tokens are revoked
-    /// (refused by every server within `revocation_refresh_secs`).
+    /// (refused by every server within `[auth] revocation_refresh_secs`).
     Deactivate { username: String },
 }
 
@@ -135,20 +135,20 @@ pub enum DemoCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.common.config.as_deref())?;
     if let Some(url) = cli.common.database_url {
-        config.database_url = url;
+        config.database.url = url;
     }
     if let Command::Serve(args) = &cli.command {
         if let Some(listen) = args.listen {
-            config.listen = listen;
+            config.listen.address = listen;
         }
         if let Some(format) = args.log_format {
-            config.log_format = format;
+            config.log.format = format;
         }
         if let Some(addr) = args.metrics_listen {
-            config.metrics_listen = Some(addr);
+            config.listen.metrics_address = Some(addr);
         }
         if let Some(url) = &args.redis_url {
-            config.redis_url = Some(url.clone());
+            config.redis.url = Some(url.clone());
         }
     }
     crate::telemetry::init(&config);
@@ -171,9 +171,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     let keys = crate::auth::load_caller_keys(&config)?;
-    let store = open_store(&config.database_url, config.max_connections, keys)
+    let store = open_store(&config.database.url, config.database.max_connections, keys)
         .await
-        .with_context(|| format!("opening {}", redact_url(&config.database_url)))?;
+        .with_context(|| format!("opening {}", redact_url(&config.database.url)))?;
     match cli.command {
         Command::Serve(args) => crate::startup::run(config, store, args.demo).await,
         Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {

@@ -30,8 +30,8 @@ pub fn warning(gap: &Gap) -> String {
     format!(
         "the holiday calendar does not cover {y} ({when}): deadlines that run into {y} count every \
          Monday to Friday as a working day, its public holidays included, until the official notice \
-         for {y} is loaded; write it as a CSV file, name it in calendar_files and restart every \
-         instance (docs/operations.md, \"The holiday calendar\")"
+         for {y} is loaded; write it as a CSV file, name it in calendar_files under [policy] and \
+         restart every instance (docs/operations.md, \"The holiday calendar\")"
     )
 }
 

@@ -7,7 +7,7 @@
 //! (whole seconds, rounded up) and a `google.rpc.RetryInfo` detail (the exact delay).
 
 use crate::auth::Tokens;
-use crate::config::Config;
+use crate::config::{Config, LimitsConfig, ListenConfig, TlsConfig};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use hotline_domain::Role;
 use std::collections::HashMap;
@@ -114,41 +114,43 @@ impl Limits {
     pub fn from_config(config: &Config) -> anyhow::Result<Limits> {
         let second = Duration::from_secs(1);
         let minute = Duration::from_secs(60);
-        let client_address_header = match &config.client_address_header {
-            Some(h) if !h.trim().is_empty() => Some(
-                http::HeaderName::from_bytes(h.trim().to_ascii_lowercase().as_bytes())
-                    .map_err(|_| anyhow::anyhow!("client_address_header: `{h}` is not a header name"))?,
-            ),
+        let client_address_header = match &config.listen.client_address_header {
+            Some(h) if !h.trim().is_empty() => {
+                Some(http::HeaderName::from_bytes(h.trim().to_ascii_lowercase().as_bytes()).map_err(
+                    |_| anyhow::anyhow!("[listen] client_address_header: `{h}` is not a header name"),
+                )?)
+            }
             _ => None,
         };
+        let limits = &config.limits;
         Ok(Limits {
             per_user: Bucket::new(
-                config.rate_limit_per_user,
-                config.rate_limit_per_user_burst,
+                limits.user_requests_per_second,
+                limits.user_burst,
                 second,
                 "for this user",
             ),
             per_address: Bucket::new(
-                config.rate_limit_per_address,
-                config.rate_limit_per_address_burst,
+                limits.address_requests_per_second,
+                limits.address_burst,
                 second,
                 "from this address",
             ),
             sign_in_per_address: Bucket::new(
-                config.sign_in_limit_per_address_per_minute,
-                config.sign_in_limit_per_address_per_minute,
+                limits.address_sign_ins_per_minute,
+                limits.address_sign_ins_per_minute,
                 minute,
                 "to sign in from this address",
             ),
             sign_in_per_username: Bucket::new(
-                config.sign_in_limit_per_username_per_minute,
-                config.sign_in_limit_per_username_per_minute,
+                limits.username_sign_ins_per_minute,
+                limits.username_sign_ins_per_minute,
                 minute,
                 "to sign in as this user",
             ),
-            streams: Arc::new(StreamPermits::new(config.max_streams_per_user)),
-            max_message_bytes: config.max_message_bytes,
-            request_timeout: Duration::from_secs(u64::from(config.request_timeout_secs.max(1))),
+            streams: Arc::new(StreamPermits::new(limits.max_streams_per_user)),
+            max_message_bytes: limits.max_message_bytes,
+            request_timeout: Duration::from_secs(u64::from(limits.request_timeout_secs.max(1))),
             client_address_header,
             mutual_tls: crate::tls::verifies_client_certificates(config),
             last_evicted: Mutex::new(std::time::Instant::now()),
@@ -158,15 +160,16 @@ impl Limits {
     /// Limits that never refuse (no client-certificate rule): for tools and tests that build an `App` by hand.
     pub fn unlimited() -> Limits {
         Limits::from_config(&Config {
-            rate_limit_per_user: 0,
-            rate_limit_per_address: 0,
-            sign_in_limit_per_address_per_minute: 0,
-            sign_in_limit_per_username_per_minute: 0,
-            max_streams_per_user: 0,
-            tls_cert_file: None,
-            tls_key_file: None,
-            tls_client_ca_file: None,
-            client_address_header: None,
+            limits: LimitsConfig {
+                user_requests_per_second: 0,
+                address_requests_per_second: 0,
+                address_sign_ins_per_minute: 0,
+                username_sign_ins_per_minute: 0,
+                max_streams_per_user: 0,
+                ..LimitsConfig::default()
+            },
+            tls: TlsConfig::default(),
+            listen: ListenConfig { client_address_header: None, ..ListenConfig::default() },
             ..Config::default()
         })
         .expect("no files to read")

@@ -199,11 +199,11 @@ async fn tick_queue(app: App) {
 /// Builds the application state from the configuration.
 pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
     let mut calendar = Calendar::official();
-    for path in &config.calendar_files {
+    for path in &config.policy.calendar_files {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         calendar.extend_from_csv(&text).with_context(|| format!("calendar {}", path.display()))?;
     }
-    let policy = match &config.sla_policy_file {
+    let policy = match &config.policy.sla_file {
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -211,7 +211,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         }
         None => SlaPolicy::default(),
     };
-    let routing_policy = match &config.routing_policy_file {
+    let routing_policy = match &config.policy.routing_file {
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -219,18 +219,18 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         }
         None => RoutingPolicy::default(),
     };
-    let key = load_or_create_key(&config.signing_key_file)?;
-    let ttl = chrono::Duration::minutes(i64::from(config.token_ttl_minutes));
+    let key = load_or_create_key(&config.keys.signing_key_file)?;
+    let ttl = chrono::Duration::minutes(i64::from(config.auth.token_ttl_minutes));
     let suggester =
         crate::suggest::Suggester::load(store.as_ref()).await.context("loading the category model")?;
     let mut tokens = Tokens::new(&key, ttl);
     tokens.lockout = hotline_store::LockoutPolicy {
-        max_failures: config.sign_in_max_failures.max(1),
-        window: chrono::Duration::minutes(i64::from(config.sign_in_failure_window_minutes)),
-        lock_for: chrono::Duration::minutes(i64::from(config.sign_in_lock_minutes)),
+        max_failures: config.limits.lockout_failures.max(1),
+        window: chrono::Duration::minutes(i64::from(config.limits.lockout_window_minutes)),
+        lock_for: chrono::Duration::minutes(i64::from(config.limits.lockout_minutes)),
     };
     tokens.revocation_refresh =
-        std::time::Duration::from_secs(u64::from(config.revocation_refresh_secs.max(1)));
+        std::time::Duration::from_secs(u64::from(config.auth.revocation_refresh_secs.max(1)));
     let revocations = store.revocations(truncate_micros(chrono::Utc::now())).await?;
     tokens.revoked.reload(revocations, truncate_micros(chrono::Utc::now()), std::time::Duration::ZERO);
     Ok(App {
@@ -242,11 +242,11 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         clock: Arc::new(SystemClock),
         routing: Arc::new(crate::routing::Routing::new(routing_policy)),
         queue: Arc::new(crate::queue::QueueHub::new(chrono::Duration::seconds(i64::from(
-            config.wrap_up_max_secs,
+            config.policy.wrap_up_max_secs,
         )))),
         metrics: Arc::new(crate::metrics::Metrics::default()),
         events: Arc::new(crate::events::Events::new(crate::bus::from_config(config)?)),
-        sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweep_interval_secs)),
+        sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweeper.interval_secs)),
         limits: Arc::new(crate::limits::Limits::from_config(config)?),
     })
 }
@@ -274,18 +274,18 @@ pub async fn run(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::R
     if let Err(e) = app.routing.current(app.store.as_ref()).await {
         tracing::warn!(error = %tonic::Status::from(e).message(), "routing indexes not built yet; retrying on first use");
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(config.listen.address)
         .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database_url), "hotline serving");
-    let no_redis = config.redis_url.as_deref().is_none_or(str::is_empty);
-    if no_redis && !config.database_url.starts_with("sqlite:") {
+        .with_context(|| format!("binding {}", config.listen.address))?;
+    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database.url), "hotline serving");
+    let no_redis = config.redis.url.as_deref().is_none_or(str::is_empty);
+    if no_redis && !config.database.url.starts_with("sqlite:") {
         tracing::warn!(
-            "no redis_url: work-order events use the in-process bus, which is right for one \
+            "no [redis] url: work-order events use the in-process bus, which is right for one \
              instance only; watchers on other instances get events late, from the database"
         );
     }
-    let _metrics = match config.metrics_listen {
+    let _metrics = match config.listen.metrics_address {
         Some(addr) => {
             let l = tokio::net::TcpListener::bind(addr)
                 .await

@@ -11,16 +11,16 @@ use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 /// The listener's TLS settings and whether client certificates are verified, or
 /// `(None, false)` when no certificate is configured.
 pub fn server_tls(config: &Config) -> anyhow::Result<(Option<ServerTlsConfig>, bool)> {
-    let (cert_file, key_file) = match (&config.tls_cert_file, &config.tls_key_file) {
+    let (cert_file, key_file) = match (&config.tls.cert_file, &config.tls.key_file) {
         (None, None) => {
             anyhow::ensure!(
-                config.tls_client_ca_file.is_none(),
-                "tls_client_ca_file needs tls_cert_file and tls_key_file"
+                config.tls.client_ca_file.is_none(),
+                "[tls] client_ca_file needs cert_file and key_file"
             );
             return Ok((None, false));
         }
         (Some(c), Some(k)) => (c, k),
-        _ => anyhow::bail!("tls_cert_file and tls_key_file must be set together"),
+        _ => anyhow::bail!("[tls] cert_file and key_file must be set together"),
     };
     let cert = std::fs::read(cert_file).with_context(|| format!("reading {}", cert_file.display()))?;
     let key = std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?;
@@ -36,7 +36,7 @@ pub fn server_tls(config: &Config) -> anyhow::Result<(Option<ServerTlsConfig>, b
     );
     let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
     let mutual = verifies_client_certificates(config);
-    if let Some(ca_file) = &config.tls_client_ca_file {
+    if let Some(ca_file) = &config.tls.client_ca_file {
         let ca = std::fs::read(ca_file).with_context(|| format!("reading {}", ca_file.display()))?;
         anyhow::ensure!(
             String::from_utf8_lossy(&ca).contains("-----BEGIN CERTIFICATE-----"),
@@ -51,5 +51,5 @@ pub fn server_tls(config: &Config) -> anyhow::Result<(Option<ServerTlsConfig>, b
 /// Client certificates are verified when a client CA is configured (which
 /// [`server_tls`] accepts only beside a certificate and key).
 pub fn verifies_client_certificates(config: &Config) -> bool {
-    config.tls_client_ca_file.is_some()
+    config.tls.client_ca_file.is_some()
 }

@@ -17,9 +17,9 @@ impl Drop for TempDir {
 fn hotline(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
     cmd.current_dir(dir)
-        .env("HOTLINE_DATABASE_URL", format!("sqlite://{}", dir.join("hotline.db").display()))
-        .env("HOTLINE_SIGNING_KEY_FILE", dir.join("keys/signing.key"))
-        .env("HOTLINE_CALLER_KEY_FILE", dir.join("keys/caller.key"))
+        .env("HOTLINE_DATABASE__URL", format!("sqlite://{}", dir.join("hotline.db").display()))
+        .env("HOTLINE_KEYS__SIGNING_KEY_FILE", dir.join("keys/signing.key"))
+        .env("HOTLINE_KEYS__CALLER_KEY_FILE", dir.join("keys/caller.key"))
         .env_remove("HOTLINE_CONFIG")
         .env_remove("RUST_LOG");
     cmd
@@ -250,8 +250,11 @@ async fn operator_commands_and_graceful_shutdown() {
     std::fs::rename(dir.0.join("keys/caller.key"), dir.0.join("keys/caller-1.key")).unwrap();
     let config = dir.0.join("rotate.toml");
     let old_key = dir.0.join("keys/caller-1.key");
-    std::fs::write(&config, format!("caller_old_key_files = [{:?}]\n", old_key.display().to_string()))
-        .unwrap();
+    std::fs::write(
+        &config,
+        format!("[keys]\ncaller_old_key_files = [{:?}]\n", old_key.display().to_string()),
+    )
+    .unwrap();
     let config = config.display().to_string();
     let out = run_ok(hotline(&dir.0).args(["--config", &config, "caller-keys", "rotate"]));
     assert!(out.contains("re-sealed 1 calls, 1 work orders and 0 queue calls"), "{out}");
@@ -262,7 +265,10 @@ async fn operator_commands_and_graceful_shutdown() {
         &format!("sqlite://{}", dir.0.join("hotline.db").display()),
         1,
         hotline_server::auth::load_caller_keys(&hotline_server::config::Config {
-            caller_key_file: dir.0.join("keys/caller.key"),
+            keys: hotline_server::config::KeysConfig {
+                caller_key_file: dir.0.join("keys/caller.key"),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap(),

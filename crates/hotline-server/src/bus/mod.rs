@@ -31,8 +31,9 @@ pub trait EventBus: Send + Sync + 'static {
 /// The bus a configuration asks for: Redis Streams when a Redis URL is set, in-process
 /// otherwise.
 pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Arc<dyn EventBus>> {
-    match config.redis_url.as_deref().filter(|u| !u.is_empty()) {
-        Some(url) => Ok(Arc::new(RedisBus::new(url, &config.redis_stream_key, config.redis_stream_maxlen)?)),
+    let redis = &config.redis;
+    match redis.url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Ok(Arc::new(RedisBus::new(url, &redis.stream_key, redis.stream_maxlen)?)),
         None => Ok(Arc::new(LocalBus::new())),
     }
 }

@@ -39,7 +39,7 @@ pub struct RedisBus {
 impl RedisBus {
     /// Checks the URL; connects lazily (a Redis that is down at start is not an error).
     pub fn new(url: &str, key: &str, maxlen: u64) -> anyhow::Result<Self> {
-        let client = Client::open(url).context("redis_url is not a Redis URL")?;
+        let client = Client::open(url).context("[redis] url is not a Redis URL")?;
         Ok(RedisBus { client, key: key.to_owned(), maxlen: maxlen.max(1), conn: Mutex::new(None) })
     }
 

@@ -37,6 +37,9 @@ pub struct Config {
     pub wrap_up_max_secs: u32,
     /// Where to serve Prometheus metrics over HTTP (`/metrics`); off when unset.
     pub metrics_listen: Option<SocketAddr>,
+    /// An OpenTelemetry collector's OTLP/gRPC address (e.g. `http://127.0.0.1:4317`):
+    /// every RPC's span is exported to it. Off when unset.
+    pub otlp_endpoint: Option<String>,
     /// `redis://...`: carry work-order events between instances over Redis Streams.
     /// Unset: an in-process bus, correct only for a single instance.
     pub redis_url: Option<String>,
@@ -117,6 +120,7 @@ impl Default for Config {
             routing_policy_file: None,
             wrap_up_max_secs: 60,
             metrics_listen: None,
+            otlp_endpoint: None,
             redis_url: None,
             redis_stream_key: "hotline:events".into(),
             redis_stream_maxlen: 100_000,
@@ -192,6 +196,7 @@ impl std::fmt::Debug for Config {
             .field("routing_policy_file", &self.routing_policy_file)
             .field("wrap_up_max_secs", &self.wrap_up_max_secs)
             .field("metrics_listen", &self.metrics_listen)
+            .field("otlp_endpoint", &self.otlp_endpoint.as_deref().map(redact_url))
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_stream_key", &self.redis_stream_key)
             .field("redis_stream_maxlen", &self.redis_stream_maxlen)

@@ -70,11 +70,15 @@ pub struct TestApp {
     pub db: TestDb,
     /// The server's token checker, whose count of verifications tests read.
     pub tokens: Arc<hotline_server::auth::Tokens>,
+    /// Where `/metrics` is served, when the configuration asked for it (`listen.metrics_address`,
+    /// e.g. `127.0.0.1:0`).
+    pub metrics: Option<SocketAddr>,
     /// The signing key (its file's text), kept across [`TestApp::restart`].
     signing_key: String,
     channel: Channel,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub type Authed = InterceptedService<Channel, Bearer>;
@@ -215,6 +219,17 @@ impl TestApp {
         let tokens = app.tokens.clone();
         let signing_key = std::fs::read_to_string(&config.keys.signing_key_file).expect("read signing key");
         let _ = std::fs::remove_dir_all(&key_dir);
+        let (metrics, metrics_task) = match config.listen.metrics_address {
+            Some(at) => {
+                let listener = tokio::net::TcpListener::bind(at).await.expect("bind metrics");
+                let addr = listener.local_addr().expect("metrics addr");
+                (
+                    Some(addr),
+                    Some(tokio::spawn(hotline_server::metrics::serve_metrics(listener, app.clone()))),
+                )
+            }
+            None => (None, None),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -231,7 +246,18 @@ impl TestApp {
             .into_inner()
             .status;
         assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
-        TestApp { addr, store, db, tokens, signing_key, channel, shutdown: Some(tx), server: Some(server) }
+        TestApp {
+            addr,
+            store,
+            db,
+            tokens,
+            metrics,
+            signing_key,
+            channel,
+            shutdown: Some(tx),
+            server: Some(server),
+            metrics_task,
+        }
     }
 
     pub fn channel(&self) -> Channel {
@@ -371,6 +397,9 @@ impl TestApp {
         }
         if let Some(h) = self.server.take() {
             h.await.expect("server task").expect("server result");
+        }
+        if let Some(h) = self.metrics_task.take() {
+            h.abort();
         }
     }
 }

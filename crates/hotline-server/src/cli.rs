@@ -151,8 +151,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config.redis.url = Some(url.clone());
         }
     }
-    crate::telemetry::init(&config);
-    if let Command::Demo(DemoCommand::Generate { out, seed, import }) = &cli.command {
+    let telemetry = crate::telemetry::init(&config)?;
+    let result = command(cli.command, config).await;
+    // Spans still buffered are sent before the process ends.
+    telemetry.shutdown().await;
+    result
+}
+
+/// Runs one command with the configuration settled.
+async fn command(command: Command, config: Config) -> anyhow::Result<()> {
+    if let Command::Demo(DemoCommand::Generate { out, seed, import }) = &command {
         let started = std::time::Instant::now();
         let dir = hotline_store::citygen::generate(*seed);
         let json = serde_json::to_string(&dir)?;
@@ -174,7 +182,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = open_store(&config.database.url, config.database.max_connections, keys)
         .await
         .with_context(|| format!("opening {}", redact_url(&config.database.url)))?;
-    match cli.command {
+    match command {
         Command::Serve(args) => crate::startup::run(config, store, args.demo).await,
         Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {
             let new = NewUser { username, role, unit, person, display_name };

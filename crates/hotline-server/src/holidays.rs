@@ -6,8 +6,8 @@
 //! and `/metrics` shows it, until the notice is loaded and the instance restarted.
 
 use crate::app::App;
+use crate::metrics::gauge;
 use hotline_domain::Gap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 /// How often the warning repeats while a year is not covered.
@@ -54,25 +54,39 @@ pub async fn run(app: App) {
     }
 }
 
-/// The calendar's gauges for `/metrics`.
-pub fn render(app: &App, out: &mut String) {
-    let gaps = gaps(app);
-    let first = gaps.first().map_or(0, |g| g.year);
-    let reached = gaps.iter().any(|g| g.reached);
-    let gauges: [(&str, &str, i64); 3] = [
-        (
+/// The calendar's gauges for `/metrics`, at the App's clock.
+#[derive(Debug)]
+pub struct CalendarGauges(Vec<Gap>);
+
+impl CalendarGauges {
+    pub fn of(app: &App) -> CalendarGauges {
+        CalendarGauges(gaps(app))
+    }
+}
+
+impl prometheus_client::collector::Collector for CalendarGauges {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> std::fmt::Result {
+        let gaps = &self.0;
+        let first = gaps.first().map_or(0, |g| g.year);
+        let reached = gaps.iter().any(|g| g.reached);
+        let e = &mut encoder;
+        gauge(
+            e,
             "hotline_holiday_calendar_uncovered_years",
             "Years that deadlines may reach and the holiday calendar does not cover (alert above 0).",
-            gaps.len() as i64,
-        ),
-        ("hotline_holiday_calendar_uncovered_year", "The first such year (0: none).", i64::from(first)),
-        (
+            gaps.len() as u64,
+        )?;
+        gauge(
+            e,
+            "hotline_holiday_calendar_uncovered_year",
+            "The first such year (0: none).",
+            i64::from(first),
+        )?;
+        gauge(
+            e,
             "hotline_holiday_calendar_deadlines_uncovered",
             "1 when a deadline set now can already fall in a year the calendar does not cover.",
             i64::from(reached),
-        ),
-    ];
-    for (name, help, v) in gauges {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        )
     }
 }

@@ -4,7 +4,7 @@
 use crate::app::{App, SystemClock, truncate_micros};
 use crate::auth::{Tokens, load_or_create_key};
 use crate::config::{Config, redact_url};
-use crate::metrics::RpcMetricsLayer;
+use crate::metrics::RpcLayer;
 use crate::services::{
     AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
     TelephonySvc, WorkOrderSvc,
@@ -126,7 +126,8 @@ pub async fn serve(
         builder = builder.tls_config(tls)?;
     }
     let result = builder
-        .layer(RpcMetricsLayer(app.metrics.clone()))
+        // One span per RPC, around the other layers and the handler; counts and latencies.
+        .layer(RpcLayer(app.metrics.clone()))
         .layer(crate::limits::DeadlineLayer(app.limits.request_timeout))
         .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
         // The caller's token is checked once, by whichever of these two asks first; the

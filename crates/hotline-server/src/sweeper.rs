@@ -116,33 +116,57 @@ impl Sweeper {
 
     /// The Prometheus text of the totals.
     pub fn render(&self, out: &mut String) {
-        use std::fmt::Write as _;
-        let (rounds, t) = self.totals();
-        let _ = writeln!(out, "# HELP hotline_sweep_rounds_total Sweeper rounds this instance ran.");
-        let _ = writeln!(out, "# TYPE hotline_sweep_rounds_total counter");
-        let _ = writeln!(out, "hotline_sweep_rounds_total {rounds}");
-        let _ = writeln!(
-            out,
-            "# HELP hotline_sweep_events_total Sweeper events this instance recorded, by kind."
-        );
-        let _ = writeln!(out, "# TYPE hotline_sweep_events_total counter");
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(SweepTotals::of(self)));
+        prometheus_client::encoding::prometheus_text::encode(out, &registry)
+            .expect("writing to a String cannot fail");
+    }
+}
+
+/// The sweeper's totals at one scrape, as Prometheus counters.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepTotals {
+    rounds: u64,
+    report: SweepReport,
+}
+
+impl SweepTotals {
+    pub fn of(sweeper: &Sweeper) -> SweepTotals {
+        let (rounds, report) = sweeper.totals();
+        SweepTotals { rounds, report }
+    }
+}
+
+impl prometheus_client::collector::Collector for SweepTotals {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> std::fmt::Result {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::MetricType;
+        use prometheus_client::metrics::counter::ConstCounter;
+        // Named without `_total`: the encoder adds it.
+        let mut counter = |name: &str, help: &str, n: u64| {
+            ConstCounter::new(n).encode(encoder.encode_descriptor(name, help, None, MetricType::Counter)?)
+        };
+        let t = &self.report;
+        counter("hotline_sweep_rounds", "Sweeper rounds this instance ran.", self.rounds)?;
+        let mut events = encoder.encode_descriptor(
+            "hotline_sweep_events",
+            "Sweeper events this instance recorded, by kind.",
+            None,
+            MetricType::Counter,
+        )?;
         for (kind, n) in [
             (EventKind::YellowCard, t.yellow_cards),
             (EventKind::RedCard, t.red_cards),
             (EventKind::Supervised, t.supervisions),
             (EventKind::Escalated, t.escalations),
         ] {
-            let _ = writeln!(out, "hotline_sweep_events_total{{kind=\"{kind}\"}} {n}");
+            ConstCounter::new(n).encode(events.encode_family(&[("kind", kind.to_string())])?)?;
         }
-        let _ = writeln!(out, "# HELP hotline_sweep_retries_total Sweeper steps another writer took first.");
-        let _ = writeln!(out, "# TYPE hotline_sweep_retries_total counter");
-        let _ = writeln!(out, "hotline_sweep_retries_total {}", t.retries);
-        let _ = writeln!(
-            out,
-            "# HELP hotline_sweep_failures_total Orders whose sweep failed (each logged with its id)."
-        );
-        let _ = writeln!(out, "# TYPE hotline_sweep_failures_total counter");
-        let _ = writeln!(out, "hotline_sweep_failures_total {}", t.failed);
+        let mut counter = |name: &str, help: &str, n: u64| {
+            ConstCounter::new(n).encode(encoder.encode_descriptor(name, help, None, MetricType::Counter)?)
+        };
+        counter("hotline_sweep_retries", "Sweeper steps another writer took first.", t.retries)?;
+        counter("hotline_sweep_failures", "Orders whose sweep failed (each logged with its id).", t.failed)
     }
 }
 

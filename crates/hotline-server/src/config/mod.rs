@@ -1,5 +1,5 @@
 //! Layered configuration in sections (`[listen]`, `[database]`, `[tls]`, `[log]`,
-//! `[limits]`, `[auth]`, `[keys]`, `[redis]`, `[sweeper]`, `[policy]`): built-in
+//! `[limits]`, `[auth]`, `[keys]`, `[redis]`, `[sweeper]`, `[policy]`, `[telemetry]`): built-in
 //! defaults, then a TOML file (`--config` / `HOTLINE_CONFIG`), then `HOTLINE_*`
 //! environment variables, then command-line flags. A file naming a setting by its flat
 //! name of earlier releases is refused; a `HOTLINE_<FLAT_NAME>` variable still sets it
@@ -29,6 +29,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub sweeper: SweeperConfig,
     pub policy: PolicyConfig,
+    pub telemetry: TelemetryConfig,
 }
 
 /// `[listen]`: where the server listens and how it tells clients apart.
@@ -276,6 +277,23 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig { sla_file: None, routing_file: None, calendar_files: Vec::new(), wrap_up_max_secs: 60 }
+    }
+}
+
+/// `[telemetry]`: where traces go (metrics are served on `[listen] metrics_address`).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// An OpenTelemetry collector's OTLP/gRPC address (e.g. `http://127.0.0.1:4317`):
+    /// every RPC's span is exported to it. Off when unset.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for TelemetryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryConfig")
+            .field("otlp_endpoint", &self.otlp_endpoint.as_deref().map(redact_url))
+            .finish()
     }
 }
 

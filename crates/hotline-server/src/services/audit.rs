@@ -66,7 +66,6 @@ impl AuditSvc {
 
 #[tonic::async_trait]
 impl AuditService for AuditSvc {
-    #[tracing::instrument(skip_all)]
     async fn list_caller_data_views(
         &self,
         req: Request<pb::ListCallerDataViewsRequest>,

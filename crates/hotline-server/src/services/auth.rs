@@ -104,17 +104,14 @@ impl AuthSvc {
 
 #[tonic::async_trait]
 impl AuthService for AuthSvc {
-    #[tracing::instrument(skip_all)]
     async fn sign_in(&self, req: Request<pb::SignInRequest>) -> Result<Response<pb::SignInResponse>, Status> {
         respond(AuthSvc::sign_in(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<Response<pb::User>, Status> {
         respond(AuthSvc::who_am_i(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn sign_out(
         &self,
         req: Request<pb::SignOutRequest>,
@@ -122,7 +119,6 @@ impl AuthService for AuthSvc {
         respond(AuthSvc::sign_out(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn deactivate_user(
         &self,
         req: Request<pb::DeactivateUserRequest>,

@@ -236,7 +236,6 @@ impl CallSvc {
 
 #[tonic::async_trait]
 impl CallService for CallSvc {
-    #[tracing::instrument(skip_all)]
     async fn suggest_category(
         &self,
         req: Request<pb::SuggestCategoryRequest>,
@@ -244,7 +243,6 @@ impl CallService for CallSvc {
         respond(CallSvc::suggest_category(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_suggestion_stats(
         &self,
         req: Request<pb::GetSuggestionStatsRequest>,
@@ -252,17 +250,14 @@ impl CallService for CallSvc {
         respond(CallSvc::suggestion_stats(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn record_call(&self, req: Request<pb::RecordCallRequest>) -> Result<Response<pb::Call>, Status> {
         respond(CallSvc::record_call(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_call(&self, req: Request<pb::GetCallRequest>) -> Result<Response<pb::Call>, Status> {
         respond(CallSvc::get_call(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_caller_history(
         &self,
         req: Request<pb::GetCallerHistoryRequest>,

@@ -52,7 +52,6 @@ impl DirectorySvc {
 
 #[tonic::async_trait]
 impl DirectoryService for DirectorySvc {
-    #[tracing::instrument(skip_all)]
     async fn get_unit(&self, req: Request<pb::GetUnitRequest>) -> Result<Response<pb::Unit>, Status> {
         respond(
             async {
@@ -63,7 +62,6 @@ impl DirectoryService for DirectorySvc {
         )
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_units(
         &self,
         req: Request<pb::ListUnitsRequest>,
@@ -71,7 +69,6 @@ impl DirectoryService for DirectorySvc {
         respond(DirectorySvc::list_units(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_station(
         &self,
         req: Request<pb::GetStationRequest>,
@@ -85,7 +82,6 @@ impl DirectoryService for DirectorySvc {
         )
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_person(&self, req: Request<pb::GetPersonRequest>) -> Result<Response<pb::Person>, Status> {
         respond(
             async {
@@ -96,7 +92,6 @@ impl DirectoryService for DirectorySvc {
         )
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_people(
         &self,
         req: Request<pb::ListPeopleRequest>,

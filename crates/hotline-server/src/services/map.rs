@@ -112,7 +112,6 @@ impl MapSvc {
 
 #[tonic::async_trait]
 impl MapService for MapSvc {
-    #[tracing::instrument(skip_all)]
     async fn find_nearby_institutions(
         &self,
         req: Request<pb::FindNearbyInstitutionsRequest>,
@@ -120,7 +119,6 @@ impl MapService for MapSvc {
         respond(self.nearby(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn find_institutions_for_village(
         &self,
         req: Request<pb::FindInstitutionsForVillageRequest>,

@@ -341,7 +341,6 @@ impl RoutingSvc {
 
 #[tonic::async_trait]
 impl RoutingService for RoutingSvc {
-    #[tracing::instrument(skip_all)]
     async fn suggest_assignees(
         &self,
         req: Request<pb::SuggestAssigneesRequest>,
@@ -349,7 +348,6 @@ impl RoutingService for RoutingSvc {
         respond(self.suggest(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_routing_policy(
         &self,
         _req: Request<pb::GetRoutingPolicyRequest>,
@@ -357,7 +355,6 @@ impl RoutingService for RoutingSvc {
         respond(async { self.policy_pb().await }.await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn set_routing_policy(
         &self,
         req: Request<pb::SetRoutingPolicyRequest>,
@@ -365,7 +362,6 @@ impl RoutingService for RoutingSvc {
         respond(self.set_policy(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_availability(
         &self,
         req: Request<pb::GetAvailabilityRequest>,
@@ -373,7 +369,6 @@ impl RoutingService for RoutingSvc {
         respond(RoutingSvc::get_availability(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn set_availability(
         &self,
         req: Request<pb::SetAvailabilityRequest>,
@@ -381,7 +376,6 @@ impl RoutingService for RoutingSvc {
         respond(RoutingSvc::set_availability(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn add_leave(
         &self,
         req: Request<pb::AddLeaveRequest>,
@@ -389,7 +383,6 @@ impl RoutingService for RoutingSvc {
         respond(RoutingSvc::add_leave(self, req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn cancel_leave(
         &self,
         req: Request<pb::CancelLeaveRequest>,

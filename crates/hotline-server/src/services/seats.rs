@@ -214,32 +214,27 @@ impl SeatSvc {
 
 #[tonic::async_trait]
 impl SeatService for SeatSvc {
-    #[tracing::instrument(skip_all)]
     async fn sign_in_seat(&self, req: Request<pb::SignInSeatRequest>) -> Result<Response<pb::Agent>, Status> {
         respond(self.sign_in(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn set_presence(
         &self,
         req: Request<pb::SetPresenceRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
         respond(SeatSvc::set_presence(self, req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn sign_out_seat(
         &self,
         req: Request<pb::SignOutSeatRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
         respond(self.sign_out(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn set_agent_skills(
         &self,
         req: Request<pb::SetAgentSkillsRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
         respond(self.set_skills(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn get_agent(&self, req: Request<pb::GetAgentRequest>) -> Result<Response<pb::Agent>, Status> {
         respond(SeatSvc::get_agent(self, req).await)
     }
@@ -388,27 +383,21 @@ type EventResult = Result<Response<pb::QueueEventResponse>, Status>;
 
 #[tonic::async_trait]
 impl TelephonyService for TelephonySvc {
-    #[tracing::instrument(skip_all)]
     async fn call_offered(&self, req: Request<pb::CallOfferedRequest>) -> EventResult {
         respond(self.offered(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn seat_rung(&self, req: Request<pb::SeatRungRequest>) -> EventResult {
         respond(self.rung(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn call_answered(&self, req: Request<pb::CallAnsweredRequest>) -> EventResult {
         respond(self.answered(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn call_abandoned(&self, req: Request<pb::CallAbandonedRequest>) -> EventResult {
         respond(self.abandoned(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn call_transferred(&self, req: Request<pb::CallTransferredRequest>) -> EventResult {
         respond(self.transferred(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn call_ended(&self, req: Request<pb::CallEndedRequest>) -> EventResult {
         respond(self.ended(req).await)
     }
@@ -489,7 +478,6 @@ type SnapshotStream = Pin<Box<dyn Stream<Item = Result<pb::QueueSnapshot, Status
 impl QueueService for QueueSvc {
     type WatchQueueStream = SnapshotStream;
 
-    #[tracing::instrument(skip_all)]
     async fn get_queue_snapshot(
         &self,
         _req: Request<pb::GetQueueSnapshotRequest>,
@@ -497,7 +485,6 @@ impl QueueService for QueueSvc {
         respond(self.snapshot().await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn watch_queue(
         &self,
         req: Request<pb::WatchQueueRequest>,
@@ -535,7 +522,6 @@ impl QueueService for QueueSvc {
         Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_queue_calls(
         &self,
         req: Request<pb::ListQueueCallsRequest>,
@@ -543,7 +529,6 @@ impl QueueService for QueueSvc {
         respond(self.list_calls(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_queue_call(
         &self,
         req: Request<pb::GetQueueCallRequest>,

@@ -227,28 +227,24 @@ impl StatisticsSvc {
 
 #[tonic::async_trait]
 impl StatisticsService for StatisticsSvc {
-    #[tracing::instrument(skip_all)]
     async fn get_call_figures(
         &self,
         req: Request<pb::GetCallFiguresRequest>,
     ) -> Result<Response<pb::CallFigures>, Status> {
         respond(self.call_figures(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn get_work_order_figures(
         &self,
         req: Request<pb::GetWorkOrderFiguresRequest>,
     ) -> Result<Response<pb::WorkOrderFigures>, Status> {
         respond(self.order_figures(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn get_ranking(
         &self,
         req: Request<pb::GetRankingRequest>,
     ) -> Result<Response<pb::Ranking>, Status> {
         respond(self.ranking(req).await)
     }
-    #[tracing::instrument(skip_all)]
     async fn get_staffing_advice(
         &self,
         req: Request<pb::GetStaffingAdviceRequest>,

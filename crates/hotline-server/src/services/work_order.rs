@@ -16,6 +16,12 @@ use hotline_store::{Event, OrderFilter, RequestKey, Store, StoreError, TargetSta
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+/// Names the work order on the RPC's span (see `crate::metrics::RpcLayer`) once the
+/// handler knows which it is.
+fn record_order(id: Uuid) {
+    tracing::Span::current().record("order", tracing::field::display(id));
+}
+
 /// Largest number of parties accepted on an order.
 pub const MAX_PARTIES: u32 = 10_000;
 
@@ -91,6 +97,7 @@ impl WorkOrderSvc {
         cmd: Command,
     ) -> ApiResult<pb::ActionResponse> {
         let id = convert::uuid("id", head.id)?;
+        record_order(id);
         if head.version < 1 {
             return Err(FieldError::new("version", "must be the version last read (1 or more)").into());
         }
@@ -165,6 +172,7 @@ impl WorkOrderSvc {
         // (its target deactivated since, say) is looked up here.
         match repeat_or(&self.app, key.as_ref(), e).await? {
             Wrote::Order(id) => {
+                record_order(id);
                 let order = self.app.store.get_order(id).await?;
                 Ok(order_pb(&order, order_view(&scope.actor, &order), self.app.now()))
             }
@@ -268,6 +276,7 @@ impl WorkOrderSvc {
         }
         let recorded = self.app.store.create_order(&order, &events, key).await?;
         let (order, _) = recorded.value;
+        record_order(order.id);
         tracing::info!(order_id = %order.id, number = %order.number, created = recorded.created, state = %order.state, "work order created");
         Ok(order_pb(&order, order_view(&actor, &order), now))
     }
@@ -280,6 +289,7 @@ impl WorkOrderSvc {
         } else {
             scope.not_found(self.app.store.get_order(convert::uuid("id", key)?).await)?
         };
+        record_order(order.id);
         scope.check_order(&order)?;
         let actor = &scope.actor;
         let view = order_view(actor, &order);
@@ -336,6 +346,7 @@ impl WorkOrderSvc {
     ) -> ApiResult<pb::GetWorkOrderHistoryResponse> {
         let scope = Scope::of(&self.app, &req).await?;
         let id = convert::uuid("id", &req.get_ref().id)?;
+        record_order(id);
         scope.fetch_order(&self.app, id).await?;
         let events = self.app.store.order_events(id).await?;
         Ok(pb::GetWorkOrderHistoryResponse { events: events.iter().map(event_pb).collect() })
@@ -439,7 +450,6 @@ impl WorkOrderService for WorkOrderSvc {
     type WatchWorkOrdersStream =
         std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::WorkOrderUpdate, Status>> + Send + 'static>>;
 
-    #[tracing::instrument(skip_all)]
     async fn watch_work_orders(
         &self,
         req: Request<pb::WatchWorkOrdersRequest>,
@@ -451,7 +461,6 @@ impl WorkOrderService for WorkOrderSvc {
         Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 
-    #[tracing::instrument(skip_all)]
     async fn create_work_order(
         &self,
         req: Request<pb::CreateWorkOrderRequest>,
@@ -459,7 +468,6 @@ impl WorkOrderService for WorkOrderSvc {
         respond(self.create(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_work_order(
         &self,
         req: Request<pb::GetWorkOrderRequest>,
@@ -467,7 +475,6 @@ impl WorkOrderService for WorkOrderSvc {
         respond(self.get(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn list_work_orders(
         &self,
         req: Request<pb::ListWorkOrdersRequest>,
@@ -475,7 +482,6 @@ impl WorkOrderService for WorkOrderSvc {
         respond(self.list(req).await)
     }
 
-    #[tracing::instrument(skip_all)]
     async fn get_work_order_history(
         &self,
         req: Request<pb::GetWorkOrderHistoryRequest>,

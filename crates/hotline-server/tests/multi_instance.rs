@@ -531,10 +531,8 @@ async fn redis_outage_commands_go_on_and_events_arrive_after() {
     let pool = cluster.pool().await;
     let marked = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let (last, published): (i64, i64) = sqlx::query_as("select last, published from event_positions")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+            let (last, published): (i64, i64) =
+                sqlx::query_as("select last, published from event_positions").fetch_one(&pool).await.unwrap();
             if published >= last {
                 break;
             }

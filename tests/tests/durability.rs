@@ -304,6 +304,7 @@ async fn not_serving_while_the_store_cannot_write(backend: Backend) {
         health_becomes(&app, ServingStatus::NotServing, Duration::from_secs(10)).await,
         "health stays SERVING while the store cannot write"
     );
+    assert_eq!(app.health("liveness").await, ServingStatus::Serving, "liveness does not follow the store");
     match unreachable {
         Unwritable::Locked(holder) => holder.release().await,
         Unwritable::Refused(name) => {

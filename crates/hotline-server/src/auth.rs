@@ -258,40 +258,43 @@ pub async fn refresh_revocations(app: crate::app::App, every: std::time::Duratio
     }
 }
 
-/// The caller data keys of the configuration: the current key file (created on first
-/// run like the signing key) and the older ones, which must exist.
-pub fn load_caller_keys(config: &crate::config::Config) -> anyhow::Result<hotline_store::CallerKeys> {
-    use anyhow::Context;
-    let current = load_or_create_key(&config.keys.caller_key_file)?;
-    let older = config
-        .keys
-        .caller_old_key_files
-        .iter()
-        .map(|p| {
-            anyhow::ensure!(p.exists(), "[keys] caller_old_key_files: {} does not exist", p.display());
-            load_or_create_key(p)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    hotline_store::CallerKeys::new(&current, &older).context("caller data keys")
-}
+pub use crate::caller_keys::load_caller_keys;
 
 /// Reads the signing key, or creates a random one with owner-only permissions.
 pub fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if path.exists() { read_key(path) } else { write_key(path, &new_key()) }
+}
+
+/// A key file's key: hex, at least 32 bytes.
+pub fn read_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context;
-    if path.exists() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let key = hex_decode(text.trim()).with_context(|| format!("{} is not a hex key", path.display()))?;
-        anyhow::ensure!(key.len() >= 32, "{} holds a key shorter than 32 bytes", path.display());
-        return Ok(key);
-    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let key = hex_decode(text.trim()).with_context(|| format!("{} is not a hex key", path.display()))?;
+    anyhow::ensure!(key.len() >= 32, "{} holds a key shorter than 32 bytes", path.display());
+    Ok(key)
+}
+
+/// 32 random bytes, the secret of a new signing or caller data key.
+pub fn new_key() -> Vec<u8> {
+    let mut key = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// A key as its file holds it: lower-case hex.
+pub fn key_text(key: &[u8]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `key` to a new file at `path` (and its directory) with owner-only
+/// permissions; an existing file is an error, never overwritten.
+pub fn write_key(path: &Path, key: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let mut key = vec![0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut key);
-    let text: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-    Ok(key)
+    write_private(path, key_text(key).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    Ok(key.to_vec())
 }
 
 #[cfg(unix)]

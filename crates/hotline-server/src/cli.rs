@@ -1,17 +1,18 @@
-//! The `hotline` command line: `serve`, `user add`, `user deactivate`, `directory import`,
-//! `demo seed`, `caller-keys rotate`.
+//! The `hotline` command line: `serve`, `health`, `user add`, `user deactivate`,
+//! `directory import`, `demo seed`, `caller-keys rotate`, `generate-key`.
 
 use crate::app::truncate_micros;
 use crate::auth::{check_password_rules, hash_password};
-use crate::config::{Config, LogFormat, redact_url};
+use crate::config::{Config, LogFormat};
 use crate::import::{self, Format};
-use crate::startup::open_store;
+use crate::startup::open_configured_store;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use hotline_domain::Role;
 use hotline_store::{Store, User};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use crate::startup::{build_app, shutdown_signal};
 
@@ -50,6 +51,29 @@ pub enum Command {
     /// The keys caller data is sealed with.
     #[command(subcommand)]
     CallerKeys(CallerKeysCommand),
+    /// Ask a running server's gRPC health service whether it is serving: exit status 0
+    /// when it answers SERVING, 1 otherwise (for container health checks).
+    Health(HealthArgs),
+    /// Make a new random key (32 bytes, hex) for `signing_key_file` or `caller_key_file`.
+    GenerateKey {
+        /// The new key file, written with owner-only permissions (never over an existing
+        /// file); without it the key is printed on standard output.
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The server's gRPC address. Default: `listen` of the configuration, asked on the
+    /// loopback address when it is 0.0.0.0 or [::]. Plain text only (no TLS).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// The service to ask about; the default, empty, is the whole server.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,7 +157,25 @@ pub enum DemoCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::GenerateKey { file } = &cli.command {
+        return generate_key(file.as_deref());
+    }
     let mut config = Config::load(cli.common.config.as_deref())?;
+    if let Command::Health(args) = &cli.command {
+        let addr = match args.addr {
+            Some(addr) => addr,
+            None => {
+                anyhow::ensure!(
+                    config.tls.cert_file.is_none(),
+                    "the listener speaks TLS, and `hotline health` asks over plain text only"
+                );
+                loopback_if_unspecified(config.listen.address)
+            }
+        };
+        let status = check_health(addr, &args.service, Duration::from_secs(args.timeout_secs.max(1))).await?;
+        println!("{status}");
+        return Ok(());
+    }
     if let Some(url) = cli.common.database_url {
         config.database.url = url;
     }
@@ -178,10 +220,7 @@ async fn command(command: Command, config: Config) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let keys = crate::auth::load_caller_keys(&config)?;
-    let store = open_store(&config.database.url, config.database.max_connections, keys)
-        .await
-        .with_context(|| format!("opening {}", redact_url(&config.database.url)))?;
+    let store = open_configured_store(&config).await?;
     match command {
         Command::Serve(args) => crate::startup::run(config, store, args.demo).await,
         Command::User(UserCommand::Add { username, role, unit, person, display_name }) => {
@@ -217,6 +256,7 @@ async fn command(command: Command, config: Config) -> anyhow::Result<()> {
             let dir = import::read_file(&out, Some(Format::Json))?;
             import_and_report(store.as_ref(), &dir).await
         }
+        Command::Health(_) | Command::GenerateKey { .. } => unreachable!("answered before the store opens"),
         Command::Demo(DemoCommand::Seed) => {
             let created = crate::demo::seed(store.as_ref()).await?;
             println!(
@@ -226,6 +266,60 @@ async fn command(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `hotline generate-key [FILE]`.
+fn generate_key(file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let key = crate::auth::new_key();
+    let id = hotline_store::CallerKeys::new(&key, &[])?.current_id().to_owned();
+    match file {
+        Some(path) => {
+            anyhow::ensure!(!path.exists(), "{} exists; a key file is never overwritten", path.display());
+            crate::auth::write_key(path, &key)?;
+            println!("wrote a new key to {} (as a caller data key: key {id})", path.display());
+        }
+        None => {
+            println!("{}", crate::auth::key_text(&key));
+            eprintln!("as a caller data key: key {id}");
+        }
+    }
+    Ok(())
+}
+
+/// The address to reach a server listening on `listen` from the same host.
+fn loopback_if_unspecified(listen: SocketAddr) -> SocketAddr {
+    match listen.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, listen.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, listen.port()))
+        }
+        _ => listen,
+    }
+}
+
+/// Asks the gRPC health service at `addr` (plain text) about `service` ("" for the
+/// whole server); `Ok` with the status's name when it is SERVING, an error otherwise.
+pub async fn check_health(
+    addr: SocketAddr,
+    service: &str,
+    timeout: Duration,
+) -> anyhow::Result<&'static str> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    let answer = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest { service: service.to_owned() })
+        .await
+        .map_err(|s| anyhow::anyhow!("{addr}: health check failed: {:?}: {}", s.code(), s.message()))?;
+    let status = ServingStatus::try_from(answer.into_inner().status).unwrap_or(ServingStatus::Unknown);
+    anyhow::ensure!(status == ServingStatus::Serving, "{addr} is {}", status.as_str_name());
+    Ok(status.as_str_name())
 }
 
 async fn import_and_report(store: &dyn Store, dir: &hotline_store::Directory) -> anyhow::Result<()> {

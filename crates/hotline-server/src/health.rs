@@ -5,12 +5,19 @@
 //! A task asks the store to write and commit one small row every [`CHECK_EVERY`]
 //! ([`hotline_store::Store::check_writable`]); on SQLite that write queues with all the
 //! others on the one writer, so a writer that cannot commit is seen as such. No answer
-//! within [`CHECK_TIMEOUT`] counts as a failure.
+//! within [`CHECK_TIMEOUT`] counts as a failure. The service [`LIVENESS`] does not
+//! follow the store.
 
 use crate::App;
 use std::time::Duration;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+
+/// A service name of the health service that answers SERVING whenever the process
+/// answers at all, whatever the store: for an orchestrator's liveness check, so that an
+/// unreachable database takes instances out of service (readiness, service `""`)
+/// without restarting them.
+pub const LIVENESS: &str = "liveness";
 
 /// How often the store is asked to write.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);

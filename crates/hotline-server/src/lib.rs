@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod authz;
 pub mod bus;
+pub mod caller_keys;
 pub mod cli;
 pub mod config;
 pub mod convert;
@@ -31,4 +32,4 @@ pub mod telemetry;
 pub mod tls;
 
 pub use app::{App, Clock, SystemClock};
-pub use startup::{open_store, serve};
+pub use startup::{open_configured_store, open_store, serve};

@@ -19,7 +19,8 @@ use tokio::net::TcpListener;
 use tonic::transport::ServerTlsConfig;
 
 /// Opens the store named by the URL's scheme and runs its migrations; caller data is
-/// sealed with `keys` (see `crate::auth::load_caller_keys`).
+/// sealed with `keys`. Commands open it with [`open_configured_store`], which checks the
+/// keys against the database.
 pub async fn open_store(
     url: &str,
     max_connections: u32,
@@ -44,6 +45,20 @@ pub async fn open_store(
             crate::config::redact_url(url)
         )
     }
+}
+
+/// Opens the configuration's database with its caller data keys, for every command
+/// that uses it: refuses caller data sealed under a key the server does not have, and
+/// makes a missing `caller_key_file` only where that is safe (see
+/// [`crate::caller_keys`]).
+pub async fn open_configured_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let keys = crate::caller_keys::ConfiguredKeys::read(config)?;
+    let store = open_store(&config.database.url, config.database.max_connections, keys.keys.clone())
+        .await
+        .with_context(|| format!("opening {}", redact_url(&config.database.url)))?;
+    let sealed = store.caller_key_ids().await.context("reading which keys caller data is sealed under")?;
+    keys.accept(&sealed)?;
+    Ok(store)
 }
 
 /// Serves the API on `listener`, over TLS when `tls` is given (see
@@ -85,6 +100,7 @@ pub async fn serve(
     for name in &services {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
     }
+    health.set_service_status(crate::health::LIVENESS, tonic_health::ServingStatus::Serving).await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

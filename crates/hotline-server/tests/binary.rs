@@ -439,3 +439,139 @@ fn demo_generate_writes_a_city_that_imports() {
     assert_eq!(read("city.json"), read("again.json"));
     assert_ne!(read("city.json"), read("other.json"));
 }
+
+/// A call of a named caller, written straight to the store.
+fn sealed_call() -> hotline_store::Call {
+    use hotline_domain::{Caller, Category, Channel, Phone, Place, Subcategory, Urgency};
+    let now = chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros()).unwrap();
+    hotline_store::Call {
+        id: uuid::Uuid::new_v4(),
+        telephony_call_id: None,
+        channel: Channel::Phone,
+        call_time: now,
+        agent_id: uuid::Uuid::new_v4(),
+        caller: Caller {
+            name: Some(CALLER_NAME.into()),
+            phone: Some(Phone::parse("phone", CALLER_PHONE).unwrap()),
+            anonymous: false,
+            confidential: false,
+            id_number: None,
+        },
+        place: Place {
+            county_id: "371502".into(),
+            township_id: "371502101".into(),
+            village_id: "371502101001".into(),
+        },
+        category: Category::Mediation,
+        subcategory: Subcategory::NeighbourDispute,
+        urgency: Urgency::Normal,
+        summary: "邻居占地".into(),
+        answer: None,
+        amount_in_dispute: None,
+        created_at: now,
+        suggestion: None,
+    }
+}
+
+/// Runs `hotline health` with `args`.
+fn health(dir: &Path, args: &[&str]) -> std::process::Output {
+    hotline(dir).arg("health").args(args).output().expect("run hotline health")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_caller_data_under_a_key_it_lacks() {
+    let dir = TempDir(std::env::temp_dir().join(format!("hotline-bin-keys-{}", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let key_file = dir.0.join("keys/caller.key");
+
+    // An empty database: the first command makes the key. Then a caller's call is sealed.
+    run_ok(hotline(&dir.0).args(["demo", "seed"]));
+    assert!(key_file.exists());
+    let mut config = hotline_server::config::Config::default();
+    config.database.url = format!("sqlite://{}", dir.0.join("hotline.db").display());
+    config.keys.caller_key_file = key_file.clone();
+    let store = hotline_server::open_configured_store(&config).await.unwrap();
+    store.record_call(&sealed_call(), None).await.unwrap();
+    let id_a = store.caller_key_ids().await.unwrap().pop().unwrap();
+    drop(store);
+
+    // The key file lost (a container recreated without it): `serve` refuses to start,
+    // says why and what to do, and makes no key.
+    std::fs::rename(&key_file, dir.0.join("keys/caller-a.key")).unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let out = hotline(&dir.0).args(["serve", "--listen", &listen]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the database holds caller data sealed under key {id_a}, which this server does not have"
+        )) && stderr.contains("a new key is made only for an empty database"),
+        "{stderr}"
+    );
+    assert!(!key_file.exists(), "no key is made over sealed data");
+    // Every command that opens the database refuses the same way.
+    let out = hotline(&dir.0).args(["user", "deactivate", "agent"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("sealed under key {id_a}")));
+
+    // A newly generated key: printed with its id, never written over a file, and refused
+    // as the key of this database, which names it.
+    let out = run_ok(hotline(&dir.0).arg("generate-key").arg(&key_file));
+    let id_b = out.trim().rsplit(' ').next().unwrap().trim_end_matches(')').to_owned();
+    assert_eq!(id_b.len(), 8, "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the generated key is private");
+    }
+    let out = hotline(&dir.0).arg("generate-key").arg(&key_file).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("never overwritten"));
+    let out = hotline(&dir.0).args(["serve", "--listen", &listen]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("holds key {id_b}")), "{stderr}");
+    let printed = run_ok(hotline(&dir.0).arg("generate-key"));
+    assert_eq!(printed.trim().len(), 64, "{printed}");
+
+    // The old key back: it serves, and `hotline health` says so.
+    std::fs::remove_file(&key_file).unwrap();
+    std::fs::rename(dir.0.join("keys/caller-a.key"), &key_file).unwrap();
+    let before = health(&dir.0, &["--addr", &listen]);
+    assert!(!before.status.success(), "nothing listens yet");
+    let mut server = hotline(&dir.0)
+        .args(["serve", "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = health(&dir.0, &["--addr", &listen]);
+        if out.status.success() {
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "SERVING");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not healthy: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(server.try_wait().unwrap().is_none(), "server exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Its address from the configuration, the unspecified one asked on the loopback.
+    let out =
+        hotline(&dir.0).arg("health").env("HOTLINE_LISTEN", format!("0.0.0.0:{port}")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = health(&dir.0, &["--addr", &listen, "--service", "hotline.v1.WorkOrderService"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = health(&dir.0, &["--addr", &listen, "--service", "liveness"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = health(&dir.0, &["--addr", &listen, "--service", "no.such.Service"]);
+    assert!(!out.status.success(), "an unknown service is not healthy");
+
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap().success());
+    let after = health(&dir.0, &["--addr", &listen]);
+    assert!(!after.status.success(), "stopped");
+    assert!(String::from_utf8_lossy(&after.stderr).contains(&format!("connecting to {listen}")));
+}

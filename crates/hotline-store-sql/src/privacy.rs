@@ -92,6 +92,28 @@ async fn reseal_batch<C: Dialect>(
     Ok(rows.len() as u64)
 }
 
+/// The tables whose rows hold sealed caller data, each with its `caller_key_id`.
+const SEALED_TABLES: [&str; 3] = ["calls", "work_orders", "queue_calls"];
+
+/// The distinct key ids of [`SEALED_TABLES`], in order: a loose index scan of each
+/// table's `caller_key_id` index (migration 0017), where each step seeks the next larger
+/// id, so the cost grows with the number of keys and not of rows.
+fn key_ids_sql() -> String {
+    let scans: Vec<String> = SEALED_TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "{t}_keys (id) as (select min(caller_key_id) from {t} union all \
+                 select (select min(caller_key_id) from {t} where caller_key_id > k.id) \
+                 from {t}_keys k where k.id is not null)"
+            )
+        })
+        .collect();
+    let ids: Vec<String> =
+        SEALED_TABLES.iter().map(|t| format!("select id from {t}_keys where id is not null")).collect();
+    format!("with recursive {} {} order by id", scans.join(", "), ids.join(" union "))
+}
+
 impl<B: Backend> SqlStore<B> {
     async fn reseal_table(&self, table: &'static str, only_clear: bool) -> Result<u64> {
         let mut total = 0;
@@ -117,6 +139,12 @@ impl<B: Backend> PrivacyStore for SqlStore<B> {
             orders: self.reseal_table("work_orders", only_clear).await?,
             queue_calls: self.reseal_table("queue_calls", only_clear).await?,
         })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn caller_key_ids(&self) -> Result<Vec<String>> {
+        let rows = Sql::new(key_ids_sql()).fetch_all(&mut *self.read().await?).await?;
+        rows.iter().map(|row| R(row).get("id")).collect()
     }
 
     #[tracing::instrument(skip_all, fields(views = views.len()))]

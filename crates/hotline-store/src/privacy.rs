@@ -156,6 +156,12 @@ pub trait PrivacyStore {
     /// In batches, each its own transaction; safe to run while the server serves.
     async fn reseal_callers(&self, only_clear: bool) -> Result<ResealSummary>;
 
+    /// The ids of the keys caller data is sealed under, in calls, work orders and
+    /// telephony queue calls, each once, in order; rows stored in clear count for none.
+    /// One index probe per key id, whatever the size of the tables: the server asks at
+    /// start, to refuse data sealed under a key it does not have.
+    async fn caller_key_ids(&self) -> Result<Vec<String>>;
+
     /// Records the full views of one response, in one insert.
     async fn record_caller_views(&self, views: &[CallerDataView]) -> Result<()>;
     /// Newest first, with a cursor.

@@ -42,6 +42,7 @@ macro_rules! privacy_store_tests {
         $crate::privacy_store_tests!(@cases $setup;
             caller_data_is_sealed_at_rest,
             caller_keys_rotate,
+            caller_key_ids_name_the_sealing_keys,
             clear_rows_from_before_encryption_are_sealed,
             caller_views_are_recorded_and_listed,
             sessions_revoke_and_deactivate,
@@ -174,6 +175,37 @@ pub async fn caller_keys_rotate(raw: &dyn RawAccess) {
         assert!(!raw.raw_text(table).await.iter().any(|v| v.contains(&old_kid)), "{table} re-sealed");
     }
     assert_nothing_clear(raw).await;
+}
+
+pub async fn caller_key_ids_name_the_sealing_keys(raw: &dyn RawAccess) {
+    let id = |n: u8| keys(n, &[]).current_id().to_owned();
+    let old = raw.open(keys(1, &[])).await;
+    assert_eq!(old.caller_key_ids().await.unwrap(), Vec::<String>::new(), "an empty database");
+    write_caller(old.as_ref()).await;
+    assert_eq!(old.caller_key_ids().await.unwrap(), vec![id(1)]);
+    // Any store names them, whichever keys it has.
+    let stranger = raw.open(keys(9, &[])).await;
+    assert_eq!(stranger.caller_key_ids().await.unwrap(), vec![id(1)]);
+    let rotating = raw.open(keys(2, &[1])).await;
+    write_caller(rotating.as_ref()).await;
+    let mut both = vec![id(1), id(2)];
+    both.sort();
+    assert_eq!(rotating.caller_key_ids().await.unwrap(), both);
+    // Each table counts: a key left in one table only is named.
+    rotating.reseal_callers(false).await.unwrap();
+    assert_eq!(rotating.caller_key_ids().await.unwrap(), vec![id(2)]);
+    for table in ["calls", "work_orders", "queue_calls"] {
+        raw.execute(&format!("update {table} set caller_key_id = '{}'", id(3))).await;
+        let mut ids = vec![id(2), id(3)];
+        ids.sort();
+        assert_eq!(rotating.caller_key_ids().await.unwrap(), ids, "{table}");
+        raw.execute(&format!("update {table} set caller_key_id = '{}'", id(2))).await;
+    }
+    // Rows in clear (no key id) name no key.
+    for table in ["calls", "work_orders", "queue_calls"] {
+        raw.execute(&format!("update {table} set caller_key_id = null")).await;
+    }
+    assert_eq!(rotating.caller_key_ids().await.unwrap(), Vec::<String>::new());
 }
 
 pub async fn clear_rows_from_before_encryption_are_sealed(raw: &dyn RawAccess) {

@@ -81,13 +81,25 @@ impl Classifier {
         self.model.learn(&distinct, category, subcategory);
     }
 
-    /// Ranks every category and subcategory for `text`. Never fails: empty or
-    /// punctuation-only text gets the prior (the centre's label frequencies).
+    /// Ranks every category and subcategory for `text`, the leaders explained by their
+    /// cue words. Never fails: empty or punctuation-only text gets the prior (the
+    /// centre's label frequencies).
     pub fn suggest(&self, text: &str) -> Suggestion {
+        self.ranked(text, EXPLAINED_PER_RANKING)
+    }
+
+    /// The same rankings as [`Classifier::suggest`], without cue words: for recording
+    /// what the core proposed, where nobody reads the explanation (finding the cue
+    /// words costs about as much as the ranking itself).
+    pub fn rank_labels(&self, text: &str) -> Suggestion {
+        self.ranked(text, 0)
+    }
+
+    fn ranked(&self, text: &str, explained: usize) -> Suggestion {
         let norm = normalize(text);
         let occurrences = features::occurrences(&norm, &self.params);
         let distinct = features::distinct(&occurrences);
-        let ctx = Context { classifier: self, text, norm: &norm, occurrences: &occurrences };
+        let ctx = Context { classifier: self, text, norm: &norm, occurrences: &occurrences, explained };
 
         let categories = ctx.rank(Head::Category, &distinct, Category::ALL, self.params.category_temperature);
         let subcategories =
@@ -125,6 +137,8 @@ struct Context<'a> {
     text: &'a str,
     norm: &'a Normalized,
     occurrences: &'a [Occurrence<'a>],
+    /// How many leaders of each ranking get their cue words.
+    explained: usize,
 }
 
 impl Context<'_> {
@@ -149,7 +163,7 @@ impl Context<'_> {
             .enumerate()
             .map(|(rank, i)| {
                 let col = head.columns().start + i;
-                let cue_words = if rank < EXPLAINED_PER_RANKING {
+                let cue_words = if rank < self.explained {
                     let evidence = |key: &str| {
                         let f = distinct.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
                         // An n-gram seen in only one or two texts of the class has

@@ -130,3 +130,27 @@ fn explains_the_leaders_with_the_callers_words() {
     assert!(!s.categories[0].cue_words.is_empty());
     assert!(s.categories[3].cue_words.is_empty(), "only the leaders are explained");
 }
+
+/// What RecordCall records: the same rankings as a suggestion, without the cue words.
+#[test]
+fn rankings_without_cue_words_match_the_suggestion() {
+    let classifier = Classifier::shipped();
+    for text in [PROBE, "邻居家装修把我家墙震裂了，想找人调解", "工地老板拖欠工资三个月不给", ""]
+    {
+        let full = classifier.suggest(text);
+        let labels = classifier.rank_labels(text);
+        let pairs = |s: &Suggestion| {
+            (
+                s.categories.iter().map(|c| (c.value, c.score)).collect::<Vec<_>>(),
+                s.subcategories.iter().map(|c| (c.value, c.score)).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(pairs(&labels), pairs(&full), "{text}");
+        assert!(labels.cue_words.is_empty());
+        assert!(labels.categories.iter().all(|c| c.cue_words.is_empty()));
+        assert!(labels.subcategories.iter().all(|c| c.cue_words.is_empty()));
+        if !text.is_empty() {
+            assert!(!full.cue_words.is_empty(), "the full suggestion explains itself: {text}");
+        }
+    }
+}

@@ -131,8 +131,15 @@ impl Routing {
     /// directory version since they were built.
     pub async fn current(&self, store: &dyn Store) -> ApiResult<Arc<Built>> {
         let version = store.directory_version().await?;
+        self.at_version(store, version).await
+    }
+
+    /// The indexes for directory `version` or a later one, read by the caller with the
+    /// rows it judges against them (which spares a query of the version): rebuilt when
+    /// the ones held are older.
+    pub async fn at_version(&self, store: &dyn Store, version: i64) -> ApiResult<Arc<Built>> {
         let built = self.loaded();
-        if built.version == version {
+        if built.version >= version {
             return Ok(built);
         }
         let _guard = self.rebuilding.lock().await;

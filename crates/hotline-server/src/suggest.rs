@@ -50,6 +50,11 @@ impl Suggester {
         self.model.read().unwrap_or_else(PoisonError::into_inner).suggest(summary)
     }
 
+    /// The rankings alone, without cue words (see [`Classifier::rank_labels`]).
+    pub fn rank_labels(&self, summary: &str) -> Suggestion {
+        self.model.read().unwrap_or_else(PoisonError::into_inner).rank_labels(summary)
+    }
+
     /// Teaches the model a confirmed classification.
     pub fn learn(&self, summary: &str, category: Category, subcategory: Subcategory) {
         self.model.write().unwrap_or_else(PoisonError::into_inner).learn(summary, category, subcategory);

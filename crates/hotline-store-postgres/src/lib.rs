@@ -259,7 +259,8 @@ impl Backend for PostgresBackend {
         let (unit, person) = target.map_or((None, None), |(u, p)| (Some(u), p));
         let row = Sql::new(
             "select c.*, exists (select 1 from units where id = $2) as target_unit_exists, \
-             (select active from people where id = $3) as target_person_active \
+             (select active from people where id = $3) as target_person_active, \
+             (select version from directory_version where id = 1) as target_directory_version \
              from calls c where c.id = $1",
         )
         .bind(call_id)
@@ -275,6 +276,7 @@ impl Backend for PostgresBackend {
                 Some(TargetStatus {
                     unit_exists: r.get("target_unit_exists")?,
                     person_active: r.opt("target_person_active")?,
+                    directory_version: r.get("target_directory_version")?,
                 })
             }
             None => None,

@@ -278,14 +278,19 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus> {
         let row = Sql::new(
             "select exists (select 1 from units where id = $1) as unit_exists, \
-             (select active from people where id = $2) as person_active",
+             (select active from people where id = $2) as person_active, \
+             (select version from directory_version where id = 1) as directory_version",
         )
         .bind(unit_id)
         .bind(person_id)
         .fetch_one(&mut *self.read().await?)
         .await?;
         let r = R(&row);
-        Ok(TargetStatus { unit_exists: r.get("unit_exists")?, person_active: r.opt("person_active")? })
+        Ok(TargetStatus {
+            unit_exists: r.get("unit_exists")?,
+            person_active: r.opt("person_active")?,
+            directory_version: r.get("directory_version")?,
+        })
     }
 
     #[tracing::instrument(skip_all)]

@@ -122,6 +122,10 @@ pub struct TargetStatus {
     pub unit_exists: bool,
     /// `None`: no person named, or no such person; `Some(active)` otherwise.
     pub person_active: Option<bool>,
+    /// The directory's version in the same read (see
+    /// [`crate::routing::RoutingStore::directory_version`]): what the routing index that
+    /// judges the target must be built from.
+    pub directory_version: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -56,8 +56,8 @@ impl CallSvc {
         // The township and county are the directory's, read as the call is stored.
         let place = Place { county_id: String::new(), township_id: String::new(), village_id };
         // What the core proposes for these words, recorded so the centre can see how
-        // often agents accept it.
-        let proposed = self.app.suggester.suggest(&summary);
+        // often agents accept it (the labels only: the cue words are not kept).
+        let proposed = self.app.suggester.rank_labels(&summary);
         let suggestion = CallSuggestion {
             category: proposed.category(),
             second_category: proposed.categories.get(1).map(|s| s.value),

@@ -64,15 +64,16 @@ impl WorkOrderSvc {
         let person = target.assignee_id.as_deref();
         let status = self.app.store.target_status(&target.unit_id, person).await?;
         target_ok(field, target, status)?;
-        self.check_serves(field, target).await
+        self.check_serves(field, target, status.directory_version).await
     }
 
     /// Checks that the target's person, if any, serves its unit: counsel of that
     /// village, or on that township's team (`RoutingIndex::serves`). A county's centre
-    /// takes an order as a unit, with no person.
-    async fn check_serves(&self, field: &str, target: &Target) -> ApiResult<()> {
+    /// takes an order as a unit, with no person. Judged by the routing index of
+    /// `directory_version`, read with the target's status.
+    async fn check_serves(&self, field: &str, target: &Target, directory_version: i64) -> ApiResult<()> {
         let Some(person) = target.assignee_id.as_deref() else { return Ok(()) };
-        let built = self.app.routing.current(self.app.store.as_ref()).await?;
+        let built = self.app.routing.at_version(self.app.store.as_ref(), directory_version).await?;
         if built.index.serves(person, &target.unit_id) {
             return Ok(());
         }
@@ -219,7 +220,7 @@ impl WorkOrderSvc {
         scope.check_call(&call)?;
         if let (Some(t), Some(status)) = (&dispatch, status) {
             target_ok("dispatch_to", t, status)?;
-            self.check_serves("dispatch_to", t).await?;
+            self.check_serves("dispatch_to", t, status.directory_version).await?;
         }
         let now = self.app.now();
         let ctx = self.app.ctx(now);

@@ -299,7 +299,8 @@ pub async fn directory_import_and_lookup(store: &dyn Store) {
     }
 
     // Dispatch targets, in one read.
-    let status = |unit_exists, person_active| TargetStatus { unit_exists, person_active };
+    let directory_version = store.directory_version().await.unwrap();
+    let status = |unit_exists, person_active| TargetStatus { unit_exists, person_active, directory_version };
     assert_eq!(store.target_status("371502001", None).await.unwrap(), status(true, None));
     assert_eq!(store.target_status("371599", None).await.unwrap(), status(false, None));
     for p in &dir.people {

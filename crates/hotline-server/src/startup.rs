@@ -58,6 +58,14 @@ pub async fn open_configured_store(config: &Config) -> anyhow::Result<Arc<dyn St
         .with_context(|| format!("opening {}", redact_url(&config.database.url)))?;
     let sealed = store.caller_key_ids().await.context("reading which keys caller data is sealed under")?;
     keys.accept(&sealed)?;
+    let schema = store.schema_versions().await.context("reading the schema's version")?;
+    if schema.database_is_newer() {
+        tracing::warn!(
+            release = schema.release,
+            database = schema.database,
+            "the database was migrated by a newer release: serving as an older instance during an upgrade"
+        );
+    }
     Ok(store)
 }
 

@@ -35,7 +35,8 @@ use sqlx::postgres::PgPoolOptions;
 use std::time::Duration;
 use uuid::Uuid;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| hotline_store_sql::migrator(sqlx::migrate!("../../migrations/postgres")));
 
 /// Connections in the pool when none is asked for.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -125,6 +126,10 @@ impl Backend for PostgresBackend {
         let mut store = SqlStore::new(pool, keys, PostgresBackend { creations: None });
         store.backend_mut().creations = Some(creation::start(store.clone()));
         Ok(store)
+    }
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
     async fn write<T, F>(store: &PostgresStore, job: F) -> Result<T>

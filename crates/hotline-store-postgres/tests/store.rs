@@ -151,3 +151,31 @@ async fn a_migration_of_comments_only_runs() {
     assert_eq!(last, 9999);
     pool.close().await;
 }
+
+/// A database a newer release has migrated further, as during a rolling upgrade: this
+/// release opens it, tells the two schemas apart, and still writes.
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_release_is_served() {
+    use hotline_store::Store;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let Some(db) = pg_test_database().await else { return };
+    let release = sqlx::migrate!("../../migrations/postgres").migrations.last().unwrap().version;
+    let store = PostgresStore::connect_with(db.url(), 2).await.expect("a fresh database");
+    let fresh = store.schema_versions().await.unwrap();
+    assert_eq!((fresh.release, fresh.database), (release, release));
+    assert!(!fresh.database_is_newer());
+    // The newer release adds a column (migrations only add).
+    let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+    let mut migrations = sqlx::migrate!("../../migrations/postgres").migrations.to_vec();
+    let sql = "alter table calls add column newer_note text;\n";
+    migrations.push(Migration::new(9999, "newer_note".into(), MigrationType::Simple, sql.into(), false));
+    let newer = Migrator { migrations: migrations.into(), ..Migrator::DEFAULT };
+    newer.run(&pool).await.expect("the newer release migrates");
+    pool.close().await;
+
+    let store = PostgresStore::connect_with(db.url(), 2).await.expect("this release opens the newer schema");
+    let v = store.schema_versions().await.unwrap();
+    assert_eq!((v.release, v.database), (release, 9999));
+    assert!(v.database_is_newer());
+    store.check_writable(chrono::Utc::now()).await.expect("and writes");
+}

@@ -55,6 +55,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// A backend's migrations as the server runs them: a database that a newer release
+/// has already migrated further (its migrations unknown here) is accepted, so that
+/// instances can be upgraded one at a time; migrations only add what a release before
+/// them can ignore (docs/operations.md, "Upgrades").
+pub fn migrator(mut migrations: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    migrations.set_ignore_missing(true);
+    migrations
+}
+
 /// The database of backend `B`.
 pub type Db<B> = <<B as Backend>::Conn as sqlx::Connection>::Database;
 
@@ -75,6 +84,9 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// Opens the database at `url`, runs its migrations, and makes the store, with at
     /// most `max_connections` pooled connections.
     async fn open(url: &str, max_connections: u32, keys: CallerKeys) -> Result<SqlStore<Self>>;
+
+    /// This backend's migrations, as [`migrator`] prepares them.
+    fn migrator() -> &'static sqlx::migrate::Migrator;
 
     /// Runs `job`, the statements of a write transaction, in one; answers once it is
     /// committed or has failed. The statements own what they use (`move`): a backend may

@@ -23,7 +23,8 @@ use std::str::FromStr;
 use std::time::Duration;
 use writer::Writer;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
+    std::sync::LazyLock::new(|| hotline_store_sql::migrator(sqlx::migrate!("../../migrations/sqlite")));
 
 /// Read connections when none is asked for. Readers run in parallel under WAL.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
@@ -118,6 +119,10 @@ impl Backend for SqliteBackend {
             .await
             .map_err(StoreError::other)?;
         Ok(SqlStore::new(pool, keys, SqliteBackend { writer: Writer::start(conn, options) }))
+    }
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
     async fn write<T, F>(store: &SqliteStore, job: F) -> Result<T>

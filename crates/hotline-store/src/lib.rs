@@ -338,4 +338,24 @@ pub trait Store:
     /// committed: Ok when the store can write now. The health service asks it every
     /// second or two.
     async fn check_writable(&self, now: DateTime<Utc>) -> Result<()>;
+    /// The newest migration this release knows and the newest the database has run:
+    /// during a rolling upgrade an older instance serves a database that a newer one
+    /// has migrated further (migrations only add: docs/operations.md, "Upgrades").
+    async fn schema_versions(&self) -> Result<SchemaVersions>;
+}
+
+/// See [`Store::schema_versions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersions {
+    /// The newest migration of this release.
+    pub release: i64,
+    /// The newest migration the database has run.
+    pub database: i64,
+}
+
+impl SchemaVersions {
+    /// Whether a newer release has migrated the database beyond this one.
+    pub fn database_is_newer(&self) -> bool {
+        self.database > self.release
+    }
 }

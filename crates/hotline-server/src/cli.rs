@@ -54,6 +54,13 @@ pub enum Command {
     /// Ask a running server's gRPC health service whether it is serving: exit status 0
     /// when it answers SERVING, 1 otherwise (for container health checks).
     Health(HealthArgs),
+    /// Copy the SQLite database to a new file while servers keep using it (for
+    /// PostgreSQL, `pg_dump`: docs/operations.md, "Backups"). The copy's caller data
+    /// is read with the same caller data keys: keep them apart from the copy.
+    Backup {
+        /// The new file (never over an existing one).
+        file: PathBuf,
+    },
     /// Make a new random key (32 bytes, hex) for `signing_key_file` or `caller_key_file`.
     GenerateKey {
         /// The new key file, written with owner-only permissions (never over an existing
@@ -179,6 +186,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(url) = cli.common.database_url {
         config.database.url = url;
     }
+    if let Command::Backup { file } = &cli.command {
+        return backup(&config.database.url, file).await;
+    }
     if let Command::Serve(args) = &cli.command {
         if let Some(listen) = args.listen {
             config.listen.address = listen;
@@ -256,7 +266,9 @@ async fn command(command: Command, config: Config) -> anyhow::Result<()> {
             let dir = import::read_file(&out, Some(Format::Json))?;
             import_and_report(store.as_ref(), &dir).await
         }
-        Command::Health(_) | Command::GenerateKey { .. } => unreachable!("answered before the store opens"),
+        Command::Health(_) | Command::GenerateKey { .. } | Command::Backup { .. } => {
+            unreachable!("answered before the store opens")
+        }
         Command::Demo(DemoCommand::Seed) => {
             let created = crate::demo::seed(store.as_ref()).await?;
             println!(
@@ -269,6 +281,26 @@ async fn command(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 /// `hotline generate-key [FILE]`.
+/// `hotline backup FILE`: SQLite's online copy; PostgreSQL has its own tools.
+async fn backup(url: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        url.starts_with("sqlite:"),
+        "`hotline backup` copies a SQLite database; back up PostgreSQL with pg_dump (docs/operations.md, \"Backups\")"
+    );
+    let started = std::time::Instant::now();
+    hotline_store_sqlite::backup(url, file)
+        .await
+        .with_context(|| format!("backing up {}", crate::config::redact_url(url)))?;
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "copied {} to {} ({bytes} bytes, {} ms); keep the caller data key apart from it",
+        crate::config::redact_url(url),
+        file.display(),
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
 fn generate_key(file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let key = crate::auth::new_key();
     let id = hotline_store::CallerKeys::new(&key, &[])?.current_id().to_owned();

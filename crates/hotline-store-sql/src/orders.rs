@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
-    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, Station, Store,
-    SchemaVersions, StoreError, TargetStatus, Unit, User, Wrote, encode_cursor, order_day, order_number, repeat,
-    repeated_call, repeated_order, username_key,
+    OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, SchemaVersions,
+    Station, Store, StoreError, TargetStatus, Unit, User, Wrote, encode_cursor, order_day, order_number,
+    repeat, repeated_call, repeated_order, username_key,
 };
 use uuid::Uuid;
 
@@ -566,6 +566,9 @@ impl<B: Backend> Store for SqlStore<B> {
         let row = Sql::new("select coalesce(max(version), 0) as v from _sqlx_migrations where success")
             .fetch_one(&mut *self.read().await?)
             .await?;
-        Ok(SchemaVersions { release: B::migrator().migrations.last().map_or(0, |m| m.version), database: R(&row).get("v")? })
+        Ok(SchemaVersions {
+            release: B::migrator().migrations.last().map_or(0, |m| m.version),
+            database: R(&row).get("v")?,
+        })
     }
 }

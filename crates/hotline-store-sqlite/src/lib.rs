@@ -53,6 +53,29 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
         .busy_timeout(BUSY_TIMEOUT))
 }
 
+/// Copies the SQLite database at `url` to the new file `to` while servers keep using it
+/// (`VACUUM INTO`: one read transaction, so the copy is the database as of one commit,
+/// compacted). The copy holds caller data sealed as it is: it is read with the same
+/// caller data keys.
+pub async fn backup(url: &str, to: &std::path::Path) -> Result<()> {
+    use sqlx::Connection;
+    if to.exists() {
+        return Err(StoreError::Invalid(format!(
+            "{} exists; a backup never overwrites a file",
+            to.display()
+        )));
+    }
+    let options = SqliteConnectOptions::from_str(url).map_err(StoreError::other)?.busy_timeout(BUSY_TIMEOUT);
+    if !options.get_filename().exists() {
+        return Err(StoreError::Invalid(format!("{} does not exist", options.get_filename().display())));
+    }
+    let mut conn = options.connect().await.map_err(StoreError::other)?;
+    let target = to.to_str().ok_or_else(|| StoreError::Invalid("the backup path is not UTF-8".into()))?;
+    Sql::new("vacuum into $1").bind(target).execute(&mut conn).await?;
+    conn.close().await.map_err(StoreError::other)?;
+    Ok(())
+}
+
 /// The most deltas one fold takes (the rest wait for the next).
 const FOLD_BATCH: i64 = 50_000;
 

@@ -4,7 +4,7 @@
 //!
 //! Needs PostgreSQL (`HOTLINE_TEST_POSTGRES_URL`), Redis (`HOTLINE_TEST_REDIS_URL`,
 //! default `redis://127.0.0.1:6379`; each test uses a stream key of its own) and, for
-//! the outage test, the `redis-server` binary (it runs its own Redis on a free port).
+//! the outage tests, the `redis-server` binary (each runs its own Redis on a free port).
 //! Without them a test is skipped with the reason, except under `CI=true`.
 
 use hotline_proto::v1 as pb;

@@ -4,7 +4,7 @@
 //!
 //! Needs PostgreSQL (`HOTLINE_TEST_POSTGRES_URL`), Redis (`HOTLINE_TEST_REDIS_URL`,
 //! default `redis://127.0.0.1:6379`; each test uses a stream key of its own) and, for
-//! the outage test, the `redis-server` binary (it runs its own Redis on a free port).
+//! the outage tests, the `redis-server` binary (each runs its own Redis on a free port).
 //! Without them a test is skipped with the reason, except under `CI=true`.
 
 use hotline_proto::v1 as pb;
@@ -132,10 +132,17 @@ struct Cluster {
     stream_key: String,
     instances: Vec<Option<Proc>>,
     ports: Vec<u16>,
+    /// The instances' `RUST_LOG`.
+    log_filter: String,
 }
 
 impl Cluster {
     async fn start(n: usize, redis_url: String) -> Option<Cluster> {
+        Cluster::start_logging(n, redis_url, "warn").await
+    }
+
+    /// Like [`Cluster::start`], the instances logging what `log_filter` lets through.
+    async fn start_logging(n: usize, redis_url: String, log_filter: &str) -> Option<Cluster> {
         let db = pg_test_database().await?;
         let dir = TempDir(std::env::temp_dir().join(format!("hotline-multi-{}", uuid::Uuid::new_v4())));
         std::fs::create_dir_all(&dir.0).unwrap();
@@ -148,6 +155,7 @@ impl Cluster {
             redis_url,
             instances: Vec::new(),
             ports: Vec::new(),
+            log_filter: log_filter.into(),
         };
         let out = cluster.hotline().args(["demo", "seed"]).output().expect("run hotline demo seed");
         assert!(out.status.success(), "demo seed: {}", String::from_utf8_lossy(&out.stderr));
@@ -173,7 +181,7 @@ impl Cluster {
             .env("HOTLINE_RATE_LIMIT_PER_ADDRESS", "0")
             .env("HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE", "0")
             .env("HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE", "0")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &self.log_filter)
             .env_remove("HOTLINE_CONFIG");
         cmd
     }
@@ -564,6 +572,192 @@ async fn redis_outage_commands_go_on_and_events_arrive_after() {
     let waiting: i64 =
         sqlx::query_scalar("select count(*) from event_outbox").fetch_one(&pool).await.unwrap();
     assert_eq!(waiting, 0, "the outbox drained");
+}
+
+/// What a watcher received so far, with when each change arrived.
+type Arrivals = std::sync::Arc<std::sync::Mutex<Vec<(Seen, Instant)>>>;
+
+/// Reads `s` in the background, noting when each change arrives.
+fn record(mut s: Streaming<pb::WorkOrderUpdate>) -> (Arrivals, tokio::task::JoinHandle<()>) {
+    let arrivals = Arrivals::default();
+    let out = arrivals.clone();
+    let task = tokio::spawn(async move {
+        while let Ok(Some(u)) = s.message().await {
+            let mut change = Vec::new();
+            push_change(&mut change, u);
+            let now = Instant::now();
+            out.lock().unwrap().extend(change.into_iter().map(|c| (c, now)));
+        }
+    });
+    (arrivals, task)
+}
+
+/// Waits until `arrivals` holds `n` changes.
+async fn arrived(arrivals: &Arrivals, n: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let have = arrivals.lock().unwrap().len();
+        if have >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{have} of {n} changes within {within:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The median and the largest of `delays`.
+fn median_max(delays: &mut [Duration]) -> (Duration, Duration) {
+    delays.sort();
+    (delays[delays.len() / 2], delays[delays.len() - 1])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_watchers_get_events_from_the_database_meanwhile() {
+    /// The longest an event may take to reach a watcher while Redis is down.
+    const BOUND: Duration = Duration::from_secs(3);
+    const BEHIND: &str = "event hub: the bus is behind";
+    const AGAIN: &str = "event hub: the bus delivers again";
+    let Some(mut redis) = OwnRedis::start().await else { return };
+    let Some(cluster) = Cluster::start_logging(2, redis.url(), "warn,hotline_server::events=info").await
+    else {
+        return;
+    };
+    let mut admin = cluster.orders("admin").await;
+    let (w0, _) = watch(&mut admin[0], "").await;
+    let (w1, _) = watch(&mut admin[1], "").await;
+    let watchers = [record(w0), record(w1)];
+    // Every command goes through instance 0; `acked` notes when each event's command
+    // was acknowledged.
+    let mut calls = cluster.calls("agent", 0).await;
+    let mut agent = cluster.orders("agent").await.swap_remove(0);
+    let mut dispatcher = cluster.orders("dispatcher").await.swap_remove(0);
+    let mut acked: HashMap<(String, i64), Instant> = HashMap::new();
+    let mut act = async |k: usize, acked: &mut HashMap<(String, i64), Instant>| {
+        let o = new_order(&mut calls, &mut agent, &format!("o-{k}")).await.expect("create");
+        acked.insert((o.id.clone(), 1), Instant::now());
+        dispatcher
+            .dispatch_work_order(dispatch_request(&o.id, 1, &format!("d-{k}")))
+            .await
+            .expect("dispatch");
+        acked.insert((o.id, 2), Instant::now());
+    };
+    let delays = |from: usize, acked: &HashMap<(String, i64), Instant>| -> Vec<Duration> {
+        watchers
+            .iter()
+            .flat_map(|(a, _)| {
+                a.lock().unwrap()[from..]
+                    .iter()
+                    .map(|((o, v, _), at)| *at - acked[&(o.clone(), *v)])
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+
+    act(0, &mut acked).await;
+    for (a, _) in &watchers {
+        arrived(a, 2, Duration::from_secs(10)).await;
+    }
+    let pool = cluster.pool().await;
+    let head = async || -> (i64, i64) {
+        sqlx::query_as("select last, published from event_positions").fetch_one(&pool).await.unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (last, published) = head().await;
+        if published >= last {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the relay marks the events it published before the outage");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // How often each instance's log says a thing so far.
+    let said = |what: &str| -> Vec<usize> { (0..2).map(|i| cluster.log(i).matches(what).count()).collect() };
+
+    let behind_before = said(BEHIND);
+    redis.stop();
+    const DOWN: usize = 5;
+    for k in 1..=DOWN {
+        act(k, &mut acked).await;
+        // Commands at varied moments of the hubs' one-second checks.
+        tokio::time::sleep(Duration::from_millis(150 + (k as u64 * 370) % 900)).await;
+    }
+    for (a, _) in &watchers {
+        arrived(a, 2 + 2 * DOWN, BOUND + Duration::from_secs(2)).await;
+    }
+    let (last, published) = head().await;
+    let waiting: i64 =
+        sqlx::query_scalar("select count(*) from event_outbox").fetch_one(&pool).await.unwrap();
+    assert_eq!(
+        (published, waiting),
+        (2, 2 * DOWN as i64),
+        "read from the database, still waiting in the outbox, unpublished (last {last})"
+    );
+    let mut down = delays(2, &acked);
+    assert_eq!(down.len(), 2 * 2 * DOWN);
+    let (median, max) = median_max(&mut down);
+    eprintln!(
+        "event delay during the Redis outage (command acknowledged to watcher, {} deliveries on 2 \
+         instances): median {} ms, max {} ms",
+        down.len(),
+        median.as_millis(),
+        max.as_millis()
+    );
+    assert!(max <= BOUND, "every event within {BOUND:?} of its command during the outage: {down:?}");
+    let behind = said(BEHIND);
+    for i in 0..2 {
+        assert!(behind[i] > behind_before[i], "instance {i} read from the database: {}", cluster.log(i));
+    }
+
+    // Redis back: commands until both hubs have had an event from the bus first.
+    let again_before = said(AGAIN);
+    redis.restart().await;
+    let mut k = DOWN;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !said(AGAIN).iter().zip(&again_before).all(|(now, before)| now > before) {
+        assert!(Instant::now() < deadline, "the bus takes over again on both instances");
+        k += 1;
+        act(k, &mut acked).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let before = 2 * (k + 1);
+    for (a, _) in &watchers {
+        arrived(a, before, Duration::from_secs(10)).await;
+    }
+    const AFTER: usize = 3;
+    for n in 1..=AFTER {
+        act(k + n, &mut acked).await;
+    }
+    let total = before + 2 * AFTER;
+    for (a, _) in &watchers {
+        arrived(a, total, Duration::from_secs(10)).await;
+    }
+    let mut up = delays(before, &acked);
+    let (median, max) = median_max(&mut up);
+    eprintln!(
+        "event delay after Redis is back: median {} ms, max {} ms over {} deliveries",
+        median.as_millis(),
+        max.as_millis(),
+        up.len()
+    );
+    // Nothing more comes: no event twice.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let seen: Vec<Vec<Seen>> =
+        watchers.iter().map(|(a, _)| a.lock().unwrap().iter().map(|(s, _)| s.clone()).collect()).collect();
+    assert_exactly_once_in_order(&seen[0], total);
+    assert_eq!(seen[1], seen[0], "both instances' watchers get the same events in the same order");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 =
+            sqlx::query_scalar("select count(*) from event_outbox").fetch_one(&pool).await.unwrap();
+        if waiting == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the outbox drains over the bus: {waiting} wait");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (_, task) in watchers {
+        task.abort();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,10 @@
 //! single instance (the default), Redis Streams for several instances.
 //!
 //! The bus is only a fast path. Storage is the record: a hub that sees a gap in
-//! positions, or a published position it never received, reads the missing events from
-//! the database, so a lost or trimmed message delays delivery but never loses an event.
+//! positions, or a sequenced position that has not arrived by its next check, reads the
+//! missing events from the database, and while the bus is down it reads every new
+//! position there (see [`crate::events::FALLBACK_POLL`]); so a lost or trimmed message,
+//! or an outage of the bus, delays delivery by a second or two but never loses an event.
 
 mod local;
 mod redis;

@@ -2,9 +2,10 @@
 //! the stream stays bounded) and every instance's hub reads (XREAD BLOCK) one stream
 //! per deployment. Messages are the positioned event as JSON, without caller data.
 //!
-//! When Redis is down, `publish` fails fast and the relay keeps events in the outbox;
-//! the reader reconnects with back-off and continues after the last entry it read
-//! (anything lost with a restarted Redis is backfilled from storage by the hub).
+//! When Redis is down, `publish` fails fast and the relay keeps events in the outbox
+//! (sequenced, so every hub reads them from storage meanwhile); the reader reconnects
+//! with back-off and continues after the last entry it read (anything lost with a
+//! restarted Redis is backfilled from storage by the hub).
 
 use super::EventBus;
 use anyhow::Context;

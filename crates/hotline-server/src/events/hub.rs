@@ -1,21 +1,29 @@
 //! The per-instance hub: consumes the bus in position order, drops positions it has
 //! seen, fills gaps from storage, and fans events out to this instance's watchers.
 //!
-//! It also asks storage once a second how far the relay has published: a published
-//! position that has not arrived within a second (a message lost with a restarted
-//! Redis, or trimmed away) is read from storage. So watchers get every event even when
-//! the bus drops some, only later.
+//! Storage is the record and the bus only the fast path. Every [`FALLBACK_POLL`] the
+//! hub reads storage's sequenced head (`event_positions.last`, one query): a position
+//! that was sequenced at the previous check and has still not arrived means the bus is
+//! behind, whatever the cause (Redis down or unreachable from the relay or from this
+//! instance, a message lost with a restarted Redis or trimmed away, the relay unable to
+//! publish). The hub then reads every sequenced position from storage, and goes on doing
+//! so at every check until the bus delivers a position before storage does. So during a
+//! bus outage watchers get events at most about two checks after they are sequenced,
+//! from one reader per instance, whatever the number of watchers; the relay keeps
+//! sequencing meanwhile, and the bus's copies, when it is back, are dropped by position.
 
 use hotline_store::{PositionedEvent, Store, WatchFilter};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// Events held for a slow watcher before it lags (and catches up from storage).
 pub const FANOUT_CAPACITY: usize = 8192;
-/// How often the hub compares what it has with what the relay published.
-const CHECK_PUBLISHED: Duration = Duration::from_secs(1);
+/// How often the hub reads storage's sequenced head; also how long a sequenced position
+/// may take to arrive over the bus before the hub reads it from storage, and how often
+/// it reads storage while the bus is behind.
+pub const FALLBACK_POLL: Duration = Duration::from_secs(1);
 /// Events read from storage per query when filling a gap.
 const FILL_PAGE: u32 = 500;
 
@@ -25,6 +33,10 @@ pub struct EventHub {
     head: AtomicI64,
     /// Set when the server shuts down: watch streams end.
     closed: watch::Sender<bool>,
+    /// See [`FALLBACK_POLL`].
+    poll: Duration,
+    /// Set while the bus is behind storage and the hub reads every position from storage.
+    reading_storage: AtomicBool,
 }
 
 impl Default for EventHub {
@@ -35,10 +47,17 @@ impl Default for EventHub {
 
 impl EventHub {
     pub fn new() -> Self {
+        Self::with_poll(FALLBACK_POLL)
+    }
+
+    /// A hub that checks storage every `poll` instead of every [`FALLBACK_POLL`].
+    pub fn with_poll(poll: Duration) -> Self {
         EventHub {
             tx: broadcast::channel(FANOUT_CAPACITY).0,
             head: AtomicI64::new(0),
             closed: watch::channel(false).0,
+            poll: poll.max(Duration::from_millis(10)),
+            reading_storage: AtomicBool::new(false),
         }
     }
 
@@ -50,6 +69,12 @@ impl EventHub {
     /// The last position handed to watchers.
     pub fn head(&self) -> i64 {
         self.head.load(Ordering::SeqCst)
+    }
+
+    /// Whether the bus is behind storage, so the hub reads every position from storage
+    /// (see [`FALLBACK_POLL`]).
+    pub fn reading_storage(&self) -> bool {
+        self.reading_storage.load(Ordering::SeqCst)
     }
 
     /// Live events from now on, in position order without gaps.
@@ -75,12 +100,12 @@ impl EventHub {
         self.head.store(position, Ordering::SeqCst);
     }
 
-    /// Consumes the bus until it ends.
+    /// Consumes the bus until it ends, and reads storage when the bus is behind.
     pub async fn run(self: Arc<Self>, store: Arc<dyn Store>, mut bus: mpsc::Receiver<Arc<PositionedEvent>>) {
-        let mut check = tokio::time::interval(CHECK_PUBLISHED);
+        let mut check = tokio::time::interval(self.poll);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The published position seen at the previous check.
-        let mut published_before: i64 = 0;
+        // Storage's sequenced head at the previous check.
+        let mut sequenced_before: i64 = 0;
         loop {
             tokio::select! {
                 msg = bus.recv() => {
@@ -88,6 +113,10 @@ impl EventHub {
                     let last = self.head();
                     if e.position <= last {
                         continue;
+                    }
+                    // The bus brought a position before storage was read for it.
+                    if self.reading_storage.swap(false, Ordering::SeqCst) {
+                        tracing::info!(position = e.position, "event hub: the bus delivers again; reading events from storage stops");
                     }
                     if e.position > last + 1 {
                         self.fill(store.as_ref(), e.position - 1).await;
@@ -97,10 +126,19 @@ impl EventHub {
                 _ = check.tick() => {
                     match store.event_head().await {
                         Ok(h) => {
-                            if published_before > self.head() {
-                                self.fill(store.as_ref(), published_before).await;
+                            if !self.reading_storage() && sequenced_before > self.head() {
+                                self.reading_storage.store(true, Ordering::SeqCst);
+                                tracing::warn!(
+                                    head = self.head(),
+                                    sequenced = h.last,
+                                    every_ms = self.poll.as_millis() as u64,
+                                    "event hub: the bus is behind; reading events from storage"
+                                );
                             }
-                            published_before = h.published;
+                            if self.reading_storage() {
+                                self.fill(store.as_ref(), h.last).await;
+                            }
+                            sequenced_before = h.last;
                         }
                         Err(e) => tracing::warn!(error = %e, "event hub: cannot read the event head"),
                     }

@@ -7,12 +7,21 @@
 //!                         bus (in-process | Redis Streams)
 //!                                                  │
 //!            every instance: hub (dedup, gap fill from storage) ──> watchers
+//!                                  ^
+//!             storage, every second: the sequenced head; while the bus is behind
+//!             (a position sequenced a check ago has not arrived), every new position
 //! ```
+//!
+//! During a bus outage the relay goes on sequencing (events stay unpublished in the
+//! outbox) and each hub reads the new positions from storage, so watchers keep getting
+//! events, about a second or two late; see [`hub::FALLBACK_POLL`].
 
 mod hub;
 mod relay;
+#[cfg(test)]
+mod tests;
 
-pub use hub::EventHub;
+pub use hub::{EventHub, FALLBACK_POLL};
 pub use relay::run_relay;
 
 use crate::bus::EventBus;

@@ -3,6 +3,12 @@
 //! wrote events, and polls otherwise (see `OutboxStore::relay_poll`), so events written
 //! by other instances wait at most one poll. A wake-up waits a little for more commits
 //! (see [`coalesce`]), so work is batched under load. Commands never wait for it, nor for the bus.
+//!
+//! Sequencing never waits for the bus either: a failed publish is retried with back-off
+//! while sequencing goes on at every round, and a publish that hangs (a Redis that does
+//! not answer holds it until its response timeout) goes on sequencing meanwhile. So
+//! during a bus outage positions keep being given, and every instance's hub reads them
+//! from storage (see [`super::hub::FALLBACK_POLL`]).
 
 use crate::bus::EventBus;
 use hotline_store::Store;
@@ -16,6 +22,9 @@ const LEASE_CHECK: Duration = Duration::from_secs(1);
 /// Events sequenced or published in one go.
 pub const BATCH: u32 = 500;
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// A publish that has not finished after this long is slow: the relay sequences every
+/// poll (at most this long apart) until it finishes.
+const SLOW_PUBLISH: Duration = Duration::from_millis(200);
 /// After a local commit wakes the leader, it waits a while for more commits before
 /// sequencing, so a busy instance sequences and publishes in batches instead of once
 /// per command: [`COALESCE_MIN`] when the last round was small, growing by
@@ -70,7 +79,7 @@ pub async fn run_relay(store: Arc<dyn Store>, bus: Arc<dyn EventBus>) {
             if Instant::now() < retry_at {
                 continue;
             }
-            match publish(store.as_ref(), bus.as_ref()).await {
+            match publish_sequencing(store.as_ref(), bus.as_ref(), poll).await {
                 Ok(()) => backoff = Duration::ZERO,
                 Err(e) => {
                     backoff = (backoff * 2).clamp(Duration::from_millis(50), MAX_BACKOFF);
@@ -97,6 +106,22 @@ async fn sequence(store: &dyn Store) -> u64 {
             Err(e) => {
                 tracing::warn!(error = %e, "event relay: sequencing failed");
                 return count;
+            }
+        }
+    }
+}
+
+/// [`publish`], sequencing every `poll` (at most [`SLOW_PUBLISH`]) while the publish is slow.
+async fn publish_sequencing(store: &dyn Store, bus: &dyn EventBus, poll: Duration) -> anyhow::Result<()> {
+    let publishing = publish(store, bus);
+    tokio::pin!(publishing);
+    let mut next = tokio::time::Instant::now() + SLOW_PUBLISH;
+    loop {
+        tokio::select! {
+            r = &mut publishing => return r,
+            () = tokio::time::sleep_until(next) => {
+                sequence(store).await;
+                next = tokio::time::Instant::now() + poll.min(SLOW_PUBLISH);
             }
         }
     }

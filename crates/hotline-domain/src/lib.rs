@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod error;
+pub mod fund;
 pub mod geo;
 pub mod lifecycle;
 pub mod model;

@@ -3,6 +3,7 @@
 mod deadlines;
 mod escalation;
 mod fixtures;
+mod fund;
 mod policy;
 mod queue;
 mod routing;

@@ -391,4 +391,3 @@ pub async fn follow(app: App) {
         }
     }
 }
-

@@ -122,7 +122,9 @@ pub enum QueueEvent {
     /// it the core picks the longest-idle available agent whose skills match.
     Offered {
         call: String,
-        #[serde(skip_serializing)]
+        /// Not in the serialised event (the log holds no caller numbers); read back
+        /// empty, and taken from the call record when a logged event is replayed.
+        #[serde(skip_serializing, default)]
         caller_phone: String,
         line: String,
         skills: Vec<String>,
@@ -663,9 +665,17 @@ impl QueueState {
         };
         match event {
             QueueEvent::Tick => Ok(()),
-            QueueEvent::SignIn { agent, .. } => match self.agents.get(agent).map(|a| a.presence) {
-                Some(Presence::OnCall) | Some(Presence::WrapUp) => {
+            QueueEvent::SignIn { agent, seat } => match self.agents.get(agent) {
+                Some(a) if matches!(a.presence, Presence::OnCall | Presence::WrapUp) => {
                     Err(precondition(format!("agent {agent} is busy; finish the call first")))
+                }
+                // The seat's phone is ringing for the call: moving seats would strand it.
+                Some(a) if a.ringing && a.seat.as_deref() != Some(seat.as_str()) => {
+                    Err(precondition(format!(
+                        "agent {agent} is being rung for call `{}` at seat {}",
+                        a.call_id.as_deref().unwrap_or(""),
+                        a.seat.as_deref().unwrap_or("")
+                    )))
                 }
                 _ => Ok(()),
             },

@@ -5,6 +5,7 @@ pub mod driver;
 pub mod figures;
 pub mod history;
 pub mod mix;
+pub mod queue;
 pub mod raw;
 pub mod recorder;
 pub mod scenario;

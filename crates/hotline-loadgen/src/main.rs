@@ -103,6 +103,16 @@ struct Args {
     county_manager: String,
     #[arg(long, default_value = "admin")]
     admin: String,
+    /// Instead of the call workload: measure queue convergence. Call events go to
+    /// --target as --telephony-user; a `WatchQueue` stream of --dispatcher on this other
+    /// instance times each from its acknowledgement to the first snapshot showing it.
+    #[arg(long)]
+    queue_convergence: Option<String>,
+    /// Events --queue-convergence reports (half offers, half abandons).
+    #[arg(long, default_value_t = 100)]
+    queue_events: u32,
+    #[arg(long, default_value = "cti")]
+    telephony_user: String,
 }
 
 #[tokio::main]
@@ -155,6 +165,32 @@ async fn main() -> anyhow::Result<()> {
             std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
         }
         anyhow::ensure!(failure.is_none(), "some requests failed");
+        return Ok(());
+    }
+    if let Some(url) = &args.queue_convergence {
+        let other = tonic::transport::Channel::from_shared(url.clone())?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+        let recorder = Recorder::default();
+        let started = std::time::Instant::now();
+        hotline_loadgen::queue::run(
+            &channel,
+            &other,
+            &args.telephony_user,
+            &args.dispatcher,
+            &args.password,
+            args.queue_events,
+            &recorder,
+        )
+        .await?;
+        let rows = recorder.summary();
+        println!("{}", table(&rows, started.elapsed().as_secs_f64()));
+        if let Some(path) = &args.report {
+            let report =
+                serde_json::json!({ "queue_convergence": url, "events": args.queue_events, "rpcs": rows });
+            std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+        }
         return Ok(());
     }
     let (agent, _) = sign_in(&channel, &args.agent, &args.password).await?;

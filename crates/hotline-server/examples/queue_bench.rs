@@ -76,7 +76,10 @@ async fn hub_reads(store: &dyn Store, now: DateTime<Utc>) {
         std::hint::black_box(hub.snapshot(store, now).await.unwrap());
     }
     let per = began.elapsed().as_secs_f64() / f64::from(n);
-    println!("snapshot through the hub (lock + read): {:.0} ns per read", per * 1e9);
+    println!(
+        "snapshot through the hub (lock + catch-up read of the log + copy): {:.0} ns per read",
+        per * 1e9
+    );
 }
 
 /// Offer, answer, end, ready for `calls` calls over 20 agents; every event persisted.

@@ -1,17 +1,46 @@
-//! The live queue: one in-memory [`QueueState`] per server, changed only through
-//! [`QueueHub::apply`], which persists what each event changed before publishing the new
-//! snapshot to watchers. Loaded from the store on first use (at start), so a restart
-//! picks up where the stored records left off.
+//! The live queue. Every server instance keeps one [`QueueState`] in memory, a replica of
+//! the queue log (`queue_events`): the log's id order is the one order of queue events,
+//! decided in the database, and a replica is the state after the entries up to its
+//! *head* (the id of the last entry it applied).
+//!
+//! - A change ([`QueueHub::apply`]) is decided on the replica's state and appended only
+//!   if the log's head is still the replica's
+//!   ([`hotline_store::QueueStore::append_queue_change`]).
+//!   When another instance appended first, the replica undoes the event, catches up (it
+//!   replays the entries after its head with [`QueueState::apply`], each at its logged
+//!   time), decides the event again on the newer state and retries. An event the state
+//!   refuses is refused only once the replica has caught up.
+//! - Reads that must be exact ([`QueueHub::snapshot`], [`QueueHub::agent`]) catch up
+//!   first: one indexed read of the entries after the head.
+//! - [`follow`] polls the log's head ([`hotline_store::QueueStore::queue_poll`]: 200 ms on PostgreSQL)
+//!   and catches up when it moved, so `WatchQueue` streams on every instance publish the
+//!   same snapshots as the log moves.
+//! - On any storage failure or an entry that does not replay, the replica is dropped and
+//!   rebuilt from the records and the head they are as of
+//!   ([`hotline_store::QueueStore::load_queue_state`]) on next use.
+//!
+//! Nothing about the queue lives only in one instance's memory: an instance that dies
+//! loses no call, and any other continues from the log.
 
+use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, Duration, Utc};
 use hotline_domain::queue::{
     AgentRecord, Applied, CallRecord, QueueEvent, QueueState, Snapshot, shanghai_day,
 };
 use hotline_domain::shanghai;
-use hotline_store::{QueueLogEntry, Store};
+use hotline_store::{QueueAppend, QueueLogEntry, QueueLogged, Store, StoreError};
+use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::{Mutex, MutexGuard, watch};
 use uuid::Uuid;
+
+/// Entries read from the log at a time while catching up.
+const CATCH_UP_BATCH: u32 = 500;
+/// How many times an event is decided again after other instances appended first,
+/// before the caller is told to retry.
+const MAX_ATTEMPTS: usize = 16;
+/// The replica's head while nothing is loaded.
+const NOT_LOADED: i64 = -1;
 
 /// What watchers see: the latest snapshot and when it was taken.
 #[derive(Debug, Clone)]
@@ -26,12 +55,16 @@ struct Inner {
     state: QueueState,
     /// The time of the last event applied; later events never go back before it.
     last_at: DateTime<Utc>,
+    /// The id of the last log entry the state includes (0: the empty log).
+    head: i64,
 }
 
 pub struct QueueHub {
     max_wrap_up: Duration,
     inner: Mutex<Option<Inner>>,
     tx: watch::Sender<Published>,
+    /// The replica's head as last known, read by [`follow`] without the lock.
+    head: AtomicI64,
 }
 
 /// The result of one applied event.
@@ -87,10 +120,22 @@ fn day_start(t: DateTime<Utc>) -> DateTime<Utc> {
         .to_utc()
 }
 
+/// The event a log entry records, with the caller's number of an offer put back from its
+/// call record.
+fn logged_event(logged: QueueLogged) -> Result<QueueEvent, StoreError> {
+    let mut event: QueueEvent = serde_json::from_value(logged.entry.payload).map_err(|e| {
+        StoreError::other(format!("queue log entry {} does not name an event: {e}", logged.id))
+    })?;
+    if let QueueEvent::Offered { caller_phone, .. } = &mut event {
+        *caller_phone = logged.caller_phone.unwrap_or_default();
+    }
+    Ok(event)
+}
+
 impl QueueHub {
     pub fn new(max_wrap_up: Duration) -> QueueHub {
         let (tx, _) = watch::channel(Published { snapshot: None, at: Utc::now(), closed: false });
-        QueueHub { max_wrap_up, inner: Mutex::new(None), tx }
+        QueueHub { max_wrap_up, inner: Mutex::new(None), tx, head: AtomicI64::new(NOT_LOADED) }
     }
 
     async fn loaded<'a>(
@@ -100,11 +145,73 @@ impl QueueHub {
         now: DateTime<Utc>,
     ) -> ApiResult<&'a mut Inner> {
         if guard.is_none() {
-            let (agents, calls) = store.load_queue(day_start(now)).await?;
-            let state = QueueState::from_records(self.max_wrap_up, now, agents, calls);
-            tracing::info!(agents = state.agents().count(), calls = state.calls().count(), "queue loaded");
-            **guard = Some(Inner { state, last_at: now });
-            self.publish(guard.as_ref().expect("set"), now);
+            let load = store.load_queue_state(day_start(now)).await?;
+            let state = QueueState::from_records(self.max_wrap_up, now, load.agents, load.calls);
+            tracing::info!(
+                agents = state.agents().count(),
+                calls = state.calls().count(),
+                head = load.head,
+                "queue loaded"
+            );
+            let inner = Inner { state, last_at: load.head_at.unwrap_or(now), head: load.head };
+            self.head.store(inner.head, Ordering::Release);
+            self.publish(&inner, now);
+            **guard = Some(inner);
+        }
+        Ok(guard.as_mut().expect("loaded"))
+    }
+
+    /// Forgets the replica: it is rebuilt from the store on next use.
+    fn drop_state(&self, guard: &mut MutexGuard<'_, Option<Inner>>) {
+        **guard = None;
+        self.head.store(NOT_LOADED, Ordering::Release);
+    }
+
+    /// Replays the log's entries after the replica's head; whether there were any.
+    async fn catch_up(&self, inner: &mut Inner, store: &dyn Store) -> Result<bool, StoreError> {
+        let mut moved = false;
+        loop {
+            let batch = store.queue_log_since(inner.head, CATCH_UP_BATCH).await?;
+            let full = batch.len() >= CATCH_UP_BATCH as usize;
+            for logged in batch {
+                let (id, at) = (logged.id, logged.entry.at);
+                let event = logged_event(logged)?;
+                inner.state.apply(&event, at).map_err(|e| {
+                    StoreError::other(format!("queue log entry {id} does not replay on this replica: {e}"))
+                })?;
+                if !matches!(event, QueueEvent::Tick) {
+                    inner.last_at = inner.last_at.max(at);
+                }
+                inner.head = id;
+                moved = true;
+            }
+            self.head.store(inner.head, Ordering::Release);
+            if !full {
+                return Ok(moved);
+            }
+        }
+    }
+
+    /// The replica, loaded and caught up with the log, publishing what changed. On a
+    /// failure it is dropped.
+    async fn current<'a>(
+        &self,
+        guard: &'a mut MutexGuard<'_, Option<Inner>>,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+    ) -> ApiResult<&'a mut Inner> {
+        self.loaded(guard, store, now).await?;
+        let inner = guard.as_mut().expect("loaded");
+        match self.catch_up(inner, store).await {
+            Ok(moved) => {
+                if moved {
+                    self.publish(inner, now);
+                }
+            }
+            Err(e) => {
+                self.drop_state(guard);
+                return Err(e.into());
+            }
         }
         Ok(guard.as_mut().expect("loaded"))
     }
@@ -126,8 +233,9 @@ impl QueueHub {
         self.loaded(&mut guard, store, now).await.map(|_| ())
     }
 
-    /// Applies `event` at `at` (never before the last event), persists what changed in
-    /// one transaction, and publishes the new snapshot. A refused event changes nothing.
+    /// Applies `event` at `at` (never before the last event of the log), appends it to the
+    /// log with what it changed in one transaction, and publishes the new snapshot. A
+    /// refused event changes nothing; it is refused by the state caught up with the log.
     pub async fn apply(
         &self,
         store: &dyn Store,
@@ -136,49 +244,89 @@ impl QueueHub {
         actor: Option<Uuid>,
     ) -> ApiResult<Outcome> {
         let mut guard = self.inner.lock().await;
-        let inner = self.loaded(&mut guard, store, at).await?;
-        let at = at.max(inner.last_at);
-        let applied = inner.state.apply(&event, at).map_err(ApiError::from)?;
-        // The clock's ticks do not hold back events the telephony layer time-stamped
-        // a moment earlier.
-        if !matches!(event, QueueEvent::Tick) {
-            inner.last_at = at;
-        }
         let (call_id, agent_id) = event_ids(&event);
-        let outcome = Outcome {
-            call: call_id.as_deref().and_then(|c| inner.state.call(c).cloned()),
-            agent: agent_id.and_then(|a| inner.state.agent(a).cloned()),
-            applied,
-        };
-        if outcome.applied.is_empty() && matches!(event, QueueEvent::Tick) {
-            return Ok(outcome);
+        for _ in 0..MAX_ATTEMPTS {
+            let inner = self.loaded(&mut guard, store, at).await?;
+            let at = at.max(inner.last_at);
+            // Kept to undo the event if another instance appended first.
+            let before = inner.state.clone();
+            let applied = match inner.state.apply(&event, at) {
+                Ok(applied) => applied,
+                Err(refused) => match self.catch_up(inner, store).await {
+                    // Perhaps refused only because this replica was behind.
+                    Ok(true) => {
+                        self.publish(inner, at);
+                        continue;
+                    }
+                    Ok(false) => return Err(refused.into()),
+                    Err(e) => {
+                        self.drop_state(&mut guard);
+                        return Err(e.into());
+                    }
+                },
+            };
+            let outcome = Outcome {
+                call: call_id.as_deref().and_then(|c| inner.state.call(c).cloned()),
+                agent: agent_id.and_then(|a| inner.state.agent(a).cloned()),
+                applied,
+            };
+            // A tick that changed nothing is not logged: it decides nothing another
+            // replica would decide differently.
+            if outcome.applied.is_empty() && matches!(event, QueueEvent::Tick) {
+                return Ok(outcome);
+            }
+            let agents: Vec<AgentRecord> =
+                outcome.applied.agents.iter().filter_map(|a| inner.state.agent(*a).cloned()).collect();
+            let calls: Vec<CallRecord> =
+                outcome.applied.calls.iter().filter_map(|c| inner.state.call(c).cloned()).collect();
+            let entry = QueueLogEntry {
+                at,
+                kind: event_kind(&event).to_owned(),
+                call_id: call_id.clone(),
+                agent_id,
+                actor_id: actor,
+                payload: serde_json::to_value(&event).unwrap_or(serde_json::Value::Null),
+            };
+            match store.append_queue_change(inner.head, &entry, &agents, &calls).await {
+                Ok(QueueAppend::Appended(id)) => {
+                    // The clock's ticks do not hold back events the telephony layer
+                    // time-stamped a moment earlier.
+                    if !matches!(event, QueueEvent::Tick) {
+                        inner.last_at = at;
+                    }
+                    inner.head = id;
+                    self.head.store(id, Ordering::Release);
+                    self.publish(inner, at);
+                    return Ok(outcome);
+                }
+                Ok(QueueAppend::Behind { head }) => {
+                    tracing::debug!(head, mine = inner.head, "queue: another instance appended first");
+                    inner.state = before;
+                    if let Err(e) = self.catch_up(inner, store).await {
+                        self.drop_state(&mut guard);
+                        return Err(e.into());
+                    }
+                    self.publish(inner, at);
+                }
+                Err(e) => {
+                    // Memory ran ahead of storage: reload from the store on next use.
+                    self.drop_state(&mut guard);
+                    return Err(e.into());
+                }
+            }
         }
-        let agents: Vec<AgentRecord> =
-            outcome.applied.agents.iter().filter_map(|a| inner.state.agent(*a).cloned()).collect();
-        let calls: Vec<CallRecord> =
-            outcome.applied.calls.iter().filter_map(|c| inner.state.call(c).cloned()).collect();
-        let entry = QueueLogEntry {
-            at,
-            kind: event_kind(&event).to_owned(),
-            call_id,
-            agent_id,
-            actor_id: actor,
-            payload: serde_json::to_value(&event).unwrap_or(serde_json::Value::Null),
-        };
-        if let Err(e) = store.save_queue_change(&entry, &agents, &calls).await {
-            // Memory ran ahead of storage: reload from the store on next use.
-            *guard = None;
-            return Err(e.into());
-        }
-        self.publish(inner, at);
-        Ok(outcome)
+        Err(ApiError::Grpc(tonic::Status::unavailable(
+            "the queue changed through other instances on every attempt; try again",
+        )))
     }
 
+    /// The live figures at `now`, caught up with the log.
     pub async fn snapshot(&self, store: &dyn Store, now: DateTime<Utc>) -> ApiResult<Snapshot> {
         let mut guard = self.inner.lock().await;
-        Ok(self.loaded(&mut guard, store, now).await?.state.snapshot(now))
+        Ok(self.current(&mut guard, store, now).await?.state.snapshot(now))
     }
 
+    /// An agent's record, caught up with the log.
     pub async fn agent(
         &self,
         store: &dyn Store,
@@ -186,7 +334,24 @@ impl QueueHub {
         now: DateTime<Utc>,
     ) -> ApiResult<Option<AgentRecord>> {
         let mut guard = self.inner.lock().await;
-        Ok(self.loaded(&mut guard, store, now).await?.state.agent(id).cloned())
+        Ok(self.current(&mut guard, store, now).await?.state.agent(id).cloned())
+    }
+
+    /// Catches up when the log's head moved past the replica's (or reloads a replica
+    /// dropped after a failure), publishing the new snapshot. One indexed read when
+    /// nothing moved.
+    pub async fn follow_log(&self, store: &dyn Store, now: DateTime<Utc>) -> ApiResult<()> {
+        let known = self.head.load(Ordering::Acquire);
+        if known != NOT_LOADED && store.queue_log_head().await? == known {
+            return Ok(());
+        }
+        let mut guard = self.inner.lock().await;
+        self.current(&mut guard, store, now).await.map(|_| ())
+    }
+
+    /// The id of the last log entry the replica includes; `None` while it is not loaded.
+    pub fn head(&self) -> Option<i64> {
+        Some(self.head.load(Ordering::Acquire)).filter(|h| *h != NOT_LOADED)
     }
 
     /// The latest published snapshot, without waiting for the lock (for metrics).
@@ -201,5 +366,28 @@ impl QueueHub {
     /// Ends every watch stream (the server is stopping).
     pub fn close(&self) {
         self.tx.send_modify(|p| p.closed = true);
+    }
+}
+
+/// Keeps this instance's replica following the log: polls the head every
+/// [`hotline_store::QueueStore::queue_poll`] and catches up when it moved. Events through this instance
+/// are applied and published as they are written; this brings those of the others.
+pub async fn follow(app: App) {
+    let poll = app.store.queue_poll();
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(poll).await;
+        match app.queue.follow_log(app.store.as_ref(), app.now()).await {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("queue: following the log again");
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "queue: cannot follow the log; retrying");
+            }
+            Err(_) => {}
+        }
     }
 }

@@ -121,6 +121,8 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("loading the queue: {e}"))?;
     let ticker = tokio::spawn(tick_queue(app.clone()));
+    // Queue events through other instances reach this one's replica within a poll.
+    let queue_follower = tokio::spawn(crate::queue::follow(app.clone()));
     let event_tasks = app.events.start(app.store.clone()).await?;
     let sweeper = app.sweeper.interval().map(|every| tokio::spawn(crate::sweeper::run(app.clone(), every)));
     // Revocations made through other instances reach this one within the refresh period.
@@ -192,6 +194,7 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
+    queue_follower.abort();
     for task in event_tasks {
         task.abort();
     }

@@ -15,6 +15,7 @@
 
 mod creation;
 mod outbox;
+pub mod queue;
 mod stats;
 pub mod sweep;
 pub mod testing;
@@ -101,6 +102,10 @@ impl Backend for PostgresBackend {
 
     /// Other instances write too, without notifying this one: look often.
     const RELAY_POLL: Duration = Duration::from_millis(20);
+
+    /// Other instances append queue events: a replica sees them within this (one
+    /// indexed read of the log's head per poll).
+    const QUEUE_POLL: Duration = Duration::from_millis(200);
 
     /// Connects to `postgres://...` with a pool of at most `max_connections` and runs the
     /// migrations (sqlx serialises concurrent migrators with an advisory lock).
@@ -346,6 +351,16 @@ impl Backend for PostgresBackend {
         tx.commit().await.map_err(db)?;
         store.notify_events_written();
         Ok(stored)
+    }
+
+    /// Takes [`queue::QUEUE_LOCK`] for the transaction first: appends from every instance
+    /// run one at a time, in the order of their ids.
+    async fn write_queue_log<T, F>(store: &PostgresStore, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        queue::write_queue_log(store, job).await
     }
 
     async fn try_sweep_lease(store: &PostgresStore) -> Result<Option<SweepLease>> {

@@ -81,6 +81,10 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// [`hotline_store::OutboxStore::relay_poll`]).
     const RELAY_POLL: Duration;
 
+    /// How often a replica of the live queue polls the log's head (see
+    /// [`hotline_store::QueueStore::queue_poll`]).
+    const QUEUE_POLL: Duration;
+
     /// Opens the database at `url`, runs its migrations, and makes the store, with at
     /// most `max_connections` pooled connections.
     async fn open(url: &str, max_connections: u32, keys: CallerKeys) -> Result<SqlStore<Self>>;
@@ -108,6 +112,18 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// Like [`Backend::write`], in a transaction of its own: for a job whose commit may
     /// fail (deferred foreign keys), so that the failure is its alone.
     async fn write_alone<T, F>(store: &SqlStore<Self>, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        Self::write(store, job).await
+    }
+
+    /// Like [`Backend::write`], for an append to the queue log: the transaction is
+    /// serialised with every other process's appends before `job` runs (see
+    /// [`hotline_store::QueueStore::append_queue_change`]). The one writer of a database
+    /// that takes its write lock up front (SQLite's `BEGIN IMMEDIATE`) serialises already.
+    async fn write_queue_log<T, F>(store: &SqlStore<Self>, job: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Self::Conn) -> BoxFuture<'c, Result<T>> + Send + 'static,

@@ -4,7 +4,10 @@ use crate::{Backend, Dialect, R, ReadRow, Sql, SqlStore, corrupt};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_domain::queue::{ANSWER_TARGET_SECS, AgentRecord, CallRecord, DayTotals};
-use hotline_store::{CallerKeys, IntakeLink, QueueLogEntry, QueueStore, Result, StoreError};
+use hotline_store::{
+    CallerKeys, IntakeLink, QueueAppend, QueueLoad, QueueLogEntry, QueueLogged, QueueStore, Result,
+    StoreError,
+};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -42,7 +45,14 @@ fn call_from_row(row: &impl ReadRow, keys: &CallerKeys) -> Result<CallRecord> {
     })
 }
 
-/// The statements of `save_queue_change`, in the caller's transaction.
+/// The id of the log's last entry, 0 while it is empty.
+async fn log_head<C: Dialect>(conn: &mut C) -> Result<i64> {
+    let row = Sql::new("select coalesce(max(id), 0) as head from queue_events").fetch_one(conn).await?;
+    R(&row).get("head")
+}
+
+/// The statements of `save_queue_change`, in the caller's transaction, which the backend
+/// has serialised with every other append (see [`Backend::write_queue_log`]).
 async fn queue_change<C: Dialect>(
     conn: &mut C,
     entry: &QueueLogEntry,
@@ -110,6 +120,69 @@ async fn queue_change<C: Dialect>(
     R(&row).get("id")
 }
 
+/// The statements of `append_queue_change`: the head compared, then the change.
+async fn guarded_queue_change<C: Dialect>(
+    conn: &mut C,
+    expected_head: i64,
+    entry: &QueueLogEntry,
+    agents: &[AgentRecord],
+    calls: &[CallRecord],
+    keys: &CallerKeys,
+) -> Result<QueueAppend> {
+    let head = log_head(conn).await?;
+    if head != expected_head {
+        return Ok(QueueAppend::Behind { head });
+    }
+    Ok(QueueAppend::Appended(queue_change(conn, entry, agents, calls, keys).await?))
+}
+
+fn logged_from_row(row: &impl ReadRow, keys: &CallerKeys) -> Result<QueueLogged> {
+    let r = R(row);
+    Ok(QueueLogged {
+        id: r.get("id")?,
+        entry: QueueLogEntry {
+            at: r.get("at")?,
+            kind: r.get("kind")?,
+            call_id: r.opt("call_id")?,
+            agent_id: r.opt("agent_id")?,
+            actor_id: r.opt("actor_id")?,
+            payload: r.json("payload")?,
+        },
+        caller_phone: keys.open_value(
+            "caller_phone",
+            r.opt("caller_phone")?,
+            r.opt::<String>("caller_key_id")?.as_deref(),
+        )?,
+    })
+}
+
+/// The statements of `load_queue_state`, in one consistent read.
+async fn load<C: Dialect>(conn: &mut C, since: DateTime<Utc>, keys: &CallerKeys) -> Result<QueueLoad> {
+    let head =
+        Sql::new("select id, at from queue_events order by id desc limit 1").fetch_optional(conn).await?;
+    let (head, head_at) = match head {
+        Some(row) => (R(&row).get("id")?, Some(R(&row).get("at")?)),
+        None => (0, None),
+    };
+    let agents = Sql::new("select * from queue_agents order by agent_id")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(agent_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    let calls = Sql::new(
+        "select * from queue_calls where offered_at >= $1 \
+         union select * from queue_calls where abandoned_at is null and wrap_ended_at is null",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| call_from_row(r, keys))
+    .collect::<Result<Vec<_>>>()?;
+    Ok(QueueLoad { head, head_at, agents, calls })
+}
+
 /// The figures of the calls offered in `[$2, $3)`: milliseconds truncate toward zero,
 /// as chrono's `num_milliseconds` does.
 fn totals_sql<C: Dialect>() -> String {
@@ -138,29 +211,56 @@ impl<B: Backend> QueueStore for SqlStore<B> {
     ) -> Result<i64> {
         let (entry, agents, calls, keys) =
             (entry.clone(), agents.to_vec(), calls.to_vec(), self.keys.clone());
-        self.write(move |c| Box::pin(async move { queue_change(c, &entry, &agents, &calls, &keys).await }))
-            .await
+        B::write_queue_log(self, move |c| {
+            Box::pin(async move { queue_change(c, &entry, &agents, &calls, &keys).await })
+        })
+        .await
     }
 
-    async fn load_queue(&self, since: DateTime<Utc>) -> Result<(Vec<AgentRecord>, Vec<CallRecord>)> {
-        let mut conn = self.read().await?;
-        let agents = Sql::new("select * from queue_agents order by agent_id")
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(agent_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let calls = Sql::new(
-            "select * from queue_calls where offered_at >= $1 \
-             union select * from queue_calls where abandoned_at is null and wrap_ended_at is null",
+    async fn append_queue_change(
+        &self,
+        expected_head: i64,
+        entry: &QueueLogEntry,
+        agents: &[AgentRecord],
+        calls: &[CallRecord],
+    ) -> Result<QueueAppend> {
+        let (entry, agents, calls, keys) =
+            (entry.clone(), agents.to_vec(), calls.to_vec(), self.keys.clone());
+        B::write_queue_log(self, move |c| {
+            Box::pin(
+                async move { guarded_queue_change(c, expected_head, &entry, &agents, &calls, &keys).await },
+            )
+        })
+        .await
+    }
+
+    async fn load_queue_state(&self, since: DateTime<Utc>) -> Result<QueueLoad> {
+        let keys = self.keys.clone();
+        B::read_consistent(self, move |c| Box::pin(async move { load(c, since, &keys).await })).await
+    }
+
+    async fn queue_log_since(&self, after: i64, limit: u32) -> Result<Vec<QueueLogged>> {
+        Sql::new(
+            "select e.id, e.at, e.kind, e.call_id, e.agent_id, e.actor_id, e.payload, \
+             c.caller_phone, c.caller_key_id from queue_events e \
+             left join queue_calls c on e.kind = 'offered' and c.id = e.call_id \
+             where e.id > $1 order by e.id limit $2",
         )
-        .bind(since)
-        .fetch_all(&mut *conn)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.read().await?)
         .await?
         .iter()
-        .map(|r| call_from_row(r, &self.keys))
-        .collect::<Result<Vec<_>>>()?;
-        Ok((agents, calls))
+        .map(|r| logged_from_row(r, &self.keys))
+        .collect()
+    }
+
+    async fn queue_log_head(&self) -> Result<i64> {
+        log_head(&mut *self.read().await?).await
+    }
+
+    fn queue_poll(&self) -> std::time::Duration {
+        B::QUEUE_POLL
     }
 
     async fn get_queue_call(&self, id: &str) -> Result<CallRecord> {

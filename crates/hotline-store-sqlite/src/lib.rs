@@ -124,6 +124,10 @@ impl Backend for SqliteBackend {
     /// Every write is this process's own and notifies the relay: it need look rarely.
     const RELAY_POLL: Duration = Duration::from_secs(1);
 
+    /// Every queue event is this process's own and is applied as it is written: the
+    /// poll only finds what another process wrote to the same file.
+    const QUEUE_POLL: Duration = Duration::from_secs(1);
+
     /// Opens (creating the file and its directory if missing) `sqlite://path` with
     /// [`connect_options`], runs the migrations, and starts the writer; the pool holds
     /// at most `max_connections` readers.

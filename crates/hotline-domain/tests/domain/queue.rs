@@ -247,3 +247,115 @@ fn the_snapshot_always_equals_a_recomputation() {
         }
     }
 }
+
+#[test]
+fn no_second_seat_while_rung_or_busy() {
+    let a = Uuid::from_u128(1);
+    let mut q = QueueState::new(Duration::seconds(60), sh(8, 0, 0));
+    q.apply(&QueueEvent::SignIn { agent: a, seat: "S1".into() }, sh(8, 0, 0)).unwrap();
+    assert_eq!(q.apply(&offered("c1", &[]), sh(8, 0, 1)).unwrap().assigned, Some(a));
+    let before = q.clone();
+    let err = q.apply(&QueueEvent::SignIn { agent: a, seat: "S2".into() }, sh(8, 0, 2)).unwrap_err();
+    assert!(err.to_string().contains("being rung for call `c1` at seat S1"), "{err}");
+    assert_eq!(q, before);
+    // Signing in again at the seat being rung changes nothing that matters.
+    q.apply(&QueueEvent::SignIn { agent: a, seat: "S1".into() }, sh(8, 0, 2)).unwrap();
+    assert!(q.agent(a).unwrap().ringing);
+    q.apply(&QueueEvent::Answered { call: "c1".into(), agent: a }, sh(8, 0, 3)).unwrap();
+    let err = q.apply(&QueueEvent::SignIn { agent: a, seat: "S2".into() }, sh(8, 0, 4)).unwrap_err();
+    assert!(err.to_string().contains("busy"), "{err}");
+    assert_eq!(q.agent(a).unwrap().seat.as_deref(), Some("S1"));
+}
+
+/// A replica rebuilt from the stored records at any point and then replaying the rest of
+/// the log (each accepted event as serialised, the caller's number taken from the call
+/// record) reaches the writer's state after every event: the same snapshot, agents and
+/// calls.
+#[test]
+fn replicas_replaying_the_log_agree() {
+    let agents: Vec<Uuid> = (1..=4).map(Uuid::from_u128).collect();
+    for seed in 1..=100u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
+        let wrap = Duration::seconds(rng.below(90) as i64);
+        let mut at = sh(23, 40, 0);
+        let mut writer = QueueState::new(wrap, at);
+        let mut log: Vec<(serde_json::Value, DateTime<Utc>)> = Vec::new();
+        let mut calls = 0u32;
+        let mut replicas: Vec<(QueueState, usize)> = vec![(QueueState::new(wrap, at), 0)];
+        for step in 0..150 {
+            at += Duration::milliseconds(rng.below(30_000) as i64);
+            let agent = agents[rng.below(agents.len() as u64) as usize];
+            let open: Vec<String> =
+                writer.calls().filter(|c| c.ended_at.is_none()).map(|c| c.id.clone()).collect();
+            let some_call = if open.is_empty() {
+                format!("c{}", rng.below(u64::from(calls) + 1))
+            } else {
+                open[rng.below(open.len() as u64) as usize].clone()
+            };
+            let event = match rng.below(11) {
+                0 => QueueEvent::SignIn { agent, seat: format!("S{}", rng.below(3)) },
+                1 => QueueEvent::SignOut { agent },
+                2 => QueueEvent::Ready { agent },
+                3 => QueueEvent::Break { agent, reason: "rest".into() },
+                4 => QueueEvent::SetSkills {
+                    agent,
+                    skills: if rng.below(2) == 0 { vec!["dialect".into()] } else { vec![] },
+                },
+                5 | 6 => {
+                    calls += 1;
+                    let skills: &[&str] = if rng.below(4) == 0 { &["dialect"] } else { &[] };
+                    offered(&format!("c{calls}"), skills)
+                }
+                7 => QueueEvent::Rung { call: some_call, agent },
+                8 => QueueEvent::Answered { call: some_call, agent },
+                9 => QueueEvent::Transferred { call: some_call, to: agent },
+                _ => {
+                    if rng.below(2) == 0 {
+                        QueueEvent::Ended { call: some_call }
+                    } else {
+                        QueueEvent::Tick
+                    }
+                }
+            };
+            // The writer logs what it accepted, except ticks that changed nothing.
+            match writer.apply(&event, at) {
+                Ok(applied) if !(applied.is_empty() && event == QueueEvent::Tick) => {
+                    log.push((serde_json::to_value(&event).unwrap(), at));
+                }
+                _ => {}
+            }
+            if step % 25 == 24 {
+                // A replica starting now from the stored records.
+                let (a, c) = stored(&writer, at);
+                replicas.push((QueueState::from_records(wrap, at, a, c), log.len()));
+            }
+            for (replica, applied) in &mut replicas {
+                for (payload, t) in &log[*applied..] {
+                    let mut e: QueueEvent = serde_json::from_value(payload.clone()).unwrap();
+                    if let QueueEvent::Offered { call, caller_phone, .. } = &mut e {
+                        assert!(caller_phone.is_empty(), "the log holds no caller numbers");
+                        *caller_phone = writer.call(call).unwrap().caller_phone.clone();
+                    }
+                    replica.apply(&e, *t).unwrap_or_else(|err| panic!("seed {seed}: replaying {e:?}: {err}"));
+                }
+                *applied = log.len();
+                assert_eq!(replica.snapshot(at), writer.snapshot(at), "seed {seed} step {step}");
+                assert!(replica.agents().eq(writer.agents()), "seed {seed} step {step}: agents");
+                // A tick that changed nothing is not logged, though it may have dropped the
+                // calls of a past day from the writer's memory: what storage keeps agrees.
+                let sorted = |mut v: Vec<CallRecord>| {
+                    v.sort_by(|x, y| x.id.cmp(&y.id));
+                    v
+                };
+                assert_eq!(
+                    sorted(stored(replica, at).1),
+                    sorted(stored(&writer, at).1),
+                    "seed {seed} step {step}: calls"
+                );
+                for c in replica.calls() {
+                    assert!(writer.call(&c.id).is_none_or(|w| w == c), "seed {seed} step {step}: {}", c.id);
+                }
+            }
+        }
+    }
+}

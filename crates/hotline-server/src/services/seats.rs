@@ -493,17 +493,21 @@ impl QueueService for QueueSvc {
         // Held by the stream: released when it ends or the client goes away.
         let permit = self.app.limits.streams.acquire(actor.user_id)?;
         let now = self.app.now();
+        // Subscribed before the first snapshot is read, so that nothing published in
+        // between (by this instance's follower of the queue log, say) is missed.
+        let mut rx = self.app.queue.subscribe();
+        rx.borrow_and_update();
         let first = self.app.queue.snapshot(self.app.store.as_ref(), now).await.map_err(Status::from)?;
-        let rx = self.app.queue.subscribe();
         let app = self.app.clone();
         // The current snapshot, then one per change, at most one per WATCH_INTERVAL;
-        // changes in between are folded into the next.
-        let stream =
-            futures::stream::unfold((Some(first), rx, app), move |(first, mut rx, app)| async move {
+        // changes in between are folded into the next, and a snapshot equal to the last
+        // one sent is not sent again.
+        let stream = futures::stream::unfold(
+            (Some(first), first, rx, app),
+            move |(first, last, mut rx, app)| async move {
                 if let Some(s) = first {
                     let msg = snapshot_pb(&s, app.now());
-                    rx.borrow_and_update();
-                    return Some((Ok(msg), (None, rx, app)));
+                    return Some((Ok(msg), (None, last, rx, app)));
                 }
                 tokio::time::sleep(WATCH_INTERVAL).await;
                 loop {
@@ -514,11 +518,12 @@ impl QueueService for QueueSvc {
                     if p.closed {
                         return None;
                     }
-                    if let Some(s) = p.snapshot {
-                        return Some((Ok(snapshot_pb(&s, app.now())), (None, rx, app)));
+                    if let Some(s) = p.snapshot.filter(|s| *s != last) {
+                        return Some((Ok(snapshot_pb(&s, app.now())), (None, s, rx, app)));
                     }
                 }
-            });
+            },
+        );
         Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 

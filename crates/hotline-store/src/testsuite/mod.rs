@@ -74,6 +74,7 @@ macro_rules! store_tests {
             routing::routing_policy_is_saved,
             queue::queue_records_rebuild_the_snapshot,
             queue::queue_totals_and_links,
+            queue::queue_log_appends_at_the_expected_head,
             queue::stats_on_a_generated_history,
             queue::stats_rollup_matches_recomputation,
             sweep::sweep_pages_due_orders_by_deadline,
@@ -85,6 +86,7 @@ macro_rules! store_tests {
             outbox::outbox_sequences_committed_events_once_in_order,
             outbox::outbox_snapshots_match_filters_in_storage_and_memory,
             outbox::outbox_concurrent_writers_and_sequencers,
+            queue::queue_log_concurrent_appends_form_one_chain,
         );
     };
     (@cases $setup:expr; $($subject:ident :: $case:ident),+ $(,)?) => {

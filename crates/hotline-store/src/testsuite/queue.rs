@@ -3,11 +3,12 @@
 
 use crate::testsuite::at;
 use crate::testsuite::orders::{basic_order, created_event};
-use crate::{GroupBy, QueueLogEntry, StatsFilter, Store};
+use crate::{GroupBy, QueueAppend, QueueLogEntry, StatsFilter, Store};
 use chrono::{DateTime, Duration, Utc};
 use hotline_domain::queue::{QueueEvent, QueueState, call_totals, recompute, shanghai_day};
 use hotline_domain::stats::OrderCounts;
 use hotline_domain::{Callback, CallbackMethod, Category, Satisfaction, State, Target, WorkOrder};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Applies the event and persists what it changed, as the server does.
@@ -79,6 +80,180 @@ pub async fn queue_records_rebuild_the_snapshot(store: &dyn Store) {
     assert_eq!(rebuilt.snapshot(now), live);
     assert_eq!(recompute(shanghai_day(now), &agents, &calls), live);
     assert_eq!(store.queue_log_len().await.unwrap(), 13);
+}
+
+/// What `q`'s event `e` at `t` changed, as the server logs it.
+fn change(
+    q: &mut QueueState,
+    e: &QueueEvent,
+    t: DateTime<Utc>,
+) -> (QueueLogEntry, Vec<hotline_domain::queue::AgentRecord>, Vec<hotline_domain::queue::CallRecord>) {
+    let changed = q.apply(e, t).unwrap_or_else(|err| panic!("{e:?}: {err}"));
+    let agents: Vec<_> = changed.agents.iter().filter_map(|a| q.agent(*a).cloned()).collect();
+    let calls: Vec<_> = changed.calls.iter().filter_map(|c| q.call(c).cloned()).collect();
+    let payload = serde_json::to_value(e).unwrap();
+    let entry = QueueLogEntry {
+        at: t,
+        kind: payload["kind"].as_str().unwrap().to_owned(),
+        call_id: calls.first().map(|c| c.id.clone()),
+        agent_id: agents.first().map(|a| a.agent_id),
+        actor_id: None,
+        payload,
+    };
+    (entry, agents, calls)
+}
+
+/// An append lands only at the head it was decided on; the log reads back after any id,
+/// in id order, an offer with its caller's number from the call record; the records and
+/// the head load together; and replaying the log rebuilds the writer's state.
+pub async fn queue_log_appends_at_the_expected_head(store: &dyn Store) {
+    let a = Uuid::from_u128(31);
+    let t0 = at("2026-11-26T01:00:00Z");
+    let s = |n: i64| t0 + Duration::seconds(n);
+    assert_eq!(store.queue_log_head().await.unwrap(), 0);
+    let empty = store.load_queue_state(t0).await.unwrap();
+    assert_eq!((empty.head, empty.head_at, empty.agents.len()), (0, None, 0));
+    assert!(store.queue_log_since(0, 10).await.unwrap().is_empty());
+
+    let mut q = QueueState::new(Duration::seconds(60), t0);
+    let (entry, agents, calls) = change(&mut q, &QueueEvent::SignIn { agent: a, seat: "S1".into() }, s(0));
+    let QueueAppend::Appended(first) = store.append_queue_change(0, &entry, &agents, &calls).await.unwrap()
+    else {
+        panic!("the first append at the empty head lands")
+    };
+    assert!(first > 0);
+    assert_eq!(store.queue_log_head().await.unwrap(), first);
+
+    // An offer decided on the state of the empty log is refused, and writes nothing.
+    let (entry, agents, calls) = change(&mut q, &offered("c1"), s(1));
+    assert_eq!(
+        store.append_queue_change(0, &entry, &agents, &calls).await.unwrap(),
+        QueueAppend::Behind { head: first }
+    );
+    assert_eq!(store.queue_log_len().await.unwrap(), 1);
+    assert!(matches!(store.get_queue_call("c1").await, Err(crate::StoreError::NotFound { .. })));
+    assert_eq!(store.load_queue_state(t0).await.unwrap().agents[0].call_id, None, "agent untouched");
+    let QueueAppend::Appended(second) =
+        store.append_queue_change(first, &entry, &agents, &calls).await.unwrap()
+    else {
+        panic!("the append at the current head lands")
+    };
+    assert!(second > first);
+    let (entry, agents, calls) = change(&mut q, &QueueEvent::Answered { call: "c1".into(), agent: a }, s(4));
+    let third = store.save_queue_change(&entry, &agents, &calls).await.unwrap();
+    assert!(third > second, "an unguarded append follows the others");
+    let (entry, agents, calls) = change(&mut q, &QueueEvent::Ended { call: "c1".into() }, s(9));
+    assert_eq!(
+        store.append_queue_change(second, &entry, &agents, &calls).await.unwrap(),
+        QueueAppend::Behind { head: third }
+    );
+    let QueueAppend::Appended(fourth) =
+        store.append_queue_change(third, &entry, &agents, &calls).await.unwrap()
+    else {
+        panic!("lands at the head")
+    };
+
+    let log = store.queue_log_since(0, 10).await.unwrap();
+    assert_eq!(log.iter().map(|l| l.id).collect::<Vec<_>>(), [first, second, third, fourth]);
+    assert_eq!(log.iter().map(|l| l.entry.at).collect::<Vec<_>>(), [s(0), s(1), s(4), s(9)]);
+    assert_eq!(log[1].entry.call_id.as_deref(), Some("c1"));
+    assert_eq!(log[1].entry.payload["kind"], "offered");
+    assert!(log[1].entry.payload.get("caller_phone").is_none(), "no caller number in the log");
+    assert_eq!(
+        log.iter().map(|l| l.caller_phone.as_deref()).collect::<Vec<_>>(),
+        [None, Some("13800138000"), None, None],
+        "the offer's number comes from its call record"
+    );
+    let after: Vec<i64> = store.queue_log_since(second, 10).await.unwrap().iter().map(|l| l.id).collect();
+    assert_eq!(after, [third, fourth]);
+    let page: Vec<i64> = store.queue_log_since(first, 2).await.unwrap().iter().map(|l| l.id).collect();
+    assert_eq!(page, [second, third]);
+    assert!(store.queue_log_since(fourth, 10).await.unwrap().is_empty());
+
+    let load = store.load_queue_state(t0 - Duration::hours(9)).await.unwrap();
+    assert_eq!((load.head, load.head_at), (fourth, Some(s(9))));
+    assert_eq!(load.agents.iter().collect::<Vec<_>>(), q.agents().collect::<Vec<_>>());
+    assert_eq!(load.calls.iter().collect::<Vec<_>>(), q.calls().collect::<Vec<_>>());
+
+    // A replica from the empty log replaying every entry reaches the writer's state.
+    let mut replica = QueueState::new(Duration::seconds(60), t0);
+    for l in &log {
+        let mut e: QueueEvent = serde_json::from_value(l.entry.payload.clone()).unwrap();
+        if let QueueEvent::Offered { caller_phone, .. } = &mut e {
+            *caller_phone = l.caller_phone.clone().unwrap();
+        }
+        replica.apply(&e, l.entry.at).unwrap();
+    }
+    assert_eq!(replica, q);
+}
+
+/// Replicas appending at once, each retrying from the head it finds when behind: every
+/// entry lands exactly after the entry it was decided on, none twice, ids in commit
+/// order.
+pub async fn queue_log_concurrent_appends_form_one_chain(store: Arc<dyn Store>) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 12;
+    let t0 = at("2026-11-26T01:00:00Z");
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut landed = Vec::new();
+            let mut head = store.queue_log_head().await.unwrap();
+            for n in 0..EACH {
+                let entry = QueueLogEntry {
+                    at: t0,
+                    kind: "test".into(),
+                    call_id: None,
+                    agent_id: None,
+                    actor_id: None,
+                    payload: serde_json::json!({ "writer": w, "n": n }),
+                };
+                loop {
+                    match store.append_queue_change(head, &entry, &[], &[]).await.unwrap() {
+                        QueueAppend::Appended(id) => {
+                            assert!(id > head);
+                            landed.push((head, id));
+                            head = id;
+                            break;
+                        }
+                        QueueAppend::Behind { head: found } => {
+                            assert_ne!(found, head);
+                            head = found;
+                        }
+                    }
+                }
+            }
+            landed
+        }));
+    }
+    let mut expected_before = std::collections::BTreeMap::new();
+    for t in tasks {
+        for (before, id) in t.await.unwrap() {
+            assert!(expected_before.insert(id, before).is_none(), "id {id} appended twice");
+        }
+    }
+    let log = store.queue_log_since(0, 1000).await.unwrap();
+    assert_eq!(log.len(), WRITERS * EACH);
+    let mut prev = 0;
+    for l in &log {
+        assert_eq!(
+            expected_before.get(&l.id),
+            Some(&prev),
+            "entry {} was decided on the entry before it",
+            l.id
+        );
+        prev = l.id;
+    }
+    for w in 0..WRITERS {
+        let mine: Vec<u64> = log
+            .iter()
+            .filter(|l| l.entry.payload["writer"] == w)
+            .map(|l| l.entry.payload["n"].as_u64().unwrap())
+            .collect();
+        assert_eq!(mine, (0..EACH as u64).collect::<Vec<_>>(), "writer {w}'s entries in its order");
+    }
+    assert_eq!(store.queue_log_head().await.unwrap(), prev);
 }
 
 /// Period figures in SQL equal the domain's over the same records; intake records and

@@ -1,0 +1,457 @@
+//! One live queue across several `hotline serve` processes on one PostgreSQL database:
+//! telephony events and seat changes spread over the instances, every instance's
+//! `GetQueueSnapshot`, `ListQueueCalls`, `GetAgent` and `WatchQueue` agreeing within a
+//! bounded time, and an instance killed while calls ring and agents talk.
+//!
+//! Needs PostgreSQL (`HOTLINE_TEST_POSTGRES_URL`); without it a test is skipped with the
+//! reason, except under `CI=true`. The queue needs no Redis, and these instances run
+//! without one.
+
+use hotline_proto::v1 as pb;
+use hotline_store_postgres::testing::{TestDatabase, pg_test_database};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+const PASSWORD: &str = "hotline-demo-1";
+/// How long every instance may take to show a change made through another.
+const CONVERGE: Duration = Duration::from_secs(2);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed (SIGKILL) when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(Clone)]
+struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+type Authed = InterceptedService<Channel, Bearer>;
+
+/// One user's clients of the queue's services on one instance.
+#[derive(Clone)]
+struct Clients {
+    user_id: String,
+    seats: pb::seat_service_client::SeatServiceClient<Authed>,
+    telephony: pb::telephony_service_client::TelephonyServiceClient<Authed>,
+    queue: pb::queue_service_client::QueueServiceClient<Authed>,
+}
+
+/// A PostgreSQL database with the demo directory and users, and `hotline serve`
+/// processes on it sharing one signing key and one caller data key.
+struct Cluster {
+    dir: TempDir,
+    db: TestDatabase,
+    instances: Vec<Option<Proc>>,
+    ports: Vec<u16>,
+}
+
+impl Cluster {
+    async fn start(n: usize) -> Option<Cluster> {
+        let db = pg_test_database().await?;
+        let dir = TempDir(std::env::temp_dir().join(format!("hotline-queue-{}", uuid::Uuid::new_v4())));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let key: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        std::fs::write(dir.0.join("signing.key"), key).unwrap();
+        let mut cluster = Cluster { dir, db, instances: Vec::new(), ports: Vec::new() };
+        let out = cluster.hotline().args(["demo", "seed"]).output().expect("run hotline demo seed");
+        assert!(out.status.success(), "demo seed: {}", String::from_utf8_lossy(&out.stderr));
+        for i in 0..n {
+            cluster.ports.push(free_port());
+            cluster.instances.push(None);
+            cluster.spawn(i).await;
+        }
+        Some(cluster)
+    }
+
+    fn hotline(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
+        cmd.current_dir(&self.dir.0)
+            .env("HOTLINE_DATABASE_URL", self.db.url())
+            .env("HOTLINE_SIGNING_KEY_FILE", self.dir.0.join("signing.key"))
+            .env("HOTLINE_CALLER_KEY_FILE", self.dir.0.join("caller.key"))
+            .env("HOTLINE_MAX_CONNECTIONS", "8")
+            .env("HOTLINE_RATE_LIMIT_PER_USER", "0")
+            .env("HOTLINE_RATE_LIMIT_PER_ADDRESS", "0")
+            .env("HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE", "0")
+            .env("HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE", "0")
+            .env("RUST_LOG", "warn")
+            .env_remove("HOTLINE_REDIS_URL")
+            .env_remove("HOTLINE_CONFIG");
+        cmd
+    }
+
+    async fn spawn(&mut self, i: usize) {
+        let log = std::fs::File::create(self.log_path(i)).unwrap();
+        let child = self
+            .hotline()
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.ports[i])])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn hotline serve");
+        let mut proc = Proc(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(ch) = Channel::from_shared(self.uri(i)).unwrap().connect().await {
+                let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
+                if health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()
+                {
+                    break;
+                }
+            }
+            assert!(proc.0.try_wait().unwrap().is_none(), "instance {i} exited: {}", self.log(i));
+            assert!(Instant::now() < deadline, "instance {i} did not become healthy");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.instances[i] = Some(proc);
+    }
+
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.dir.0.join(format!("instance-{i}.log"))
+    }
+
+    fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.log_path(i)).unwrap_or_default()
+    }
+
+    fn uri(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.ports[i])
+    }
+
+    /// SIGKILL: no graceful anything.
+    fn kill(&mut self, i: usize) {
+        self.instances[i] = None;
+    }
+
+    /// `username`'s clients, one set per instance (signed in through instance 0).
+    async fn clients(&self, username: &str) -> Vec<Clients> {
+        let ch = Channel::from_shared(self.uri(0)).unwrap().connect().await.unwrap();
+        let signed = pb::auth_service_client::AuthServiceClient::new(ch)
+            .sign_in(pb::SignInRequest { username: username.into(), password: PASSWORD.into() })
+            .await
+            .expect("sign in")
+            .into_inner();
+        let bearer = Bearer(format!("Bearer {}", signed.token).parse().unwrap());
+        let user_id = signed.user.expect("the user").id;
+        (0..self.ports.len())
+            .map(|i| {
+                let ch = Channel::from_shared(self.uri(i)).unwrap().connect_lazy();
+                Clients {
+                    user_id: user_id.clone(),
+                    seats: pb::seat_service_client::SeatServiceClient::with_interceptor(
+                        ch.clone(),
+                        bearer.clone(),
+                    ),
+                    telephony: pb::telephony_service_client::TelephonyServiceClient::with_interceptor(
+                        ch.clone(),
+                        bearer.clone(),
+                    ),
+                    queue: pb::queue_service_client::QueueServiceClient::with_interceptor(ch, bearer.clone()),
+                }
+            })
+            .collect()
+    }
+
+    async fn pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(self.db.url()).await.expect("connect to the test database")
+    }
+}
+
+/// The latest snapshot each `WatchQueue` stream pushed, kept by a task per stream.
+struct Watchers(Vec<Arc<Mutex<Option<pb::QueueSnapshot>>>>);
+
+impl Watchers {
+    async fn open(clients: &[Clients], on: &[usize]) -> Watchers {
+        let mut latest = Vec::new();
+        for &i in on {
+            let mut s = clients[i]
+                .queue
+                .clone()
+                .watch_queue(pb::WatchQueueRequest {})
+                .await
+                .expect("watch")
+                .into_inner();
+            let slot = Arc::new(Mutex::new(None));
+            let keep = slot.clone();
+            tokio::spawn(async move {
+                while let Ok(Some(snapshot)) = s.message().await {
+                    *keep.lock().unwrap() = Some(snapshot);
+                }
+            });
+            latest.push(slot);
+        }
+        Watchers(latest)
+    }
+
+    fn latest(&self) -> Vec<Option<pb::QueueSnapshot>> {
+        self.0.iter().map(|s| s.lock().unwrap().clone()).collect()
+    }
+}
+
+/// A snapshot without what depends on the instant it was taken.
+fn figures(s: &pb::QueueSnapshot) -> pb::QueueSnapshot {
+    pb::QueueSnapshot { as_of: None, oldest_wait_seconds: 0.0, ..s.clone() }
+}
+
+fn today() -> pb::ListQueueCallsRequest {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    pb::ListQueueCallsRequest {
+        from: Some(prost_types::Timestamp { seconds: now - 86_400, nanos: 0 }),
+        to: Some(prost_types::Timestamp { seconds: now + 86_400, nanos: 0 }),
+        limit: 0,
+    }
+}
+
+/// Every `WatchQueue` stream (on the instances in `on`) pushes, within [`CONVERGE`], the
+/// snapshot the first of them answers through `GetQueueSnapshot` (a read that catches up
+/// with the log first); the streams of the others learn it only by following the log.
+/// Then every instance answers that same snapshot and lists the same calls. Returns it.
+async fn agreed(readers: &[Clients], on: &[usize], watchers: &Watchers) -> pb::QueueSnapshot {
+    let mut first = readers[on[0]].queue.clone();
+    let want = figures(&first.get_queue_snapshot(pb::GetQueueSnapshotRequest {}).await.unwrap().into_inner());
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let pushed = watchers.latest();
+        if pushed.iter().all(|p| p.as_ref().map(figures).as_ref() == Some(&want)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "every WatchQueue within {CONVERGE:?}: want {want:#?}, pushed {pushed:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut lists = Vec::new();
+    for &i in on {
+        let mut q = readers[i].queue.clone();
+        let s = figures(&q.get_queue_snapshot(pb::GetQueueSnapshotRequest {}).await.unwrap().into_inner());
+        assert_eq!(s, want, "instance {i}'s snapshot");
+        lists.push(q.list_queue_calls(today()).await.unwrap().into_inner().calls);
+    }
+    assert!(lists.iter().all(|l| *l == lists[0]), "every instance's calls: {lists:#?}");
+    want
+}
+
+fn offer(call: &str) -> pb::CallOfferedRequest {
+    pb::CallOfferedRequest {
+        call_id: call.into(),
+        caller_phone: "13800138000".into(),
+        line: "0635-12348".into(),
+        ..Default::default()
+    }
+}
+
+fn answered(call: &str, agent: &str) -> pb::CallAnsweredRequest {
+    pb::CallAnsweredRequest { call_id: call.into(), agent_id: agent.into(), at: None }
+}
+
+fn ended(call: &str) -> pb::CallEndedRequest {
+    pb::CallEndedRequest { call_id: call.into(), at: None }
+}
+
+fn ready() -> pb::SetPresenceRequest {
+    pb::SetPresenceRequest { presence: pb::Presence::Available as i32, break_reason: String::new() }
+}
+
+fn seat(name: &str) -> pb::SignInSeatRequest {
+    pb::SignInSeatRequest { seat: name.into() }
+}
+
+async fn agent_on(c: &Clients, agent: &str) -> pb::Agent {
+    c.seats.clone().get_agent(pb::GetAgentRequest { agent_id: agent.into() }).await.unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_one_queue() {
+    let Some(cluster) = Cluster::start(3).await else { return };
+    let cti = cluster.clients("cti").await;
+    let agent = cluster.clients("agent").await;
+    let agent2 = cluster.clients("agent2").await;
+    let dispatcher = cluster.clients("dispatcher").await;
+    let (a, b) = (agent[0].user_id.clone(), agent2[0].user_id.clone());
+    let all = [0, 1, 2];
+    let watchers = Watchers::open(&dispatcher, &all).await;
+
+    agent[0].seats.clone().sign_in_seat(seat("S1")).await.unwrap();
+    agent2[1].seats.clone().sign_in_seat(seat("S2")).await.unwrap();
+    let s = agreed(&dispatcher, &all, &watchers).await;
+    assert_eq!((s.agents_available, s.agents_offline), (2, 0), "each agent once: {s:?}");
+
+    // Six calls offered at once through the three instances: each agent rung for one.
+    let mut offers = Vec::new();
+    for k in 0..6 {
+        let mut t = cti[k % 3].telephony.clone();
+        offers.push(tokio::spawn(async move {
+            let r = t.call_offered(offer(&format!("b{k}"))).await.expect("offered").into_inner();
+            (format!("b{k}"), k % 3, r.assigned_agent_id)
+        }));
+    }
+    let mut rung = Vec::new();
+    for o in offers {
+        let (call, via, assigned) = o.await.unwrap();
+        if !assigned.is_empty() {
+            rung.push((call, via, assigned));
+        }
+    }
+    let assigned: BTreeSet<&str> = rung.iter().map(|(_, _, who)| who.as_str()).collect();
+    assert_eq!(rung.len(), 2, "one call rings each agent: {rung:?}");
+    assert_eq!(assigned, BTreeSet::from([a.as_str(), b.as_str()]));
+    let s = agreed(&dispatcher, &all, &watchers).await;
+    assert_eq!((s.calls_waiting, s.offered_today, s.agents_available), (6, 6, 2));
+
+    // While rung, an agent cannot take another seat through another instance.
+    let (x, x_via, _) = rung.iter().find(|(_, _, who)| *who == a).unwrap().clone();
+    let (y, y_via, _) = rung.iter().find(|(_, _, who)| *who == b).unwrap().clone();
+    let err = agent[(x_via + 1) % 3].seats.clone().sign_in_seat(seat("S9")).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    // Answered through another instance than the offer's.
+    cti[(x_via + 1) % 3].telephony.clone().call_answered(answered(&x, &a)).await.expect("answer elsewhere");
+    cti[(y_via + 2) % 3].telephony.clone().call_answered(answered(&y, &b)).await.expect("answer elsewhere");
+    for i in all {
+        let err = agent[i].seats.clone().sign_in_seat(seat("S9")).await.unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "on a call, through instance {i}: {err:?}");
+        let me = agent_on(&dispatcher[i], &a).await;
+        assert_eq!(
+            (me.seat.as_str(), me.presence, me.call_id.as_str()),
+            ("S1", pb::Presence::OnCall as i32, x.as_str())
+        );
+    }
+    let s = agreed(&dispatcher, &all, &watchers).await;
+    assert_eq!((s.calls_waiting, s.answered_today, s.agents_on_call), (4, 2, 2));
+
+    // Two of the waiting callers hang up; the other two are taken as the agents free up,
+    // every step through another instance.
+    let waiting: Vec<String> = (0..6).map(|k| format!("b{k}")).filter(|c| *c != x && *c != y).collect();
+    for (n, call) in waiting[..2].iter().enumerate() {
+        let req = pb::CallAbandonedRequest { call_id: call.clone(), wait_ms: 0, at: None };
+        cti[n % 3].telephony.clone().call_abandoned(req).await.expect("abandoned");
+    }
+    cti[1].telephony.clone().call_ended(ended(&x)).await.unwrap();
+    cti[2].telephony.clone().call_ended(ended(&y)).await.unwrap();
+    agent[0].seats.clone().set_presence(ready()).await.unwrap();
+    agent2[2].seats.clone().set_presence(ready()).await.unwrap();
+    for (n, (call, who)) in waiting[2..].iter().zip([&a, &b]).enumerate() {
+        let rung = pb::SeatRungRequest { call_id: call.clone(), agent_id: who.clone(), at: None };
+        cti[n % 3].telephony.clone().seat_rung(rung).await.expect("rung");
+        cti[(n + 1) % 3].telephony.clone().call_answered(answered(call, who)).await.expect("answered");
+        cti[(n + 2) % 3].telephony.clone().call_ended(ended(call)).await.expect("ended");
+    }
+    agent[2].seats.clone().set_presence(ready()).await.unwrap();
+    agent2[1].seats.clone().set_presence(ready()).await.unwrap();
+    let s = agreed(&dispatcher, &all, &watchers).await;
+    assert_eq!(
+        (s.calls_waiting, s.offered_today, s.answered_today, s.abandoned_today, s.agents_available),
+        (0, 6, 4, 2, 2)
+    );
+    for i in all {
+        for who in [&a, &b] {
+            let me = agent_on(&dispatcher[i], who).await;
+            assert_eq!(
+                (me.presence, me.ringing, me.call_id.as_str()),
+                (pb::Presence::Available as i32, false, "")
+            );
+        }
+    }
+
+    // The log is the one order: every event once, each decided on the entry before it.
+    let pool = cluster.pool().await;
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select kind from queue_events order by id").fetch_all(&pool).await.unwrap();
+    let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
+    assert_eq!((count("sign_in"), count("offered"), count("answered"), count("ended")), (2, 6, 4, 4));
+    assert_eq!((count("abandoned"), count("rung"), count("ready")), (2, 2, 4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_instance_loses_no_call_and_strands_no_agent() {
+    let Some(mut cluster) = Cluster::start(3).await else { return };
+    let cti = cluster.clients("cti").await;
+    let agent = cluster.clients("agent").await;
+    let agent2 = cluster.clients("agent2").await;
+    let dispatcher = cluster.clients("dispatcher").await;
+    let (a, b) = (agent[0].user_id.clone(), agent2[0].user_id.clone());
+    let survivors = [1, 2];
+    let watchers = Watchers::open(&dispatcher, &survivors).await;
+
+    // Through instance 0: both agents sign in; k1 is answered by A; k2 rings B; k3 waits.
+    agent[0].seats.clone().sign_in_seat(seat("S1")).await.unwrap();
+    agent2[0].seats.clone().sign_in_seat(seat("S2")).await.unwrap();
+    let mut t0 = cti[0].telephony.clone();
+    assert_eq!(t0.call_offered(offer("k1")).await.unwrap().into_inner().assigned_agent_id, a);
+    t0.call_answered(answered("k1", &a)).await.unwrap();
+    assert_eq!(t0.call_offered(offer("k2")).await.unwrap().into_inner().assigned_agent_id, b);
+    assert_eq!(t0.call_offered(offer("k3")).await.unwrap().into_inner().assigned_agent_id, "");
+    let s = agreed(&dispatcher, &survivors, &watchers).await;
+    assert_eq!((s.calls_waiting, s.agents_on_call, s.agents_available), (2, 1, 1));
+
+    cluster.kill(0);
+
+    // The other instances go on from the log: k2's caller hangs up (B is free again);
+    // k3 rings B and is answered; both calls end; both agents are ready.
+    let (mut t1, mut t2) = (cti[1].telephony.clone(), cti[2].telephony.clone());
+    let req = pb::CallAbandonedRequest { call_id: "k2".into(), wait_ms: 0, at: None };
+    t2.call_abandoned(req).await.expect("abandoned through a survivor");
+    let freed = agent_on(&dispatcher[1], &b).await;
+    assert_eq!((freed.ringing, freed.call_id.as_str()), (false, ""), "the ring ended with the call");
+    t1.seat_rung(pb::SeatRungRequest { call_id: "k3".into(), agent_id: b.clone(), at: None }).await.unwrap();
+    t2.call_answered(answered("k3", &b)).await.expect("answered through a survivor");
+    t1.call_ended(ended("k1")).await.expect("ended through a survivor");
+    agent[2].seats.clone().set_presence(ready()).await.unwrap();
+    t1.call_ended(ended("k3")).await.unwrap();
+    agent2[1].seats.clone().set_presence(ready()).await.unwrap();
+
+    let s = agreed(&dispatcher, &survivors, &watchers).await;
+    assert_eq!(
+        (s.calls_waiting, s.offered_today, s.answered_today, s.abandoned_today, s.agents_available),
+        (0, 3, 2, 1, 2)
+    );
+    let mut q = dispatcher[2].queue.clone();
+    let calls = q.list_queue_calls(today()).await.unwrap().into_inner().calls;
+    assert_eq!(calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["k1", "k2", "k3"], "no call lost");
+    assert!(calls[0].ended_at.is_some() && calls[1].abandoned_at.is_some() && calls[2].ended_at.is_some());
+    for who in [&a, &b] {
+        let me = agent_on(&dispatcher[2], who).await;
+        assert_eq!(
+            (me.presence, me.ringing, me.call_id.as_str()),
+            (pb::Presence::Available as i32, false, "")
+        );
+    }
+    let pool = cluster.pool().await;
+    let stuck: i64 = sqlx::query_scalar(
+        "select count(*) from queue_agents where ringing or presence = 'on_call' or call_id is not null",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stuck, 0, "no agent stuck ringing or on a call");
+}

@@ -86,6 +86,7 @@ impl Metrics {
         scrape.register_collector(Box::new(PoolGauges(app.store.pool_usage())));
         scrape.register_collector(Box::new(crate::sweeper::SweepTotals::of(&app.sweeper)));
         scrape.register_collector(Box::new(crate::holidays::CalendarGauges::of(app)));
+        scrape.register_collector(Box::new(crate::admission::OverloadFigures::of(&app.limits)));
         let mut out = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
             .and_then(|()| prometheus_client::encoding::prometheus_text::encode(&mut out, &scrape))

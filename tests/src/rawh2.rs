@@ -20,16 +20,18 @@ pub const GOAWAY: u8 = 0x7;
 /// One raw connection and what it has read.
 pub struct RawH2 {
     sock: TcpStream,
+    opened: Instant,
     read: Vec<u8>,
     /// Whether the server closed the connection (end of file or reset).
     pub closed: bool,
+    closed_at: Option<Instant>,
 }
 
 impl RawH2 {
     /// A TCP connection, nothing sent.
     pub async fn connect(addr: SocketAddr) -> RawH2 {
         let sock = TcpStream::connect(addr).await.expect("connect");
-        RawH2 { sock, read: Vec::new(), closed: false }
+        RawH2 { sock, opened: Instant::now(), read: Vec::new(), closed: false, closed_at: None }
     }
 
     /// Sends `bytes` as they are.
@@ -87,14 +89,17 @@ impl RawH2 {
     pub async fn read_some(&mut self, wait: Duration) {
         let mut buf = [0u8; 16 * 1024];
         match tokio::time::timeout(wait, self.sock.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => self.closed = true,
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                self.closed = true;
+                self.closed_at.get_or_insert_with(Instant::now);
+            }
             Ok(Ok(n)) => self.read.extend_from_slice(&buf[..n]),
             Err(_) => {}
         }
     }
 
-    /// Reads until the server closes the connection: how long that took, or `None` if it
-    /// was still open after `limit`.
+    /// Reads until the server closes the connection, for at most `limit`: how long after
+    /// the connection was made it was closed (within 50 ms), or `None` if it is open.
     pub async fn closed_within(&mut self, limit: Duration) -> Option<Duration> {
         let started = Instant::now();
         while !self.closed {
@@ -103,7 +108,7 @@ impl RawH2 {
             }
             self.read_some(Duration::from_millis(50)).await;
         }
-        Some(started.elapsed())
+        Some(self.closed_at.unwrap_or_else(Instant::now) - self.opened)
     }
 
     /// The whole frames read so far: type, flags, stream.

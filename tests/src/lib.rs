@@ -447,6 +447,14 @@ impl TestApp {
     }
 }
 
+/// Held by tests that measure time (how soon a refusal comes, how long a connection
+/// stays open), so that the tests of one binary that do so run one at a time and no
+/// other such test's load skews what they measure.
+pub async fn timing_sensitive() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
+
 /// Runs an async test body once per backend, each as its own `#[tokio::test]`.
 #[macro_export]
 macro_rules! on_both_backends {

@@ -44,6 +44,7 @@ fn sample(metrics: &str, name: &str) -> f64 {
 /// new connection is closed at once; once a connection closes, its place is free.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_cap_a_connection_answers_health_only_then_none_is_accepted() {
+    let _serial = hotline_tests::timing_sensitive().await;
     let app = spawn(|c| {
         c.listen.max_connections = 2;
         c.listen.probe_connections = 1;
@@ -111,6 +112,7 @@ async fn past_the_cap_a_connection_answers_health_only_then_none_is_accepted() {
 /// were accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_and_preface_only_connections_are_closed_within_the_handshake_timeout() {
+    let _serial = hotline_tests::timing_sensitive().await;
     let app = spawn(|c| c.listen.handshake_timeout_secs = 1).await;
     let mut silent = RawH2::connect(app.addr).await;
     let mut preface_only = RawH2::connect(app.addr).await;
@@ -140,6 +142,7 @@ async fn silent_and_preface_only_connections_are_closed_within_the_handshake_tim
 /// stream open is not, however long.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_but_not_while_a_stream_is_open() {
+    let _serial = hotline_tests::timing_sensitive().await;
     let app = spawn(|c| {
         c.listen.idle_timeout_secs = 1;
         // No pings: this client never answers them.
@@ -163,6 +166,9 @@ async fn idle_connections_are_closed_but_not_while_a_stream_is_open() {
     let metrics = app.scrape().await;
     // This one, and the harness's own, idle since its first health check.
     assert!(sample(&metrics, "hotline_connections_closed_total{reason=\"idle\"}") >= 1.0);
+    // A client whose connection was closed for idleness (the harness's) connects again on
+    // its next call.
+    assert_eq!(app.health("").await, ServingStatus::Serving);
     // A stop waits for open streams to end.
     drop(watching);
     app.stop().await;
@@ -172,6 +178,7 @@ async fn idle_connections_are_closed_but_not_while_a_stream_is_open() {
 /// interval and its timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_answers_no_ping_is_dropped() {
+    let _serial = hotline_tests::timing_sensitive().await;
     let app = spawn(|c| {
         c.listen.keepalive_interval_secs = 1;
         c.listen.keepalive_timeout_secs = 1;

@@ -52,6 +52,7 @@ async fn sample_becomes(app: &TestApp, name: &str, want: f64) {
 /// own, and the health service still answer; once the places are free, calls are
 /// admitted again.
 async fn calls_past_the_bound_wait_then_are_refused(backend: Backend) {
+    let _serial = hotline_tests::timing_sensitive().await;
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
         with_metrics(c);
         c.limits.max_calls_in_flight = 2;
@@ -115,6 +116,7 @@ fn quantile(v: &mut [Duration], p: f64) -> Duration {
 /// half are refused at once with the retry hint, the others are answered in about the
 /// time of one sign-in, not later and later as a queue grows.
 async fn at_twice_the_capacity_the_excess_is_refused_at_once(backend: Backend) {
+    let _serial = hotline_tests::timing_sensitive().await;
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
         with_metrics(c);
         c.limits.max_sign_ins_in_flight = 2;
@@ -263,6 +265,7 @@ async fn through(url: &str, at: SocketAddr) -> (String, SocketAddr) {
 /// SERVING and the write, retried with its request id, succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_fail_fast_while_postgres_cannot_be_reached() {
+    let _serial = hotline_tests::timing_sensitive().await;
     let Some(db) = TestDb::create(Backend::Postgres).await else { return };
     let (_, upstream) = through(db.url(), "127.0.0.1:1".parse().unwrap()).await;
     let mut proxy = Proxy::start(upstream).await;
@@ -313,6 +316,7 @@ async fn requests_fail_fast_while_postgres_cannot_be_reached() {
 /// busy timeout; once the lock is released, writes work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_writes_fail_fast_while_another_process_holds_the_lock() {
+    let _serial = hotline_tests::timing_sensitive().await;
     let Some(app) =
         TestApp::spawn_with_config(Backend::Sqlite, |c| c.database.acquire_timeout_ms = 500).await
     else {

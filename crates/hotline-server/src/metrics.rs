@@ -194,7 +194,8 @@ fn server_error(code: &str) -> bool {
     matches!(code, "2" | "4" | "12" | "13" | "14" | "15" | "transport_error")
 }
 
-/// The tower layer in front of every other: one span per RPC, inside which the other
+/// The tower layer in front of every other (but the count of calls on each connection,
+/// [`crate::connections::ConnectionLayer`]): one span per RPC, inside which the other
 /// layers and the handler run, and the RPC's count and latency.
 #[derive(Clone)]
 pub struct RpcLayer(pub Arc<Metrics>);

@@ -47,16 +47,56 @@ async fn sample_becomes(app: &TestApp, name: &str, want: f64) {
     }
 }
 
-/// With both places taken (by calls whose message never comes), further calls wait the
-/// admission wait and are refused with a retry hint; sign-in, which has places of its
-/// own, and the health service still answer; once the places are free, calls are
-/// admitted again.
+/// Another connection that holds what every `RecordCall` needs: on SQLite the
+/// database's write lock, on PostgreSQL the `calls` table's lock.
+enum Holder {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Holder {
+    async fn take(db: &TestDb) -> Holder {
+        match db {
+            TestDb::Sqlite(..) => {
+                let mut conn = sqlx::SqliteConnection::connect(db.url()).await.expect("sqlite");
+                conn.execute("begin immediate").await.expect("take the write lock");
+                Holder::Sqlite(conn)
+            }
+            TestDb::Postgres(pg) => {
+                let mut conn = sqlx::PgConnection::connect(pg.url()).await.expect("postgres");
+                conn.execute("begin").await.expect("begin");
+                conn.execute("lock table calls in access exclusive mode").await.expect("lock calls");
+                Holder::Postgres(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Holder::Sqlite(mut c) => {
+                c.execute("rollback").await.expect("rollback");
+                c.close().await.expect("close");
+            }
+            Holder::Postgres(mut c) => {
+                c.execute("rollback").await.expect("rollback");
+                c.close().await.expect("close");
+            }
+        }
+    }
+}
+
+/// Calls whose message never comes hold no place. With both places taken (by two
+/// `RecordCall`s held up by a lock), further calls wait the admission wait and are
+/// refused with a retry hint; sign-in, which has places of its own, and the health
+/// service still answer; once the places are free, calls are admitted again.
 async fn calls_past_the_bound_wait_then_are_refused(backend: Backend) {
     let _serial = hotline_tests::timing_sensitive().await;
     let Some(app) = TestApp::spawn_with_config(backend, |c| {
         with_metrics(c);
         c.limits.max_calls_in_flight = 2;
         c.limits.admission_wait_ms = 100;
+        // The held-up writes wait for the lock, not for SQLite's writer.
+        c.database.acquire_timeout_ms = 10_000;
     })
     .await
     else {
@@ -67,8 +107,26 @@ async fn calls_past_the_bound_wait_then_are_refused(backend: Backend) {
     let token = token.to_str().unwrap();
     let mut stalled = RawH2::connect(app.addr).await;
     stalled.handshake().await;
-    for stream in [1, 3] {
+    for stream in [1, 3, 5] {
         stalled.call(stream, "/hotline.v1.AuthService/WhoAmI", &[("authorization", token)], None).await;
+    }
+    let mut agent = agent;
+    agent
+        .auth
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .expect("calls still waiting for their message hold no place");
+    sample_becomes(&app, "hotline_calls_in_flight{class=\"call\"}", 0.0).await;
+
+    // Two writes held up by the lock take both places (SQLite's busy timeout, 5 s,
+    // leaves time enough).
+    let holder = Holder::take(&app.db).await;
+    let mut held = Vec::new();
+    for n in 0..2 {
+        let mut agent = agent.clone();
+        held.push(tokio::spawn(
+            async move { agent.calls.record_call(sample_call(&format!("held-{n}"))).await },
+        ));
     }
     sample_becomes(&app, "hotline_calls_in_flight{class=\"call\"}", 2.0).await;
 
@@ -86,23 +144,27 @@ async fn calls_past_the_bound_wait_then_are_refused(backend: Backend) {
         check_refusal(&answer.expect_err("no place for it"));
         assert!(took >= Duration::from_millis(90) && took < Duration::from_secs(2), "refused after {took:?}");
     }
-    let refused = TestApp::sample(&app.scrape().await, "hotline_admission_refused_total{class=\"call\"}");
-    assert_eq!(refused, Some(8.0));
     let metrics = app.scrape().await;
+    assert_eq!(TestApp::sample(&metrics, "hotline_admission_refused_total{class=\"call\"}"), Some(8.0));
     assert!(
         metrics.contains("hotline_rpc_requests_total{method=\"hotline.v1.AuthService/WhoAmI\",code=\"8\"} 8"),
         "{metrics}"
     );
-
-    // Sign-in has its own places; the health service is not counted.
-    let _dispatcher = app.sign_in("dispatcher").await;
+    // The health service is not counted; sign-in has places of its own (on SQLite it
+    // writes, and the lock holds writes up whatever their places).
     let _ = app.health("liveness").await;
+    if backend == Backend::Postgres {
+        let _dispatcher = app.sign_in("dispatcher").await;
+    }
 
-    // The stalled calls end with their connection: their places are free again.
-    drop(stalled);
+    // The lock goes: the held writes are answered and their places are free again.
+    holder.release().await;
+    for h in held {
+        h.await.unwrap().expect("the held-up write is written");
+    }
     sample_becomes(&app, "hotline_calls_in_flight{class=\"call\"}", 0.0).await;
-    let mut agent = agent;
     agent.auth.who_am_i(pb::WhoAmIRequest {}).await.expect("admitted again");
+    drop(stalled);
     app.stop().await;
 }
 

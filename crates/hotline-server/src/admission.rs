@@ -15,7 +15,12 @@
 //! `RESOURCE_EXHAUSTED`, a `retry-after` metadata entry and a `google.rpc.RetryInfo`
 //! detail of about a second (spread between 0.5 and 1.5 s, so that refused clients do
 //! not all come back at once). A refused call did nothing: the client retries it as it
-//! was, with the same `request_id`. The place is held until the handler has answered.
+//! was, with the same `request_id`.
+//!
+//! A call asks for its place once its request message has arrived whole (up to
+//! `max_message_bytes`; a larger one is passed on as it comes, for tonic to refuse), and
+//! holds it until the handler has answered: a client slow to send its message, or one
+//! that never sends it, holds no place, only its own call until the deadline.
 
 use crate::config::LimitsConfig;
 use crate::limits::SIGN_IN_PATH;
@@ -28,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::body::Body;
 use tonic::codegen::http;
 
 /// Services whose calls are never counted: health probes must be answered however busy
@@ -177,14 +183,72 @@ fn streaming_methods() -> HashSet<String> {
     out
 }
 
-/// The tower layer that admits each call under its bound, or refuses it.
+/// A request body read ahead: the frames read so far, then (when reading stopped
+/// before its end) the rest as it comes.
+struct ReadAhead {
+    read: std::collections::VecDeque<Result<http_body::Frame<tonic::codegen::Bytes>, tonic::Status>>,
+    rest: Option<Body>,
+}
+
+impl ReadAhead {
+    /// Reads `body` until its end, an error, or more than `max` bytes of data.
+    async fn read(mut body: Body, max: usize) -> ReadAhead {
+        use http_body::Body as _;
+        let mut read = std::collections::VecDeque::new();
+        let mut bytes = 0;
+        loop {
+            match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                None => return ReadAhead { read, rest: None },
+                Some(Err(e)) => {
+                    read.push_back(Err(e));
+                    return ReadAhead { read, rest: None };
+                }
+                Some(Ok(frame)) => {
+                    bytes += frame.data_ref().map_or(0, |d| d.len());
+                    read.push_back(Ok(frame));
+                    if bytes > max {
+                        return ReadAhead { read, rest: Some(body) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl http_body::Body for ReadAhead {
+    type Data = tonic::codegen::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<tonic::codegen::Bytes>, tonic::Status>>> {
+        if let Some(frame) = self.read.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        match &mut self.rest {
+            Some(rest) => Pin::new(rest).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.read.is_empty() && self.rest.as_ref().is_none_or(http_body::Body::is_end_stream)
+    }
+}
+
+/// The tower layer that admits each call under its bound, or refuses it; `max_message`
+/// is the most of a request it reads before asking for a place.
 #[derive(Clone)]
-pub struct AdmissionLayer(pub Arc<Admission>);
+pub struct AdmissionLayer {
+    pub admission: Arc<Admission>,
+    pub max_message: usize,
+}
 
 impl<S> tower::Layer<S> for AdmissionLayer {
     type Service = Admit<S>;
     fn layer(&self, inner: S) -> Admit<S> {
-        Admit { inner, admission: self.0.clone() }
+        Admit { inner, admission: self.admission.clone(), max_message: self.max_message }
     }
 }
 
@@ -192,14 +256,14 @@ impl<S> tower::Layer<S> for AdmissionLayer {
 pub struct Admit<S> {
     inner: S,
     admission: Arc<Admission>,
+    max_message: usize,
 }
 
-impl<S, B, RB> tower::Service<http::Request<B>> for Admit<S>
+impl<S, RB> tower::Service<http::Request<Body>> for Admit<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Body>, Response = http::Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    B: Send + 'static,
     RB: Default + Send + 'static,
 {
     type Response = S::Response;
@@ -210,7 +274,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
         let class = self.admission.class(req.uri().path());
         if class == Class::Exempt {
             return Box::pin(self.inner.call(req));
@@ -219,7 +283,12 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let admission = self.admission.clone();
+        // The message and its 5-byte gRPC prefix.
+        let max = self.max_message.saturating_add(5);
         Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let body = Body::new(ReadAhead::read(body, max).await);
+            let req = http::Request::from_parts(parts, body);
             match admission.admit(class).await {
                 Ok(place) => {
                     let answer = inner.call(req).await;

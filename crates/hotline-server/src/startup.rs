@@ -164,7 +164,10 @@ pub async fn serve(
         .layer(crate::limits::DeadlineLayer(app.limits.request_timeout))
         .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
         // Calls past the bound on calls in flight wait briefly, then are refused.
-        .layer(crate::admission::AdmissionLayer(app.limits.admission.clone()))
+        .layer(crate::admission::AdmissionLayer {
+            admission: app.limits.admission.clone(),
+            max_message: app.limits.max_message_bytes,
+        })
         // The caller's token is checked once, by whichever of these two asks first; the
         // authorization layer hands every service its `Grant` and refuses what has none.
         .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))

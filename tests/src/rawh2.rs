@@ -98,6 +98,21 @@ impl RawH2 {
         }
     }
 
+    /// Reads until a frame of type `kind` on `stream` has come, for at most `limit`;
+    /// whether it came (false too when the connection was closed first).
+    pub async fn frame_within(&mut self, kind: u8, stream: u32, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        loop {
+            if self.frames().iter().any(|(t, _, s)| *t == kind && *s == stream) {
+                return true;
+            }
+            if self.closed || Instant::now() > until {
+                return false;
+            }
+            self.read_some(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Reads until the server closes the connection, for at most `limit`: how long after
     /// the connection was made it was closed (within 50 ms), or `None` if it is open.
     pub async fn closed_within(&mut self, limit: Duration) -> Option<Duration> {

@@ -30,6 +30,8 @@ use tonic::transport::Channel;
 
 pub use hotline_server::demo::DEMO_PASSWORD;
 
+pub mod rawh2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -173,6 +175,16 @@ impl TestApp {
         TestApp::spawn_on(db, None, configure, None).await
     }
 
+    /// Like [`TestApp::spawn_on_db`], the server reaching the database at `url` instead
+    /// of the database's own URL (e.g. through a proxy the test can stop).
+    pub async fn spawn_through(db: TestDb, url: String, configure: &dyn Fn(&mut Config)) -> TestApp {
+        let through = |c: &mut Config| {
+            configure(c);
+            c.database.url = url.clone();
+        };
+        TestApp::spawn_on(db, None, &through, None).await
+    }
+
     /// Stops this server and starts a new one on the same database with the same signing
     /// key, as after a restart.
     pub async fn restart(mut self) -> TestApp {
@@ -188,10 +200,6 @@ impl TestApp {
         configure: &dyn Fn(&mut Config),
         signing_key: Option<&str>,
     ) -> TestApp {
-        let store = hotline_server::open_store(db.url(), 8, hotline_store::CallerKeys::for_tests())
-            .await
-            .expect("open store");
-        hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let key_dir = std::env::temp_dir().join(format!("hotline-e2e-key-{}", uuid::Uuid::new_v4()));
         // Tests sweep when they choose to, at the instant they choose (sweeper::sweep_once).
         let mut config = Config::default();
@@ -211,7 +219,19 @@ impl TestApp {
         config.limits.address_requests_per_second = 0;
         config.limits.address_sign_ins_per_minute = 0;
         config.limits.username_sign_ins_per_minute = 0;
+        // The server's store is the test database, unless `configure` points it elsewhere
+        // (`spawn_through`).
+        config.database.url = db.url().to_owned();
         configure(&mut config);
+        let pool = hotline_store::PoolSettings { max_connections: 8, ..config.database.pool() };
+        let store = hotline_server::open_store_with(
+            &config.database.url,
+            pool,
+            hotline_store::CallerKeys::for_tests(),
+        )
+        .await
+        .expect("open store");
+        hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
         if let Some(clock) = clock {
             app.clock = clock;
@@ -262,6 +282,29 @@ impl TestApp {
 
     pub fn channel(&self) -> Channel {
         self.channel.clone()
+    }
+
+    /// The metrics text (`GET /metrics`); the configuration must have asked for it
+    /// (`listen.metrics_address`, e.g. `127.0.0.1:0`).
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.metrics.expect("metrics_address set in the test's configuration");
+        let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect to metrics");
+        sock.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await.expect("write");
+        let mut raw = Vec::new();
+        // The server closes the connection after its answer.
+        tokio::time::timeout(std::time::Duration::from_secs(10), sock.read_to_end(&mut raw))
+            .await
+            .expect("the metrics answer comes")
+            .expect("read");
+        let raw = String::from_utf8(raw).expect("utf-8");
+        raw.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+    }
+
+    /// The value of the sample `name` (with its labels, as written in the exposition,
+    /// e.g. `hotline_admission_refused_total{class="call"}`) in `metrics`, if present.
+    pub fn sample(metrics: &str, name: &str) -> Option<f64> {
+        metrics.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     }
 
     /// What the health service says of `service` ("" for the whole server).
@@ -402,6 +445,14 @@ impl TestApp {
             h.abort();
         }
     }
+}
+
+/// Held by tests that measure time (how soon a refusal comes, how long a connection
+/// stays open), so that the tests of one binary that do so run one at a time and no
+/// other such test's load skews what they measure.
+pub async fn timing_sensitive() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
 }
 
 /// Runs an async test body once per backend, each as its own `#[tokio::test]`.

@@ -218,11 +218,12 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 eprintln!(
-                    "{:>5.0}s  calls started {:>7}  finished {:>7}  rpcs ok {:>8}  errors {:>5}",
+                    "{:>5.0}s  calls started {:>7}  finished {:>7}  rpcs ok {:>8}  refused {:>6}  errors {:>5}",
                     started.elapsed().as_secs_f64(),
                     progress.started.load(Ordering::Relaxed),
                     progress.finished.load(Ordering::Relaxed),
                     recorder.total_ok(),
+                    recorder.total_refused(),
                     recorder.total_errors()
                 );
             }
@@ -288,12 +289,8 @@ async fn main() -> anyhow::Result<()> {
                 move |intended| {
                     let (w, rec) = (w.clone(), rec.clone());
                     async move {
-                        let ok = w.call(intake_only).await;
-                        rec.record(
-                            "call (from intended start)",
-                            intended.elapsed(),
-                            (!ok).then_some(tonic::Code::Unknown),
-                        );
+                        let outcome = w.call(intake_only).await;
+                        rec.record("call (from intended start)", intended.elapsed(), outcome.code());
                     }
                 },
             )
@@ -305,8 +302,8 @@ async fn main() -> anyhow::Result<()> {
             closed_loop(args.clients, duration, progress.clone(), move |start| {
                 let (w, rec) = (w.clone(), rec.clone());
                 async move {
-                    let ok = w.call(intake_only).await;
-                    rec.record("call", start.elapsed(), (!ok).then_some(tonic::Code::Unknown));
+                    let outcome = w.call(intake_only).await;
+                    rec.record("call", start.elapsed(), outcome.code());
                 }
             })
             .await;
@@ -349,6 +346,7 @@ async fn main() -> anyhow::Result<()> {
             "calls_per_second": finished as f64 / seconds,
             "dropped": dropped,
             "errors": recorder.total_errors(),
+            "refused": recorder.total_refused(),
             "watch_latency_target": args.watch_latency,
             "watch_probes_missed": missed,
             "rpcs": rows,

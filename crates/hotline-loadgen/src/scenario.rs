@@ -82,21 +82,46 @@ pub async fn sign_in(channel: &Channel, username: &str, password: &str) -> anyho
     Ok((seat, resp.user.unwrap_or_default()))
 }
 
-/// Times one RPC into the recorder; `None` when it failed (the failure is counted).
+/// How one caller's story ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// A step was refused (`RESOURCE_EXHAUSTED`): the server turned it away.
+    Refused,
+    /// A step failed otherwise.
+    Failed,
+}
+
+impl Outcome {
+    /// The code to record for the whole story: none, `RESOURCE_EXHAUSTED`, or `UNKNOWN`.
+    pub fn code(self) -> Option<tonic::Code> {
+        match self {
+            Outcome::Done => None,
+            Outcome::Refused => Some(tonic::Code::ResourceExhausted),
+            Outcome::Failed => Some(tonic::Code::Unknown),
+        }
+    }
+
+    fn of(code: tonic::Code) -> Outcome {
+        if code == tonic::Code::ResourceExhausted { Outcome::Refused } else { Outcome::Failed }
+    }
+}
+
+/// Times one RPC into the recorder; the failure's code when it failed (counted there).
 async fn timed<T>(
     rec: &Recorder,
     rpc: &'static str,
     fut: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-) -> Option<T> {
+) -> Result<T, tonic::Code> {
     let started = Instant::now();
     match fut.await {
         Ok(r) => {
             rec.record(rpc, started.elapsed(), None);
-            Some(r.into_inner())
+            Ok(r.into_inner())
         }
         Err(status) => {
             rec.record(rpc, started.elapsed(), Some(status.code()));
-            None
+            Err(status.code())
         }
     }
 }
@@ -146,22 +171,24 @@ fn request_for(plan: Plan, village: &str, rng: &mut impl Rng) -> pb::RecordCallR
 }
 
 impl World {
-    /// One caller's whole story. Returns false if any step failed.
-    pub async fn call(&self, intake_only: bool) -> bool {
+    /// One caller's whole story, to its end or its first step that failed.
+    pub async fn call(&self, intake_only: bool) -> Outcome {
         let mut rng = rand::rngs::StdRng::from_entropy();
         let plan =
             if intake_only { Plan { kind: Kind::Mediation, order: true } } else { self.mix.draw(&mut rng) };
-        let Some(counsel) = self.counsel.choose(&mut rng).cloned() else { return false };
-        let Some(village) = counsel.villages.choose(&mut rng).cloned() else { return false };
+        let Some(counsel) = self.counsel.choose(&mut rng).cloned() else { return Outcome::Failed };
+        let Some(village) = counsel.villages.choose(&mut rng).cloned() else { return Outcome::Failed };
         let rec = &self.recorder;
         let mut agent = self.agent.clone();
-        let Some(call) =
-            timed(rec, "RecordCall", agent.calls.record_call(request_for(plan, &village, &mut rng))).await
-        else {
-            return false;
-        };
+        let call =
+            match timed(rec, "RecordCall", agent.calls.record_call(request_for(plan, &village, &mut rng)))
+                .await
+            {
+                Ok(call) => call,
+                Err(code) => return Outcome::of(code),
+            };
         if !plan.order {
-            return true;
+            return Outcome::Done;
         }
         let create = pb::CreateWorkOrderRequest {
             request_id: format!("lg-o-{}", call.id),
@@ -172,16 +199,17 @@ impl World {
             }),
             ..Default::default()
         };
-        let Some(order) = timed(rec, "CreateWorkOrder", agent.orders.create_work_order(create)).await else {
-            return false;
+        let order = match timed(rec, "CreateWorkOrder", agent.orders.create_work_order(create)).await {
+            Ok(order) => order,
+            Err(code) => return Outcome::of(code),
         };
         if intake_only {
-            return true;
+            return Outcome::Done;
         }
         self.work(order, &counsel, &mut rng).await
     }
 
-    async fn work(&self, order: pb::WorkOrder, counsel: &Counsel, rng: &mut impl Rng) -> bool {
+    async fn work(&self, order: pb::WorkOrder, counsel: &Counsel, rng: &mut impl Rng) -> Outcome {
         let rec = &self.recorder;
         let (mut c, mut d, mut cb) = (counsel.seat.clone(), self.dispatcher.clone(), self.callback.clone());
         let id = order.id.clone();
@@ -189,10 +217,10 @@ impl World {
         macro_rules! step {
             ($rpc:literal, $call:expr) => {
                 match timed(rec, $rpc, $call).await {
-                    Some(r) => {
+                    Ok(r) => {
                         version = r.work_order.map(|o| o.version).unwrap_or(version);
                     }
-                    None => return false,
+                    Err(code) => return Outcome::of(code),
                 }
             };
         }
@@ -286,7 +314,7 @@ impl World {
                 })
             );
             if !dissatisfied {
-                return true;
+                return Outcome::Done;
             }
             step!(
                 "PassOnRedo",
@@ -297,7 +325,7 @@ impl World {
                 })
             );
         }
-        true
+        Outcome::Done
     }
 
     /// A manager's screen refreshing: the first page of open orders.
@@ -308,7 +336,7 @@ impl World {
             page: Some(pb::PageRequest { page_size: 50, page_token: String::new() }),
             ..Default::default()
         };
-        timed(&self.recorder, "ListWorkOrders", d.orders.list_work_orders(req)).await.is_some()
+        timed(&self.recorder, "ListWorkOrders", d.orders.list_work_orders(req)).await.is_ok()
     }
 }
 

@@ -62,6 +62,11 @@ impl From<ApiError> for Status {
                 StoreError::BadCursor => {
                     Status::invalid_argument("page.page_token: not a token this server issued")
                 }
+                // The health task reports the outage once; each call only at debug level.
+                StoreError::Unavailable(why) => {
+                    tracing::debug!(error = %why, "the database cannot be reached");
+                    unavailable("the database cannot be reached; retry", DATABASE_RETRY)
+                }
                 StoreError::Other(cause) => {
                     tracing::error!(error = %cause, "storage failure");
                     Status::new(Code::Internal, "internal error")
@@ -73,6 +78,15 @@ impl From<ApiError> for Status {
             ApiError::Grpc(s) => s,
         }
     }
+}
+
+/// The wait a client is told before it tries again after the database was not reached.
+pub const DATABASE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `UNAVAILABLE` with `message`, a `retry-after` metadata entry (whole seconds, rounded
+/// up, at least 1) and a `google.rpc.RetryInfo` detail holding `wait`.
+pub fn unavailable(message: &str, wait: std::time::Duration) -> Status {
+    crate::limits::with_retry_hint(Code::Unavailable, message.to_owned(), wait)
 }
 
 /// Turns a handler's `ApiResult<T>` into what tonic expects.

@@ -2,6 +2,7 @@
 //! command-line tool's commands. The binary in `main.rs` only parses arguments.
 
 pub mod access;
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod authz;
@@ -9,6 +10,7 @@ pub mod bus;
 pub mod caller_keys;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod convert;
 pub mod demo;
 pub mod error;
@@ -32,4 +34,4 @@ pub mod telemetry;
 pub mod tls;
 
 pub use app::{App, Clock, SystemClock};
-pub use startup::{open_configured_store, open_store, serve};
+pub use startup::{open_configured_store, open_store, open_store_with, serve};

@@ -8,6 +8,7 @@
 
 use crate::auth::Tokens;
 use crate::config::{Config, LimitsConfig, ListenConfig, TlsConfig};
+use crate::connections::ConnectionInfo;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use hotline_domain::Role;
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use uuid::Uuid;
 
 /// The path of the sign-in RPC, limited more tightly per address.
-const SIGN_IN_PATH: &str = "/hotline.v1.AuthService/SignIn";
+pub(crate) const SIGN_IN_PATH: &str = "/hotline.v1.AuthService/SignIn";
 
 /// How often idle buckets are dropped, so that memory stays bounded by the clients of
 /// the last few seconds.
@@ -77,14 +78,28 @@ impl<K: Hash + Eq + Clone> Bucket<K> {
 /// `RESOURCE_EXHAUSTED` with `retry-after` (seconds, rounded up, at least 1) and a
 /// `google.rpc.RetryInfo` detail holding the exact wait.
 pub fn exhausted(what: &str, wait: Duration) -> Status {
-    use tonic_types::{ErrorDetails, StatusExt};
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let secs = secs.max(1);
-    let mut metadata = tonic::metadata::MetadataMap::new();
-    metadata.insert("retry-after", secs.to_string().parse().expect("ascii digits"));
-    Status::with_error_details_and_metadata(
+    let secs = retry_after_secs(wait);
+    with_retry_hint(
         tonic::Code::ResourceExhausted,
         format!("too many requests {what}; retry after {secs} s"),
+        wait,
+    )
+}
+
+/// `wait` in whole seconds, rounded up, at least 1.
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// A status of `code` with `message`, a `retry-after` metadata entry (whole seconds,
+/// rounded up, at least 1) and a `google.rpc.RetryInfo` detail holding `wait`.
+pub fn with_retry_hint(code: tonic::Code, message: String, wait: Duration) -> Status {
+    use tonic_types::{ErrorDetails, StatusExt};
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    metadata.insert("retry-after", retry_after_secs(wait).to_string().parse().expect("ascii digits"));
+    Status::with_error_details_and_metadata(
+        code,
+        message,
         ErrorDetails::with_retry_info(Some(wait)),
         metadata,
     )
@@ -107,6 +122,10 @@ pub struct Limits {
     client_address_header: Option<http::HeaderName>,
     /// Client certificates are verified (mutual TLS): the telephony role must present one.
     pub mutual_tls: bool,
+    /// The bounds on calls in flight.
+    pub admission: Arc<crate::admission::Admission>,
+    /// The cap on connections and their timeouts.
+    pub connections: Arc<crate::connections::Gate>,
     last_evicted: Mutex<std::time::Instant>,
 }
 
@@ -153,11 +172,16 @@ impl Limits {
             request_timeout: Duration::from_secs(u64::from(limits.request_timeout_secs.max(1))),
             client_address_header,
             mutual_tls: crate::tls::verifies_client_certificates(config),
+            admission: Arc::new(crate::admission::Admission::from_config(limits)),
+            connections: Arc::new(crate::connections::Gate::new(
+                crate::connections::ConnectionLimits::from_config(&config.listen),
+            )),
             last_evicted: Mutex::new(std::time::Instant::now()),
         })
     }
 
-    /// Limits that never refuse (no client-certificate rule): for tools and tests that build an `App` by hand.
+    /// Limits that never refuse (no client-certificate rule, no bound on calls or
+    /// connections): for tools and tests that build an `App` by hand.
     pub fn unlimited() -> Limits {
         Limits::from_config(&Config {
             limits: LimitsConfig {
@@ -166,10 +190,16 @@ impl Limits {
                 address_sign_ins_per_minute: 0,
                 username_sign_ins_per_minute: 0,
                 max_streams_per_user: 0,
+                max_calls_in_flight: 0,
+                max_sign_ins_in_flight: 0,
                 ..LimitsConfig::default()
             },
             tls: TlsConfig::default(),
-            listen: ListenConfig { client_address_header: None, ..ListenConfig::default() },
+            listen: ListenConfig {
+                client_address_header: None,
+                max_connections: 0,
+                ..ListenConfig::default()
+            },
             ..Config::default()
         })
         .expect("no files to read")
@@ -259,18 +289,23 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok().or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
+/// The connection's peer: from the server's own connections ([`ConnectionInfo`], under
+/// TLS too), or from a plain tonic TCP connection.
 fn peer_addr<B>(req: &http::Request<B>) -> Option<SocketAddr> {
     let ext = req.extensions();
-    ext.get::<TcpConnectInfo>()
-        .and_then(TcpConnectInfo::remote_addr)
+    ConnectionInfo::of(req)
+        .and_then(|c| c.remote_addr)
+        .or_else(|| ext.get::<TcpConnectInfo>().and_then(TcpConnectInfo::remote_addr))
         .or_else(|| ext.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|i| i.get_ref().remote_addr()))
 }
 
 fn has_client_cert<B>(req: &http::Request<B>) -> bool {
-    req.extensions()
-        .get::<TlsConnectInfo<TcpConnectInfo>>()
+    let ext = req.extensions();
+    let certs = ext
+        .get::<TlsConnectInfo<ConnectionInfo>>()
         .and_then(TlsConnectInfo::peer_certs)
-        .is_some_and(|certs| !certs.is_empty())
+        .or_else(|| ext.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(TlsConnectInfo::peer_certs));
+    certs.is_some_and(|certs| !certs.is_empty())
 }
 
 /// The tower layer that applies [`Limits`] to every request before it reaches a service.

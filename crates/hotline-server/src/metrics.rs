@@ -86,6 +86,7 @@ impl Metrics {
         scrape.register_collector(Box::new(PoolGauges(app.store.pool_usage())));
         scrape.register_collector(Box::new(crate::sweeper::SweepTotals::of(&app.sweeper)));
         scrape.register_collector(Box::new(crate::holidays::CalendarGauges::of(app)));
+        scrape.register_collector(Box::new(crate::admission::OverloadFigures::of(&app.limits)));
         let mut out = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
             .and_then(|()| prometheus_client::encoding::prometheus_text::encode(&mut out, &scrape))
@@ -193,7 +194,8 @@ fn server_error(code: &str) -> bool {
     matches!(code, "2" | "4" | "12" | "13" | "14" | "15" | "transport_error")
 }
 
-/// The tower layer in front of every other: one span per RPC, inside which the other
+/// The tower layer in front of every other (but the count of calls on each connection,
+/// [`crate::connections::ConnectionLayer`]): one span per RPC, inside which the other
 /// layers and the handler run, and the RPC's count and latency.
 #[derive(Clone)]
 pub struct RpcLayer(pub Arc<Metrics>);

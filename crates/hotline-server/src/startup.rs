@@ -26,19 +26,24 @@ pub async fn open_store(
     max_connections: u32,
     keys: hotline_store::CallerKeys,
 ) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_with(url, hotline_store::PoolSettings::new(max_connections), keys).await
+}
+
+/// Like [`open_store`], its connections pooled as `pool` says (on SQLite, the pool of
+/// readers keeps its own size; the acquire timeout applies).
+pub async fn open_store_with(
+    url: &str,
+    pool: hotline_store::PoolSettings,
+    keys: hotline_store::CallerKeys,
+) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            hotline_store_sqlite::SqliteStore::connect_with_keys(
-                url,
-                hotline_store_sqlite::DEFAULT_MAX_CONNECTIONS,
-                keys,
-            )
-            .await?,
-        ))
+        let readers = hotline_store::PoolSettings {
+            max_connections: hotline_store_sqlite::DEFAULT_MAX_CONNECTIONS,
+            ..pool
+        };
+        Ok(Arc::new(hotline_store_sqlite::SqliteStore::connect_with_settings(url, readers, keys).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(
-            hotline_store_postgres::PostgresStore::connect_with_keys(url, max_connections, keys).await?,
-        ))
+        Ok(Arc::new(hotline_store_postgres::PostgresStore::connect_with_settings(url, pool, keys).await?))
     } else {
         anyhow::bail!(
             "database URL must start with sqlite:// or postgres:// (got `{}`)",
@@ -53,7 +58,7 @@ pub async fn open_store(
 /// [`crate::caller_keys`]).
 pub async fn open_configured_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let keys = crate::caller_keys::ConfiguredKeys::read(config)?;
-    let store = open_store(&config.database.url, config.database.max_connections, keys.keys.clone())
+    let store = open_store_with(&config.database.url, config.database.pool(), keys.keys.clone())
         .await
         .with_context(|| format!("opening {}", redact_url(&config.database.url)))?;
     let sealed = store.caller_key_ids().await.context("reading which keys caller data is sealed under")?;
@@ -140,22 +145,39 @@ pub async fn serve(
     };
 
     // Nagle's algorithm would hold small responses back until the client's delayed ACK
-    // (about 40 ms on Linux): every connection sends at once.
+    // (about 40 ms on Linux): every connection sends at once. Each accepted connection
+    // passes the cap on connections, and is closed when it does nothing for too long
+    // (see `crate::connections`).
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(std::time::Duration::from_secs(60)));
+    let gate = app.limits.connections.clone();
+    let keepalive = (gate.limits.keepalive_interval, gate.limits.keepalive_timeout);
+    let incoming = crate::connections::admitted(incoming, gate);
     // Largest request accepted (`max_message_bytes`): the biggest legitimate message (a
     // reply with 4,000 characters of notes) is far below the default.
     let max_message = app.limits.max_message_bytes;
-    let mut builder = tonic::transport::Server::builder();
+    // A peer that stops answering HTTP/2 pings (gone without closing its connection) is
+    // dropped after the ping's timeout.
+    let mut builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(keepalive.0)
+        .http2_keepalive_timeout(Some(keepalive.1));
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
     let result = builder
+        // Each call counted on its connection (for the idle timeout); on a connection
+        // past the cap, only the health service answers.
+        .layer(crate::connections::ConnectionLayer)
         // One span per RPC, around the other layers and the handler; counts and latencies.
         .layer(RpcLayer(app.metrics.clone()))
         .layer(crate::limits::DeadlineLayer(app.limits.request_timeout))
         .layer(crate::limits::LimitsLayer { limits: app.limits.clone(), tokens: app.tokens.clone() })
+        // Calls past the bound on calls in flight wait briefly, then are refused.
+        .layer(crate::admission::AdmissionLayer {
+            admission: app.limits.admission.clone(),
+            max_message: app.limits.max_message_bytes,
+        })
         // The caller's token is checked once, by whichever of these two asks first; the
         // authorization layer hands every service its `Grant` and refuses what has none.
         .layer(crate::authz::AuthorizeLayer(app.tokens.clone()))

@@ -34,7 +34,9 @@ pub fn server_tls(config: &Config) -> anyhow::Result<(Option<ServerTlsConfig>, b
         "{} holds no PEM private key",
         key_file.display()
     );
-    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+    // A client that stops in the handshake is dropped within the handshake timeout.
+    let handshake = std::time::Duration::from_secs(u64::from(config.listen.handshake_timeout_secs.max(1)));
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key)).timeout(handshake);
     let mutual = verifies_client_certificates(config);
     if let Some(ca_file) = &config.tls.client_ca_file {
         let ca = std::fs::read(ca_file).with_context(|| format!("reading {}", ca_file.display()))?;

@@ -181,6 +181,9 @@ async fn run(store: PostgresStore, mut rx: mpsc::Receiver<Creation>) {
 }
 
 async fn write(store: &PostgresStore, group: Vec<Creation>) {
+    // A creation whose caller stopped waiting (its deadline passed) is not written: it
+    // was never acknowledged, and a retry finds nothing of it.
+    let mut group: Vec<Creation> = group.into_iter().filter(|c| !c.reply.is_closed()).collect();
     if group.len() > 1 {
         match insert_group(store, &group).await {
             Ok(written) => {
@@ -190,13 +193,27 @@ async fn write(store: &PostgresStore, group: Vec<Creation>) {
                 store.notify_events_written();
                 return;
             }
+            // The database cannot be reached: no creation of the group is tried again,
+            // so that each fails now, not after a wait of its own.
+            Err(StoreError::Unavailable(why)) => {
+                for c in group.drain(..) {
+                    let _ = c.reply.send(Err(StoreError::Unavailable(why.clone())));
+                }
+            }
             Err(e) => {
                 tracing::debug!(error = %e, size = group.len(), "a group of creations failed; writing each alone")
             }
         }
     }
+    let mut unreachable: Option<String> = None;
     for c in group {
-        let written = insert_order(store, &c.order, &c.drafts, c.request.as_ref()).await;
+        let written = match &unreachable {
+            Some(why) => Err(StoreError::Unavailable(why.clone())),
+            None => insert_order(store, &c.order, &c.drafts, c.request.as_ref()).await,
+        };
+        if let Err(StoreError::Unavailable(why)) = &written {
+            unreachable = Some(why.clone());
+        }
         let _ = c.reply.send(written);
     }
 }

@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use hotline_domain::{EventDraft, Place, WorkOrder};
 use hotline_store::{
-    Call, CallerKeys, Event, EventSnapshot, Recorded, RelayLease, RequestKey, Result, Sequenced, StoreError,
-    SweepLease, TargetStatus, repeated_call,
+    Call, CallerKeys, Event, EventSnapshot, PoolSettings, Recorded, RelayLease, RequestKey, Result,
+    Sequenced, StoreError, SweepLease, TargetStatus, repeated_call,
 };
 use hotline_store_sql::{
     Backend, EVENT_COLUMNS, R, Sql, SqlStore, call_from_row, call_values, db, event_values,
@@ -43,6 +43,8 @@ static MIGRATOR: std::sync::LazyLock<sqlx::migrate::Migrator> =
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 /// How long a pooled connection may sit idle before it is pinged on its next use.
 const IDLE_PING: Duration = Duration::from_secs(10);
+/// How long opening the store waits for a database that cannot be reached yet.
+const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 /// The PostgreSQL store. Cheap to clone (the pool is shared).
 pub type PostgresStore = SqlStore<PostgresBackend>;
@@ -107,11 +109,14 @@ impl Backend for PostgresBackend {
     /// indexed read of the log's head per poll).
     const QUEUE_POLL: Duration = Duration::from_millis(200);
 
-    /// Connects to `postgres://...` with a pool of at most `max_connections` and runs the
-    /// migrations (sqlx serialises concurrent migrators with an advisory lock).
-    async fn open(url: &str, max_connections: u32, keys: CallerKeys) -> Result<PostgresStore> {
+    /// Connects to `postgres://...` with a pool of at most `pool.max_connections` and
+    /// runs the migrations (sqlx serialises concurrent migrators with an advisory lock).
+    /// A request that gets no connection within `pool.acquire_timeout` (the database
+    /// down or unreachable, or every connection busy) fails with `Unavailable`.
+    async fn open(url: &str, pool: PoolSettings, keys: CallerKeys) -> Result<PostgresStore> {
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(pool.max_connections.max(1))
+            .acquire_timeout(pool.acquire_timeout)
             // A connection in steady use is not pinged before each use (a ping is a
             // round trip, as many as the queries themselves); one idle for a while may
             // have been cut by the network or a database restart, and is checked.
@@ -124,9 +129,20 @@ impl Backend for PostgresBackend {
                     Ok(true)
                 })
             })
-            .connect(url)
-            .await
+            .connect_lazy(url)
             .map_err(StoreError::other)?;
+        // A database that is starting (or not reachable yet) is waited for, longer than a
+        // request waits for a connection.
+        let since = std::time::Instant::now();
+        loop {
+            match pool.acquire().await {
+                Ok(_) => break,
+                Err(e) if hotline_store_sql::is_unreachable(&e) && since.elapsed() < STARTUP_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(StoreError::other(e)),
+            }
+        }
         MIGRATOR.run(&pool).await.map_err(StoreError::other)?;
         let mut store = SqlStore::new(pool, keys, PostgresBackend { creations: None });
         store.backend_mut().creations = Some(creation::start(store.clone()));

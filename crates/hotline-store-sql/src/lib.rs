@@ -38,7 +38,7 @@ pub use records::{
     EVENT_COLUMNS, EVENT_PAYLOAD, ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, event_values,
     order_from_row, order_values, user_from_row,
 };
-pub use row::{Column, R, corrupt, db, is_foreign_key_violation};
+pub use row::{Column, R, corrupt, db, is_foreign_key_violation, is_unreachable};
 pub use sql::Sql;
 pub use stats::ROLLUP_COLUMNS;
 
@@ -46,8 +46,8 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use hotline_domain::{EventDraft, WorkOrder};
 use hotline_store::{
-    Call, CallerKeys, Event, Notify, Recorded, RelayLease, RequestKey, Result, Sequenced, StoreError,
-    SweepLease, TargetStatus,
+    Call, CallerKeys, Event, Notify, PoolSettings, Recorded, RelayLease, RequestKey, Result, Sequenced,
+    StoreError, SweepLease, TargetStatus,
 };
 use sqlx::Pool;
 use sqlx::pool::PoolConnection;
@@ -85,9 +85,9 @@ pub trait Backend: Sized + Send + Sync + 'static {
     /// [`hotline_store::QueueStore::queue_poll`]).
     const QUEUE_POLL: Duration;
 
-    /// Opens the database at `url`, runs its migrations, and makes the store, with at
-    /// most `max_connections` pooled connections.
-    async fn open(url: &str, max_connections: u32, keys: CallerKeys) -> Result<SqlStore<Self>>;
+    /// Opens the database at `url`, runs its migrations, and makes the store, its
+    /// connections pooled as `pool` says.
+    async fn open(url: &str, pool: PoolSettings, keys: CallerKeys) -> Result<SqlStore<Self>>;
 
     /// This backend's migrations, as [`migrator`] prepares them.
     fn migrator() -> &'static sqlx::migrate::Migrator;
@@ -262,7 +262,12 @@ impl<B: Backend> SqlStore<B> {
 
     /// Like [`SqlStore::connect_with`], sealing caller data with `keys`.
     pub async fn connect_with_keys(url: &str, max_connections: u32, keys: CallerKeys) -> Result<Self> {
-        B::open(url, max_connections, keys).await
+        B::open(url, PoolSettings::new(max_connections), keys).await
+    }
+
+    /// Like [`SqlStore::connect_with_keys`], its connections pooled as `pool` says.
+    pub async fn connect_with_settings(url: &str, pool: PoolSettings, keys: CallerKeys) -> Result<Self> {
+        B::open(url, pool, keys).await
     }
 
     /// The keys caller data is sealed with.

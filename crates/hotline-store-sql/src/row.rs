@@ -9,14 +9,45 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 /// Maps a database error: a broken uniqueness rule is a `Conflict` (naming the
-/// constraint where the database does, else its message), the rest `Other`.
+/// constraint where the database does, else its message), a database that cannot be
+/// reached `Unavailable` (see [`is_unreachable`]), the rest `Other`.
 pub fn db(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             StoreError::Conflict(d.constraint().map_or_else(|| d.message().to_owned(), str::to_owned))
         }
+        _ if is_unreachable(&e) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::other(e),
     }
+}
+
+/// Whether `e` says the database cannot be reached now, rather than that a statement is
+/// wrong: no connection within the pool's acquire timeout, a connection lost or
+/// refused (I/O, TLS), a closed pool; on PostgreSQL a connection exception (SQLSTATE
+/// class 08), the server shutting down or starting (57P01, 57P02, 57P03) or out of
+/// connections (53300); on SQLite the database busy or locked by another process past
+/// the busy timeout. A full disk is not among them.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| unreachable_code(&code)),
+        _ => false,
+    }
+}
+
+/// A PostgreSQL SQLSTATE (always five characters) or a SQLite result code (a number
+/// below 10,000 whose low byte is the primary code) that says the database cannot be
+/// reached now.
+fn unreachable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+    code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 pub fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
@@ -92,5 +123,22 @@ impl<Row: ReadRow> R<'_, Row> {
     /// A count (a bigint that is never negative).
     pub fn count(&self, col: &str) -> Result<u64> {
         u64::try_from(self.get::<i64>(col)?).map_err(|e| corrupt(col, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreachable_code;
+
+    #[test]
+    fn codes_that_say_the_database_cannot_be_reached() {
+        for code in ["08006", "08001", "57P01", "57P03", "53300", "5", "6", "517", "773", "262"] {
+            assert!(unreachable_code(code), "{code}");
+        }
+        // A unique or foreign-key violation, a full disk (13), I/O errors (10), a
+        // PostgreSQL serialization failure or syntax error: not reachability.
+        for code in ["23505", "23503", "40001", "42601", "13", "10", "2067", "787"] {
+            assert!(!unreachable_code(code), "{code}");
+        }
     }
 }

@@ -15,7 +15,7 @@ mod writer;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use hotline_store::{CallerKeys, Result, StoreError, rollup};
+use hotline_store::{CallerKeys, PoolSettings, Result, StoreError, rollup};
 use hotline_store_sql::{Backend, R, ROLLUP_COLUMNS, Sql, SqlStore};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqliteConnection};
@@ -130,8 +130,10 @@ impl Backend for SqliteBackend {
 
     /// Opens (creating the file and its directory if missing) `sqlite://path` with
     /// [`connect_options`], runs the migrations, and starts the writer; the pool holds
-    /// at most `max_connections` readers.
-    async fn open(url: &str, max_connections: u32, keys: CallerKeys) -> Result<SqliteStore> {
+    /// at most `pool.max_connections` readers. A read that gets no connection, or a
+    /// write that the writer has not taken, within `pool.acquire_timeout` fails with
+    /// `Unavailable`.
+    async fn open(url: &str, pool: PoolSettings, keys: CallerKeys) -> Result<SqliteStore> {
         let options = connect_options(url)?;
         if let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()
@@ -140,12 +142,14 @@ impl Backend for SqliteBackend {
         }
         let mut conn = options.connect().await.map_err(StoreError::other)?;
         MIGRATOR.run_direct(&mut conn).await.map_err(StoreError::other)?;
+        let wait = pool.acquire_timeout;
         let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(pool.max_connections.max(1))
+            .acquire_timeout(wait)
             .connect_with(options.clone())
             .await
             .map_err(StoreError::other)?;
-        Ok(SqlStore::new(pool, keys, SqliteBackend { writer: Writer::start(conn, options) }))
+        Ok(SqlStore::new(pool, keys, SqliteBackend { writer: Writer::start(conn, options, wait) }))
     }
 
     fn migrator() -> &'static sqlx::migrate::Migrator {

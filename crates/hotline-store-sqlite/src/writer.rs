@@ -18,6 +18,12 @@
 //! that may fail at commit (deferred foreign keys: the directory import) runs in a
 //! group of its own.
 //!
+//! A job the task has not taken within the store's acquire timeout (the writer stuck
+//! behind a lock another process holds, or a queue too long) is withdrawn: it will not
+//! run, and its caller is told `Unavailable` at once rather than at its deadline. A job
+//! the task has taken is waited for to the end, so its caller never hears `Unavailable`
+//! for a write that may still commit.
+//!
 //! After a failure that may have left the connection in a transaction (an I/O error, a
 //! full disk that rolled the transaction back, a `ROLLBACK` or `COMMIT` that failed),
 //! the task drops the connection and opens a new one for the next group, so writes work
@@ -26,10 +32,13 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use hotline_store::StoreError;
-use hotline_store_sql::is_foreign_key_violation;
+use hotline_store_sql::{is_foreign_key_violation, is_unreachable};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, SqliteConnection};
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs committed together.
@@ -40,6 +49,8 @@ pub(crate) const MAX_GROUP: usize = 64;
 pub(crate) trait JobError: Send + 'static {
     /// Nothing of the job was written, because of `cause`.
     fn not_committed(cause: &sqlx::Error) -> Self;
+    /// The job was withdrawn after waiting `waited` for the writer: nothing was written.
+    fn not_taken(waited: Duration) -> Self;
 }
 
 impl JobError for StoreError {
@@ -47,11 +58,23 @@ impl JobError for StoreError {
         // Deferred foreign keys, checked at commit, are the directory's references.
         if is_foreign_key_violation(cause) {
             StoreError::Invalid("directory: a reference to a unit or person does not resolve".into())
+        } else if is_unreachable(cause) {
+            StoreError::Unavailable(format!("not written: {cause}"))
         } else {
             StoreError::other(NotCommitted(cause.to_string()))
         }
     }
+
+    fn not_taken(waited: Duration) -> Self {
+        StoreError::Unavailable(format!("the write waited {} ms for the writer", waited.as_millis()))
+    }
 }
+
+/// Where a job stands: waiting in the queue, taken by the task (it runs to its end), or
+/// withdrawn by its caller (it never runs). Only the first move away from waiting counts.
+const WAITING: u8 = 0;
+const TAKEN: u8 = 1;
+const WITHDRAWN: u8 = 2;
 
 #[derive(Debug, thiserror::Error)]
 #[error("not written: {0}")]
@@ -65,8 +88,9 @@ type Answer = Box<dyn FnOnce(Option<&sqlx::Error>) + Send>;
 trait Work: Send {
     /// Runs in a group of its own.
     fn alone(&self) -> bool;
-    /// Its caller stopped waiting.
-    fn abandoned(&self) -> bool;
+    /// Takes the job to run it: false when its caller stopped waiting or withdrew it
+    /// (then it must not run). Taking a job taken already is true.
+    fn take(&self) -> bool;
     /// Runs the job's statements: whether they succeeded, and the answer.
     fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Answer)>;
     /// Answers without running: nothing was written, because of `cause`.
@@ -77,6 +101,7 @@ struct Job<F, T, E> {
     statements: F,
     alone: bool,
     reply: oneshot::Sender<Result<T, E>>,
+    state: Arc<AtomicU8>,
 }
 
 impl<F, T, E> Work for Job<F, T, E>
@@ -89,8 +114,14 @@ where
         self.alone
     }
 
-    fn abandoned(&self) -> bool {
-        self.reply.is_closed()
+    fn take(&self) -> bool {
+        if self.reply.is_closed() {
+            return false;
+        }
+        match self.state.compare_exchange(WAITING, TAKEN, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(now) => now == TAKEN,
+        }
     }
 
     fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, (bool, Answer)> {
@@ -124,6 +155,8 @@ enum Message {
 #[derive(Clone)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Message>,
+    /// How long a job may wait to be taken before it is withdrawn.
+    wait: Duration,
 }
 
 impl std::fmt::Debug for Writer {
@@ -133,11 +166,12 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the task that writes on `conn`, reopening it with `options` when needed.
-    pub fn start(conn: SqliteConnection, options: SqliteConnectOptions) -> Writer {
+    /// Starts the task that writes on `conn`, reopening it with `options` when needed;
+    /// a job not taken within `wait` is withdrawn.
+    pub fn start(conn: SqliteConnection, options: SqliteConnectOptions, wait: Duration) -> Writer {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         tokio::spawn(run(conn, options, rx));
-        Writer { tx }
+        Writer { tx, wait }
     }
 
     /// Runs `statements` in a transaction on the write connection, committed with the
@@ -169,12 +203,28 @@ impl Writer {
         E: JobError,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Job { statements, alone, reply });
-        if self.tx.send(Message::Work(job)).await.is_err() {
-            return Err(E::not_committed(&sqlx::Error::PoolClosed));
+        let state = Arc::new(AtomicU8::new(WAITING));
+        let job = Box::new(Job { statements, alone, reply, state: state.clone() });
+        let until = tokio::time::Instant::now() + self.wait;
+        match tokio::time::timeout_at(until, self.tx.send(Message::Work(job))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(E::not_committed(&sqlx::Error::PoolClosed)),
+            // The queue stayed full: the job was never sent.
+            Err(_) => return Err(E::not_taken(self.wait)),
         }
+        let mut answer = answer;
+        let answered = match tokio::time::timeout_at(until, &mut answer).await {
+            Ok(answered) => answered,
+            Err(_) => {
+                if state.compare_exchange(WAITING, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    return Err(E::not_taken(self.wait));
+                }
+                // Taken already: it runs to its end, and its answer is waited for.
+                answer.await
+            }
+        };
         // No answer: the job panicked.
-        answer.await.unwrap_or_else(|_| Err(E::not_committed(&sqlx::Error::WorkerCrashed)))
+        answered.unwrap_or_else(|_| Err(E::not_committed(&sqlx::Error::WorkerCrashed)))
     }
 
     /// Closes the write connection once the jobs sent before are done; later writes
@@ -208,7 +258,7 @@ async fn run(conn: SqliteConnection, options: SqliteConnectOptions, mut rx: mpsc
                 return;
             }
         };
-        if first.abandoned() {
+        if !first.take() {
             continue;
         }
         let mut c = match conn.take() {
@@ -258,7 +308,7 @@ async fn write_group(
     let mut failed: Vec<Answer> = Vec::new();
     let mut broken: Option<sqlx::Error> = None;
     while let Some(work) = next.take() {
-        if !work.abandoned() {
+        if work.take() {
             ran += 1;
             if let Err(e) = execute(conn, "SAVEPOINT job").await {
                 work.refuse(&e);

@@ -72,6 +72,13 @@ pub enum StoreError {
     /// A page cursor that this store did not make.
     #[error("page token is not valid")]
     BadCursor,
+    /// The database cannot be reached now (no connection within the pool's acquire
+    /// timeout, a connection lost, the database shutting down or locked by another
+    /// process): nothing was written, or a write's fate is unknown only where the
+    /// connection was lost during its commit. The request may be retried (writes with
+    /// the same request id). The text says why, for the log.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     /// Anything else: connection lost, corrupt row. Logged, never shown to clients.
     #[error("storage failure: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),

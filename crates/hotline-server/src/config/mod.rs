@@ -43,6 +43,24 @@ pub struct ListenConfig {
     /// A header set by a trusted reverse proxy holding the client's address (its last
     /// entry counts, e.g. `x-forwarded-for`); unset: the connection's peer address.
     pub client_address_header: Option<String>,
+    /// Most client connections open at once (0: no cap). Past it a new connection is
+    /// served the health service only (up to `probe_connections` of them) and then
+    /// closed; past that too it is closed at once.
+    pub max_connections: u32,
+    /// Connections past `max_connections` that may still ask the health service, so
+    /// that the orchestrator's probes are answered while the server is full.
+    pub probe_connections: u32,
+    /// A connection that has not made its first request this many seconds after it was
+    /// accepted (silent, or stopped in the TLS or HTTP/2 handshake) is closed.
+    pub handshake_timeout_secs: u32,
+    /// A connection with no call or stream open for this many seconds is closed (0:
+    /// never).
+    pub idle_timeout_secs: u32,
+    /// Seconds without a frame from the client after which the server sends an HTTP/2
+    /// PING (0: no pings).
+    pub keepalive_interval_secs: u32,
+    /// Seconds the client has to answer that PING before its connection is closed.
+    pub keepalive_timeout_secs: u32,
 }
 
 impl Default for ListenConfig {
@@ -51,6 +69,12 @@ impl Default for ListenConfig {
             address: "127.0.0.1:50051".parse().expect("valid address"),
             metrics_address: None,
             client_address_header: None,
+            max_connections: 1000,
+            probe_connections: 16,
+            handshake_timeout_secs: 5,
+            idle_timeout_secs: 300,
+            keepalive_interval_secs: 30,
+            keepalive_timeout_secs: 10,
         }
     }
 }
@@ -63,11 +87,28 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Connection pool size.
     pub max_connections: u32,
+    /// The longest a request waits for a database connection (on SQLite, also for the
+    /// writer to take its write), in milliseconds; then it fails with `UNAVAILABLE`.
+    pub acquire_timeout_ms: u32,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: "sqlite://data/hotline.db".into(), max_connections: 16 }
+        DatabaseConfig {
+            url: "sqlite://data/hotline.db".into(),
+            max_connections: 16,
+            acquire_timeout_ms: 2000,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// How the store pools its connections.
+    pub fn pool(&self) -> hotline_store::PoolSettings {
+        hotline_store::PoolSettings {
+            max_connections: self.max_connections,
+            acquire_timeout: std::time::Duration::from_millis(u64::from(self.acquire_timeout_ms.max(1))),
+        }
     }
 }
 
@@ -76,6 +117,7 @@ impl std::fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .finish()
     }
 }
@@ -117,7 +159,7 @@ pub enum LogFormat {
 }
 
 /// `[limits]`: the abuse limits (request rates, sign-in rates and lock-out, message
-/// size, streams, deadlines).
+/// size, streams, deadlines) and admission control (calls in flight).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -149,6 +191,15 @@ pub struct LimitsConfig {
     /// Longest a unary call may run, in seconds; a shorter client `grpc-timeout` wins.
     /// Streams are not cut by it.
     pub request_timeout_secs: u32,
+    /// Most unary calls handled at once (sign-in aside; 0: no bound). A call past it
+    /// waits up to `admission_wait_ms` for a place, then is refused with
+    /// `RESOURCE_EXHAUSTED`. Streams and the health service are not counted.
+    pub max_calls_in_flight: u32,
+    /// Most `SignIn` calls handled at once, in a bound of their own (0: no bound).
+    pub max_sign_ins_in_flight: u32,
+    /// Longest a call waits for a place before it is refused, in milliseconds (0: it is
+    /// refused at once when there is none).
+    pub admission_wait_ms: u32,
 }
 
 impl Default for LimitsConfig {
@@ -168,6 +219,9 @@ impl Default for LimitsConfig {
             // reconnect while the server has not yet seen its old stream go (4 more).
             max_streams_per_user: 8,
             request_timeout_secs: 30,
+            max_calls_in_flight: 64,
+            max_sign_ins_in_flight: 4,
+            admission_wait_ms: 250,
         }
     }
 }

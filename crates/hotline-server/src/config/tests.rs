@@ -304,10 +304,60 @@ fn the_example_file_loads_and_its_commented_lines_show_the_defaults() {
     assert_eq!(format!("{:?}", all.auth), format!("{:?}", d.auth));
     assert_eq!(format!("{:?}", all.sweeper), format!("{:?}", d.sweeper));
     assert_eq!((all.database.max_connections, all.log.level), (d.database.max_connections, d.log.level));
+    assert_eq!(all.database.acquire_timeout_ms, d.database.acquire_timeout_ms);
+    assert_eq!(
+        (all.listen.max_connections, all.listen.probe_connections, all.listen.handshake_timeout_secs),
+        (d.listen.max_connections, d.listen.probe_connections, d.listen.handshake_timeout_secs)
+    );
+    assert_eq!(
+        (all.listen.idle_timeout_secs, all.listen.keepalive_interval_secs, all.listen.keepalive_timeout_secs),
+        (d.listen.idle_timeout_secs, d.listen.keepalive_interval_secs, d.listen.keepalive_timeout_secs)
+    );
     assert_eq!((all.redis.stream_key, all.redis.stream_maxlen), (d.redis.stream_key, d.redis.stream_maxlen));
     assert_eq!(all.keys.caller_old_key_files, d.keys.caller_old_key_files);
     assert_eq!(
         (all.policy.calendar_files, all.policy.wrap_up_max_secs),
         (d.policy.calendar_files, d.policy.wrap_up_max_secs)
     );
+}
+
+#[test]
+fn admission_and_connection_settings_come_from_the_file_and_the_environment() {
+    let d = Config::default();
+    assert_eq!((d.limits.max_calls_in_flight, d.limits.max_sign_ins_in_flight), (64, 4));
+    assert_eq!(d.limits.admission_wait_ms, 250);
+    assert_eq!(d.database.acquire_timeout_ms, 2000);
+    assert_eq!((d.listen.max_connections, d.listen.probe_connections), (1000, 16));
+    assert_eq!((d.listen.handshake_timeout_secs, d.listen.idle_timeout_secs), (5, 300));
+    assert_eq!((d.listen.keepalive_interval_secs, d.listen.keepalive_timeout_secs), (30, 10));
+
+    let file = File::new(
+        r#"
+[listen]
+max_connections = 50
+idle_timeout_secs = 60
+
+[database]
+acquire_timeout_ms = 500
+
+[limits]
+max_calls_in_flight = 8
+admission_wait_ms = 0
+"#,
+    );
+    let c = load(
+        Some(&file.0),
+        &[
+            ("HOTLINE_LIMITS__MAX_SIGN_INS_IN_FLIGHT", "2"),
+            ("HOTLINE_LISTEN__HANDSHAKE_TIMEOUT_SECS", "3"),
+            ("HOTLINE_LISTEN__MAX_CONNECTIONS", "40"),
+        ],
+    )
+    .unwrap();
+    assert_eq!((c.limits.max_calls_in_flight, c.limits.max_sign_ins_in_flight), (8, 2));
+    assert_eq!(c.limits.admission_wait_ms, 0);
+    assert_eq!(c.database.pool().acquire_timeout, std::time::Duration::from_millis(500));
+    assert_eq!((c.listen.max_connections, c.listen.handshake_timeout_secs), (40, 3));
+    assert_eq!((c.listen.idle_timeout_secs, c.listen.probe_connections), (60, 16));
+    assert_eq!(c.database.max_connections, 16, "the pool's size is another setting");
 }

@@ -221,7 +221,7 @@ impl Default for LimitsConfig {
             request_timeout_secs: 30,
             max_calls_in_flight: 64,
             max_sign_ins_in_flight: 4,
-            admission_wait_ms: 250,
+            admission_wait_ms: 25,
         }
     }
 }

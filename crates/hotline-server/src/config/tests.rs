@@ -325,7 +325,7 @@ fn the_example_file_loads_and_its_commented_lines_show_the_defaults() {
 fn admission_and_connection_settings_come_from_the_file_and_the_environment() {
     let d = Config::default();
     assert_eq!((d.limits.max_calls_in_flight, d.limits.max_sign_ins_in_flight), (64, 4));
-    assert_eq!(d.limits.admission_wait_ms, 250);
+    assert_eq!(d.limits.admission_wait_ms, 25);
     assert_eq!(d.database.acquire_timeout_ms, 2000);
     assert_eq!((d.listen.max_connections, d.listen.probe_connections), (1000, 16));
     assert_eq!((d.listen.handshake_timeout_secs, d.listen.idle_timeout_secs), (5, 300));

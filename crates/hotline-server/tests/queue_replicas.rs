@@ -14,20 +14,12 @@ use hotline_store::{CallerKeys, QueueLogEntry, Store};
 use std::sync::Arc;
 use uuid::Uuid;
 
+use hotline_store::testsuite::queue::offered;
+
 const WRAP_UP: i64 = 30;
 
 fn t(secs: i64) -> DateTime<Utc> {
     "2026-11-26T01:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::seconds(secs)
-}
-
-fn offered(call: &str) -> QueueEvent {
-    QueueEvent::Offered {
-        call: call.into(),
-        caller_phone: "13800138000".into(),
-        line: "12348".into(),
-        skills: vec![],
-        seat: None,
-    }
 }
 
 /// Two stores on one database (as two processes open it), each with its replica.

@@ -27,7 +27,8 @@ async fn apply(store: &dyn Store, q: &mut QueueState, e: QueueEvent, t: DateTime
     store.save_queue_change(&entry, &agents, &calls).await.expect("save_queue_change");
 }
 
-fn offered(call: &str) -> QueueEvent {
+/// A call offered to the queue from `13800138000` on line 12348, for any seat.
+pub fn offered(call: &str) -> QueueEvent {
     QueueEvent::Offered {
         call: call.into(),
         caller_phone: "13800138000".into(),

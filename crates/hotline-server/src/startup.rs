@@ -159,13 +159,18 @@ pub async fn serve(
     let max_message = app.limits.max_message_bytes;
     // A peer that stops answering HTTP/2 pings (gone without closing its connection) is
     // dropped after the ping's timeout.
+    // HTTP/1.1 is accepted beside HTTP/2 for browsers, which speak gRPC-Web: the
+    // outermost layer turns a gRPC-Web call into a gRPC one (and its answer back), so
+    // every layer below and every service see the same call as from any other client.
     let mut builder = tonic::transport::Server::builder()
+        .accept_http1(true)
         .http2_keepalive_interval(keepalive.0)
         .http2_keepalive_timeout(Some(keepalive.1));
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
     let result = builder
+        .layer(tonic_web::GrpcWebLayer::new())
         // Each call counted on its connection (for the idle timeout); on a connection
         // past the cap, only the health service answers.
         .layer(crate::connections::ConnectionLayer)

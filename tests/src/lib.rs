@@ -152,27 +152,51 @@ impl TestApp {
         clock: Option<Arc<dyn hotline_server::Clock>>,
     ) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, clock, &|_| {}, None).await)
+        let with_clock = |app: &mut hotline_server::App| {
+            if let Some(clock) = &clock {
+                app.clock = clock.clone();
+            }
+        };
+        let ttl = |c: &mut Config| {
+            if clock.is_some() {
+                // Tokens are issued at the test clock's time; keep them valid in real time.
+                c.auth.token_ttl_minutes = 10 * 365 * 24 * 60;
+            }
+        };
+        Some(TestApp::spawn_on(db, &with_clock, &ttl, None).await)
+    }
+
+    /// Like [`TestApp::spawn_configured`], serving `console` as the browser console's
+    /// files.
+    pub async fn spawn_with_console(
+        backend: Backend,
+        console: hotline_server::console::Console,
+        configure: &dyn Fn(&mut Config),
+    ) -> Option<TestApp> {
+        let db = TestDb::create(backend).await?;
+        let console = Arc::new(console);
+        let with_console = |app: &mut hotline_server::App| app.console = console.clone();
+        Some(TestApp::spawn_on(db, &with_console, configure, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` (e.g. a
     /// signing key file the test reads, or a lock-out policy).
     pub async fn spawn_configured(backend: Backend, configure: &dyn Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, None, configure, None).await)
+        Some(TestApp::spawn_on(db, &|_| {}, configure, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` after the
     /// harness's own settings (e.g. a tight rate limit).
     pub async fn spawn_with_config(backend: Backend, configure: impl Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, None, &configure, None).await)
+        Some(TestApp::spawn_on(db, &|_| {}, &configure, None).await)
     }
 
     /// Like [`TestApp::spawn_configured`], on a database the test made (e.g. a SQLite
     /// file on a small file system).
     pub async fn spawn_on_db(db: TestDb, configure: &dyn Fn(&mut Config)) -> TestApp {
-        TestApp::spawn_on(db, None, configure, None).await
+        TestApp::spawn_on(db, &|_| {}, configure, None).await
     }
 
     /// Like [`TestApp::spawn_on_db`], the server reaching the database at `url` instead
@@ -182,7 +206,7 @@ impl TestApp {
             configure(c);
             c.database.url = url.clone();
         };
-        TestApp::spawn_on(db, None, &through, None).await
+        TestApp::spawn_on(db, &|_| {}, &through, None).await
     }
 
     /// Stops this server and starts a new one on the same database with the same signing
@@ -191,12 +215,14 @@ impl TestApp {
         self.shutdown_and_wait().await;
         let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
         let key = std::mem::take(&mut self.signing_key);
-        TestApp::spawn_on(db, None, &|_| {}, Some(&key)).await
+        TestApp::spawn_on(db, &|_| {}, &|_| {}, Some(&key)).await
     }
 
+    /// Starts a server on `db` with the configuration changed by `configure`, its
+    /// application state by `adjust` (e.g. a test clock).
     async fn spawn_on(
         db: TestDb,
-        clock: Option<Arc<dyn hotline_server::Clock>>,
+        adjust: &dyn Fn(&mut hotline_server::App),
         configure: &dyn Fn(&mut Config),
         signing_key: Option<&str>,
     ) -> TestApp {
@@ -208,10 +234,6 @@ impl TestApp {
         if let Some(key) = signing_key {
             std::fs::create_dir_all(&key_dir).expect("key dir");
             std::fs::write(&config.keys.signing_key_file, key).expect("write signing key");
-        }
-        if clock.is_some() {
-            // Tokens are issued at the test clock's time; keep them valid in real time.
-            config.auth.token_ttl_minutes = 10 * 365 * 24 * 60;
         }
         // Every test signs in and calls from one address as fast as it can: the rate
         // limits are lifted unless a test sets its own.
@@ -233,9 +255,7 @@ impl TestApp {
         .expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
-        if let Some(clock) = clock {
-            app.clock = clock;
-        }
+        adjust(&mut app);
         let tokens = app.tokens.clone();
         let signing_key = std::fs::read_to_string(&config.keys.signing_key_file).expect("read signing key");
         let _ = std::fs::remove_dir_all(&key_dir);

@@ -50,6 +50,8 @@ pub struct App {
     pub sweeper: Arc<crate::sweeper::Sweeper>,
     /// Rate limits, stream caps, message size and deadlines.
     pub limits: Arc<crate::limits::Limits>,
+    /// The browser console's files, served on the API's listener.
+    pub console: Arc<crate::console::Console>,
 }
 
 impl App {

@@ -200,7 +200,7 @@ impl ConnectionInfo {
 
 /// One call or stream open on a connection.
 #[derive(Debug)]
-struct OpenCall(Arc<ConnectionState>);
+pub struct OpenCall(Arc<ConnectionState>);
 
 impl Drop for OpenCall {
     fn drop(&mut self) {
@@ -323,6 +323,19 @@ impl Connected for Connection {
     }
 }
 
+/// Counts `req` as a call open on its connection until the guard is dropped (`None`
+/// for a request that came through no [`Gate`]). `Err`, with the guard, when its
+/// connection is probe-only and `req` is not for the health service: the connection
+/// serves nothing else.
+pub fn open_request<B>(req: &http::Request<B>) -> Result<Option<OpenCall>, OpenCall> {
+    let Some(info) = ConnectionInfo::of(req) else { return Ok(None) };
+    let open = info.open();
+    if info.state.probe_only && !req.uri().path().starts_with(HEALTH_PREFIX) {
+        return Err(open);
+    }
+    Ok(Some(open))
+}
+
 /// The accepted connections of `incoming` that the gate admits.
 pub fn admitted<S>(incoming: S, gate: Arc<Gate>) -> impl tokio_stream::Stream<Item = io::Result<Connection>>
 where
@@ -369,21 +382,20 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let Some(info) = ConnectionInfo::of(&req) else {
-            let answer = self.inner.call(req);
-            return Box::pin(async move { Ok(answer.await?.map(|body| CountedBody { body, _open: None })) });
-        };
-        let open = info.open();
-        if info.state.probe_only && !req.uri().path().starts_with(HEALTH_PREFIX) {
-            let status = crate::error::unavailable(
-                "the server holds as many connections as it may; connect again later",
-                Duration::from_secs(1),
-            );
-            let resp = status.into_http::<RB>();
-            return Box::pin(async move { Ok(resp.map(|body| CountedBody { body, _open: Some(open) })) });
+        match open_request(&req) {
+            Ok(open) => {
+                let answer = self.inner.call(req);
+                Box::pin(async move { Ok(answer.await?.map(|body| CountedBody { body, _open: open })) })
+            }
+            Err(open) => {
+                let status = crate::error::unavailable(
+                    "the server holds as many connections as it may; connect again later",
+                    Duration::from_secs(1),
+                );
+                let resp = status.into_http::<RB>();
+                Box::pin(async move { Ok(resp.map(|body| CountedBody { body, _open: Some(open) })) })
+            }
         }
-        let answer = self.inner.call(req);
-        Box::pin(async move { Ok(answer.await?.map(|body| CountedBody { body, _open: Some(open) })) })
     }
 }
 
@@ -393,6 +405,13 @@ where
 pub struct CountedBody<B> {
     body: B,
     _open: Option<OpenCall>,
+}
+
+impl<B> CountedBody<B> {
+    /// `body`, keeping `open` counted until it is sent or dropped.
+    pub fn new(body: B, open: Option<OpenCall>) -> CountedBody<B> {
+        CountedBody { body, _open: open }
+    }
 }
 
 impl<B> http_body::Body for CountedBody<B>

@@ -11,6 +11,7 @@ pub mod caller_keys;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod console;
 pub mod convert;
 pub mod demo;
 pub mod error;

@@ -170,6 +170,9 @@ pub async fn serve(
         builder = builder.tls_config(tls)?;
     }
     let result = builder
+        // Plain HTTP GETs (not gRPC) are the browser console's files, answered here:
+        // they are no RPC for the layers below (see `crate::console`).
+        .layer(crate::console::ConsoleLayer(app.console.clone()))
         .layer(tonic_web::GrpcWebLayer::new())
         // Each call counted on its connection (for the idle timeout); on a connection
         // past the cap, only the health service answers.
@@ -303,6 +306,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         events: Arc::new(crate::events::Events::new(crate::bus::from_config(config)?)),
         sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweeper.interval_secs)),
         limits: Arc::new(crate::limits::Limits::from_config(config)?),
+        console: Arc::new(crate::console::Console::embedded()),
     })
 }
 
@@ -332,7 +336,10 @@ pub async fn run(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::R
     let listener = tokio::net::TcpListener::bind(config.listen.address)
         .await
         .with_context(|| format!("binding {}", config.listen.address))?;
-    tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database.url), "hotline serving");
+    let bound = listener.local_addr()?;
+    tracing::info!(listen = %bound, database = %redact_url(&config.database.url), "hotline serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("console at {scheme}://{bound}/");
     let no_redis = config.redis.url.as_deref().is_none_or(str::is_empty);
     if no_redis && !config.database.url.starts_with("sqlite:") {
         tracing::warn!(

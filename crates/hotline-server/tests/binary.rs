@@ -38,7 +38,9 @@ fn http_get(port: u16, path: &str) -> String {
     let attempt = || -> std::io::Result<String> {
         let mut sock = std::net::TcpStream::connect(("127.0.0.1", port))?;
         // One write: the server answers on its first read.
-        sock.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())?;
+        sock.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+        )?;
         let mut out = String::new();
         sock.read_to_string(&mut out)?;
         Ok(out)
@@ -195,6 +197,10 @@ async fn operator_commands_and_graceful_shutdown() {
     assert!(metrics.contains("hotline_db_pool_connections{state=\"idle\"}"), "{metrics}");
     let missing = tokio::task::spawn_blocking(move || http_get(metrics_port, "/other")).await.unwrap();
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    // The browser console on the API's own port.
+    let page = tokio::task::spawn_blocking(move || http_get(port, "/")).await.unwrap();
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    assert!(page.contains("content-type: text/html; charset=utf-8") && page.contains("<html"), "{page}");
 
     #[cfg(unix)]
     {
@@ -216,6 +222,7 @@ async fn operator_commands_and_graceful_shutdown() {
     let logs = String::from_utf8_lossy(&logs);
     assert!(status.success(), "graceful exit: {logs}");
     assert!(logs.contains("hotline stopped"), "{logs}");
+    assert!(logs.contains(&format!("console at http://127.0.0.1:{port}/")), "{logs}");
     assert!(logs.lines().all(|l| l.trim_start().starts_with('{')), "json log lines: {logs}");
     assert!(logs.contains("work order changed"), "the run was logged");
     for secret in [

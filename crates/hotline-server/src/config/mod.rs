@@ -36,7 +36,8 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListenConfig {
-    /// gRPC listen address.
+    /// The API's listen address (gRPC and gRPC-Web), where the browser console is
+    /// served too.
     pub address: SocketAddr,
     /// Where to serve Prometheus metrics over HTTP (`/metrics`); off when unset.
     pub metrics_address: Option<SocketAddr>,

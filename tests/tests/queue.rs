@@ -413,4 +413,97 @@ async fn staffing_advice(backend: Backend) {
     app.stop().await;
 }
 
-on_both_backends!(scripted_day, who_may_do_what, staffing_advice);
+type Watch = tonic::Streaming<pb::QueueSnapshot>;
+
+/// The next message of `watch`, within 2 s.
+async fn next(watch: &mut Watch) -> pb::QueueSnapshot {
+    let next = tokio::time::timeout(std::time::Duration::from_secs(2), watch.next()).await;
+    next.expect("a message within 2 s").expect("the stream is open").expect("a message")
+}
+
+/// The first message of `watch` that meets `want`, within 2 s in all.
+async fn until(watch: &mut Watch, want: impl Fn(&pb::QueueSnapshot) -> bool) -> pb::QueueSnapshot {
+    let started = std::time::Instant::now();
+    loop {
+        let m = next(watch).await;
+        if want(&m) {
+            return m;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "not within 2 s: {m:?}");
+    }
+}
+
+async fn screen_pop(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let cti = app.queue_clients("cti").await;
+    let agents = [app.queue_clients("agent").await, app.queue_clients("agent2").await];
+    let dispatcher = app.queue_clients("dispatcher").await;
+    let mut watches = Vec::new();
+    for (i, a) in agents.iter().enumerate() {
+        let seat = pb::SignInSeatRequest { seat: format!("S{i}") };
+        a.seats.clone().sign_in_seat(seat).await.unwrap();
+        let mut watch = a.queue.clone().watch_queue(pb::WatchQueueRequest {}).await.unwrap().into_inner();
+        // Each seat agent's stream carries their own state, and no one else's.
+        let me = next(&mut watch).await.agent.expect("their own agent");
+        assert_eq!((me.agent_id.as_str(), me.presence), (a.user.id.as_str(), pb::Presence::Available as i32));
+        assert!(me.call_id.is_empty() && !me.ringing);
+        watches.push(watch);
+    }
+    let mut managers =
+        dispatcher.queue.clone().watch_queue(pb::WatchQueueRequest {}).await.unwrap().into_inner();
+    assert_eq!(next(&mut managers).await.agent, None, "a dispatcher has no seat");
+
+    // The call rings the longest-idle agent: their stream names it at once.
+    let offer = pb::CallOfferedRequest {
+        call_id: "pop-1".into(),
+        caller_phone: "13800138000".into(),
+        line: "0635-12348".into(),
+        ..Default::default()
+    };
+    let offered = std::time::Instant::now();
+    let rung_id = cti.telephony.clone().call_offered(offer).await.unwrap().into_inner().assigned_agent_id;
+    let rung = agents.iter().position(|a| a.user.id == rung_id).expect("a demo agent rung");
+    let other = 1 - rung;
+    let named = |m: &pb::QueueSnapshot| m.agent.as_ref().is_some_and(|a| a.call_id == "pop-1");
+    let pop = until(&mut watches[rung], named).await;
+    assert!(offered.elapsed() < std::time::Duration::from_secs(1), "{:?}", offered.elapsed());
+    let a = pop.agent.unwrap();
+    assert!(a.ringing && a.presence == pb::Presence::Available as i32, "{a:?}");
+    assert_eq!(pop.calls_waiting, 1);
+    // The other agent sees the call wait in the figures, never as theirs.
+    let seen = until(&mut watches[other], |m| {
+        assert!(!named(m), "another agent's stream names the call: {m:?}");
+        m.calls_waiting == 1
+    })
+    .await;
+    assert_eq!(seen.agent.unwrap().agent_id, agents[other].user.id);
+
+    // The telephony layer rings the other seat instead: no figure changes, and still
+    // both streams hear of it.
+    let ring =
+        pb::SeatRungRequest { call_id: "pop-1".into(), agent_id: agents[other].user.id.clone(), at: None };
+    cti.telephony.clone().seat_rung(ring).await.unwrap();
+    let moved = until(&mut watches[other], named).await;
+    assert!(moved.agent.unwrap().ringing);
+    assert_eq!(moved.calls_waiting, 1);
+    let freed = next(&mut watches[rung]).await;
+    let a = freed.agent.unwrap();
+    assert!(a.call_id.is_empty() && !a.ringing, "{a:?}");
+    assert_eq!(freed.calls_waiting, 1);
+
+    // Answered: on the call.
+    let answer = pb::CallAnsweredRequest {
+        call_id: "pop-1".into(),
+        agent_id: agents[other].user.id.clone(),
+        at: None,
+    };
+    cti.telephony.clone().call_answered(answer).await.unwrap();
+    let on_call =
+        |m: &pb::QueueSnapshot| m.agent.as_ref().is_some_and(|a| a.presence == pb::Presence::OnCall as i32);
+    let on = until(&mut watches[other], on_call).await;
+    let a = on.agent.unwrap();
+    assert_eq!((a.call_id.as_str(), a.ringing), ("pop-1", false));
+    app.stop().await;
+}
+
+on_both_backends!(scripted_day, who_may_do_what, staffing_advice, screen_pop);

@@ -15,6 +15,9 @@
 //! - [`follow`] polls the log's head ([`hotline_store::QueueStore::queue_poll`]: 200 ms on PostgreSQL)
 //!   and catches up when it moved, so `WatchQueue` streams on every instance publish the
 //!   same snapshots as the log moves.
+//! - A seat agent's own record goes to their `WatchQueue` streams ([`QueueHub::watch_agent`])
+//!   whenever an event, through any instance, changes it: the records each event changed
+//!   are published with the snapshot, to the agents watched only.
 //! - On any storage failure or an entry that does not replay, the replica is dropped and
 //!   rebuilt from the records and the head they are as of
 //!   ([`hotline_store::QueueStore::load_queue_state`]) on next use.
@@ -30,6 +33,7 @@ use hotline_domain::queue::{
 };
 use hotline_domain::shanghai;
 use hotline_store::{QueueAppend, QueueLogEntry, QueueLogged, Store, StoreError};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::{Mutex, MutexGuard, watch};
 use uuid::Uuid;
@@ -63,8 +67,18 @@ pub struct QueueHub {
     max_wrap_up: Duration,
     inner: Mutex<Option<Inner>>,
     tx: watch::Sender<Published>,
+    /// The records of the agents whose streams watch them ([`QueueHub::watch_agent`]),
+    /// one channel per agent; written under the replica's lock.
+    agents: std::sync::Mutex<HashMap<Uuid, watch::Sender<Option<AgentRecord>>>>,
     /// The replica's head as last known, read by [`follow`] without the lock.
     head: AtomicI64,
+}
+
+/// Which agents' records an event (or a run of them) changed.
+enum Changed<'a> {
+    /// The replica was (re)loaded: any.
+    All,
+    Agents(&'a BTreeSet<Uuid>),
 }
 
 /// The result of one applied event.
@@ -135,7 +149,13 @@ fn logged_event(logged: QueueLogged) -> Result<QueueEvent, StoreError> {
 impl QueueHub {
     pub fn new(max_wrap_up: Duration) -> QueueHub {
         let (tx, _) = watch::channel(Published { snapshot: None, at: Utc::now(), closed: false });
-        QueueHub { max_wrap_up, inner: Mutex::new(None), tx, head: AtomicI64::new(NOT_LOADED) }
+        QueueHub {
+            max_wrap_up,
+            inner: Mutex::new(None),
+            tx,
+            agents: std::sync::Mutex::new(HashMap::new()),
+            head: AtomicI64::new(NOT_LOADED),
+        }
     }
 
     async fn loaded<'a>(
@@ -155,7 +175,7 @@ impl QueueHub {
             );
             let inner = Inner { state, last_at: load.head_at.unwrap_or(now), head: load.head };
             self.head.store(inner.head, Ordering::Release);
-            self.publish(&inner, now);
+            self.publish(&inner, now, Changed::All);
             **guard = Some(inner);
         }
         Ok(guard.as_mut().expect("loaded"))
@@ -167,8 +187,14 @@ impl QueueHub {
         self.head.store(NOT_LOADED, Ordering::Release);
     }
 
-    /// Replays the log's entries after the replica's head; whether there were any.
-    async fn catch_up(&self, inner: &mut Inner, store: &dyn Store) -> Result<bool, StoreError> {
+    /// Replays the log's entries after the replica's head, adding the agents they
+    /// changed to `changed`; whether there were any.
+    async fn catch_up(
+        &self,
+        inner: &mut Inner,
+        store: &dyn Store,
+        changed: &mut BTreeSet<Uuid>,
+    ) -> Result<bool, StoreError> {
         let mut moved = false;
         loop {
             let batch = store.queue_log_since(inner.head, CATCH_UP_BATCH).await?;
@@ -176,9 +202,10 @@ impl QueueHub {
             for logged in batch {
                 let (id, at) = (logged.id, logged.entry.at);
                 let event = logged_event(logged)?;
-                inner.state.apply(&event, at).map_err(|e| {
+                let applied = inner.state.apply(&event, at).map_err(|e| {
                     StoreError::other(format!("queue log entry {id} does not replay on this replica: {e}"))
                 })?;
+                changed.extend(applied.agents);
                 if !matches!(event, QueueEvent::Tick) {
                     inner.last_at = inner.last_at.max(at);
                 }
@@ -202,10 +229,11 @@ impl QueueHub {
     ) -> ApiResult<&'a mut Inner> {
         self.loaded(guard, store, now).await?;
         let inner = guard.as_mut().expect("loaded");
-        match self.catch_up(inner, store).await {
+        let mut changed = BTreeSet::new();
+        match self.catch_up(inner, store, &mut changed).await {
             Ok(moved) => {
                 if moved {
-                    self.publish(inner, now);
+                    self.publish(inner, now, Changed::Agents(&changed));
                 }
             }
             Err(e) => {
@@ -216,7 +244,9 @@ impl QueueHub {
         Ok(guard.as_mut().expect("loaded"))
     }
 
-    fn publish(&self, inner: &Inner, now: DateTime<Utc>) {
+    /// Publishes the snapshot at `now`, and the records of the `changed` agents that
+    /// are watched.
+    fn publish(&self, inner: &Inner, now: DateTime<Utc>, changed: Changed<'_>) {
         let snapshot = inner.state.snapshot(now);
         self.tx.send_if_modified(|p| {
             if p.snapshot == Some(snapshot) && !p.closed {
@@ -225,6 +255,27 @@ impl QueueHub {
             *p = Published { snapshot: Some(snapshot), at: now, closed: false };
             true
         });
+        let agents = self.agents.lock().expect("watched agents");
+        let send = |id: &Uuid, tx: &watch::Sender<Option<AgentRecord>>| {
+            let record = inner.state.agent(*id);
+            tx.send_if_modified(|r| {
+                if r.as_ref() == record {
+                    return false;
+                }
+                *r = record.cloned();
+                true
+            });
+        };
+        match changed {
+            Changed::All => agents.iter().for_each(|(id, tx)| send(id, tx)),
+            Changed::Agents(ids) => {
+                for id in ids {
+                    if let Some(tx) = agents.get(id) {
+                        send(id, tx);
+                    }
+                }
+            }
+        }
     }
 
     /// Loads the queue from the store now (at start), rather than on first use.
@@ -245,6 +296,7 @@ impl QueueHub {
     ) -> ApiResult<Outcome> {
         let mut guard = self.inner.lock().await;
         let (call_id, agent_id) = event_ids(&event);
+        let mut changed = BTreeSet::new();
         for _ in 0..MAX_ATTEMPTS {
             let inner = self.loaded(&mut guard, store, at).await?;
             let at = at.max(inner.last_at);
@@ -252,10 +304,10 @@ impl QueueHub {
             let before = inner.state.clone();
             let applied = match inner.state.apply(&event, at) {
                 Ok(applied) => applied,
-                Err(refused) => match self.catch_up(inner, store).await {
+                Err(refused) => match self.catch_up(inner, store, &mut changed).await {
                     // Perhaps refused only because this replica was behind.
                     Ok(true) => {
-                        self.publish(inner, at);
+                        self.publish(inner, at, Changed::Agents(&changed));
                         continue;
                     }
                     Ok(false) => return Err(refused.into()),
@@ -296,17 +348,18 @@ impl QueueHub {
                     }
                     inner.head = id;
                     self.head.store(id, Ordering::Release);
-                    self.publish(inner, at);
+                    changed.extend(outcome.applied.agents.iter().copied());
+                    self.publish(inner, at, Changed::Agents(&changed));
                     return Ok(outcome);
                 }
                 Ok(QueueAppend::Behind { head }) => {
                     tracing::debug!(head, mine = inner.head, "queue: another instance appended first");
                     inner.state = before;
-                    if let Err(e) = self.catch_up(inner, store).await {
+                    if let Err(e) = self.catch_up(inner, store, &mut changed).await {
                         self.drop_state(&mut guard);
                         return Err(e.into());
                     }
-                    self.publish(inner, at);
+                    self.publish(inner, at, Changed::Agents(&changed));
                 }
                 Err(e) => {
                     // Memory ran ahead of storage: reload from the store on next use.
@@ -335,6 +388,32 @@ impl QueueHub {
     ) -> ApiResult<Option<AgentRecord>> {
         let mut guard = self.inner.lock().await;
         Ok(self.current(&mut guard, store, now).await?.state.agent(id).cloned())
+    }
+
+    /// An agent's record as it changes, caught up with the log: the receiver holds the
+    /// current record (`None` for an agent who never signed in to a seat) and sees every
+    /// change an event makes to it, through this instance or any other.
+    pub async fn watch_agent(
+        &self,
+        store: &dyn Store,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> ApiResult<watch::Receiver<Option<AgentRecord>>> {
+        let mut guard = self.inner.lock().await;
+        let inner = self.current(&mut guard, store, now).await?;
+        let record = inner.state.agent(id).cloned();
+        let mut agents = self.agents.lock().expect("watched agents");
+        // Channels nobody watches any more go.
+        agents.retain(|_, tx| tx.receiver_count() > 0);
+        let tx = agents.entry(id).or_insert_with(|| watch::channel(None).0);
+        tx.send_if_modified(|r| {
+            if *r == record {
+                return false;
+            }
+            *r = record;
+            true
+        });
+        Ok(tx.subscribe())
     }
 
     /// Catches up when the log's head moved past the replica's (or reloads a replica

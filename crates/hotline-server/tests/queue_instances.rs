@@ -1,7 +1,8 @@
 //! One live queue across several `hotline serve` processes on one PostgreSQL database:
 //! telephony events and seat changes spread over the instances, every instance's
 //! `GetQueueSnapshot`, `ListQueueCalls`, `GetAgent` and `WatchQueue` agreeing within a
-//! bounded time, and an instance killed while calls ring and agents talk.
+//! bounded time (a seat agent's own stream, on every instance, naming the call that rings
+//! them), and an instance killed while calls ring and agents talk.
 //!
 //! Needs PostgreSQL (`HOTLINE_TEST_POSTGRES_URL`); without it a test is skipped with the
 //! reason, except under `CI=true`. The queue needs no Redis, and these instances run
@@ -306,6 +307,11 @@ async fn three_instances_one_queue() {
     agent2[1].seats.clone().sign_in_seat(seat("S2")).await.unwrap();
     let s = agreed(&dispatcher, &all, &watchers).await;
     assert_eq!((s.agents_available, s.agents_offline), (2, 0), "each agent once: {s:?}");
+    // The first agent watches the queue through every instance.
+    let mut pops = Vec::new();
+    for c in &agent {
+        pops.push(c.queue.clone().watch_queue(pb::WatchQueueRequest {}).await.expect("watch").into_inner());
+    }
 
     // Six calls offered at once through the three instances: each agent rung for one.
     let mut offers = Vec::new();
@@ -331,6 +337,25 @@ async fn three_instances_one_queue() {
 
     // While rung, an agent cannot take another seat through another instance.
     let (x, x_via, _) = rung.iter().find(|(_, _, who)| *who == a).unwrap().clone();
+    // The agent's stream on every instance names the call ringing them (the screen pop),
+    // those on the instances the offer did not go through by following the log.
+    for (i, pop) in pops.iter_mut().enumerate() {
+        let deadline = Instant::now() + CONVERGE;
+        loop {
+            let m = tokio::time::timeout_at(deadline.into(), pop.message())
+                .await
+                .unwrap_or_else(|_| panic!("instance {i}: no screen pop within {CONVERGE:?}"))
+                .expect("stream")
+                .expect("open");
+            let me = m.agent.expect("the agent's own state");
+            assert_eq!(me.agent_id, a);
+            if me.call_id == x {
+                assert!(me.ringing, "{me:?}");
+                break;
+            }
+        }
+    }
+    drop(pops);
     let (y, y_via, _) = rung.iter().find(|(_, _, who)| *who == b).unwrap().clone();
     let err = agent[(x_via + 1) % 3].seats.clone().sign_in_seat(seat("S9")).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");

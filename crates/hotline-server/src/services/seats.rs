@@ -104,6 +104,7 @@ pub fn snapshot_pb(s: &Snapshot, at: DateTime<Utc>) -> pb::QueueSnapshot {
         average_speed_of_answer_seconds: s.asa_secs(),
         average_handle_time_seconds: s.aht_secs(),
         occupancy: s.occupancy(),
+        agent: None,
     }
 }
 
@@ -474,6 +475,52 @@ impl QueueSvc {
 
 type SnapshotStream = Pin<Box<dyn Stream<Item = Result<pb::QueueSnapshot, Status>> + Send>>;
 
+/// One `WatchQueue` stream: what it last sent, and where changes come from.
+struct Watch {
+    rx: tokio::sync::watch::Receiver<crate::queue::Published>,
+    /// A seat agent's own record.
+    own: Option<tokio::sync::watch::Receiver<Option<AgentRecord>>>,
+    snapshot: Snapshot,
+    agent: Option<AgentRecord>,
+    first: bool,
+    app: App,
+}
+
+impl Watch {
+    /// Waits until the figures or the agent's record differ from what was last sent;
+    /// `None` when the server stops.
+    async fn changed(&mut self) -> Option<()> {
+        let Watch { rx, own, snapshot, agent, .. } = self;
+        loop {
+            let own_changed = async {
+                match own.as_mut() {
+                    Some(rx) => rx.changed().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                figures = rx.changed() => figures.ok()?,
+                record = own_changed => record.ok()?,
+            }
+            // Both read, whichever woke: a change to each goes in the next message.
+            let p = rx.borrow_and_update().clone();
+            if p.closed {
+                return None;
+            }
+            let now_snapshot = p.snapshot.unwrap_or(*snapshot);
+            let now_agent = match own.as_mut() {
+                Some(rx) => rx.borrow_and_update().clone(),
+                None => None,
+            };
+            if now_snapshot != *snapshot || now_agent != *agent {
+                *snapshot = now_snapshot;
+                *agent = now_agent;
+                return Some(());
+            }
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl QueueService for QueueSvc {
     type WatchQueueStream = SnapshotStream;
@@ -493,37 +540,34 @@ impl QueueService for QueueSvc {
         // Held by the stream: released when it ends or the client goes away.
         let permit = self.app.limits.streams.acquire(actor.user_id)?;
         let now = self.app.now();
+        let store = self.app.store.as_ref();
         // Subscribed before the first snapshot is read, so that nothing published in
         // between (by this instance's follower of the queue log, say) is missed.
         let mut rx = self.app.queue.subscribe();
         rx.borrow_and_update();
-        let first = self.app.queue.snapshot(self.app.store.as_ref(), now).await.map_err(Status::from)?;
-        let app = self.app.clone();
-        // The current snapshot, then one per change, at most one per WATCH_INTERVAL;
-        // changes in between are folded into the next, and a snapshot equal to the last
-        // one sent is not sent again.
-        let stream = futures::stream::unfold(
-            (Some(first), first, rx, app),
-            move |(first, last, mut rx, app)| async move {
-                if let Some(s) = first {
-                    let msg = snapshot_pb(&s, app.now());
-                    return Some((Ok(msg), (None, last, rx, app)));
-                }
+        // A seat agent's own record: the screen pop when a call rings at their seat.
+        let mut own = match actor.role {
+            Role::SeatAgent => {
+                Some(self.app.queue.watch_agent(store, actor.user_id, now).await.map_err(Status::from)?)
+            }
+            _ => None,
+        };
+        let agent = own.as_mut().and_then(|rx| rx.borrow_and_update().clone());
+        let snapshot = self.app.queue.snapshot(store, now).await.map_err(Status::from)?;
+        let watch = Watch { rx, own, snapshot, agent, first: true, app: self.app.clone() };
+        // The current snapshot, then one per change of the figures or of the agent's
+        // record, at most one per WATCH_INTERVAL; changes in between are folded into the
+        // next, and a message equal to the last one sent is not sent again.
+        let stream = futures::stream::unfold(watch, |mut w| async move {
+            if !w.first {
                 tokio::time::sleep(WATCH_INTERVAL).await;
-                loop {
-                    if rx.changed().await.is_err() {
-                        return None;
-                    }
-                    let p = rx.borrow_and_update().clone();
-                    if p.closed {
-                        return None;
-                    }
-                    if let Some(s) = p.snapshot.filter(|s| *s != last) {
-                        return Some((Ok(snapshot_pb(&s, app.now())), (None, s, rx, app)));
-                    }
-                }
-            },
-        );
+                w.changed().await?;
+            }
+            w.first = false;
+            let mut msg = snapshot_pb(&w.snapshot, w.app.now());
+            msg.agent = w.agent.as_ref().map(agent_pb);
+            Some((Ok(msg), w))
+        });
         Ok(Response::new(Box::pin(permit.hold(stream))))
     }
 

@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Load the demo directory and demo users before serving.
     #[arg(long)]
     pub demo: bool,
+    /// With --demo: a simulated telephony layer offers this many calls an hour to the
+    /// signed-in seat agents (`[demo] calls_per_hour`; 0: none).
+    #[arg(long, requires = "demo")]
+    pub demo_calls_per_hour: Option<u32>,
     /// Serve Prometheus metrics on this address (`/metrics`); off by default.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -201,6 +205,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         if let Some(url) = &args.redis_url {
             config.redis.url = Some(url.clone());
+        }
+        if let Some(rate) = args.demo_calls_per_hour {
+            config.demo.calls_per_hour = rate;
         }
     }
     let telemetry = crate::telemetry::init(&config)?;
@@ -319,7 +326,7 @@ fn generate_key(file: Option<&std::path::Path>) -> anyhow::Result<()> {
 }
 
 /// The address to reach a server listening on `listen` from the same host.
-fn loopback_if_unspecified(listen: SocketAddr) -> SocketAddr {
+pub(crate) fn loopback_if_unspecified(listen: SocketAddr) -> SocketAddr {
     match listen.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, listen.port()))

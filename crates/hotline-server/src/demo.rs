@@ -1,6 +1,9 @@
 //! A small demo directory and one user per role, so a newcomer can try the API at once
 //! (`hotline serve --demo` or `hotline demo seed`). Township and village names are made
-//! up; the city and its eleven county-level units are real.
+//! up; the city and its eleven county-level units are real. With `--demo`, [`calls`]
+//! can play a telephony layer that offers calls.
+
+pub mod calls;
 
 use crate::auth::hash_password;
 use hotline_domain::{InstitutionKind, Role, UnitLevel};

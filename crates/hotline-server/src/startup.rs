@@ -328,6 +328,20 @@ pub async fn run(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::R
         );
     }
     let (tls, _) = crate::tls::server_tls(&config)?;
+    let demo_calls = match (demo, config.demo.calls_per_hour) {
+        (_, 0) => 0,
+        (false, _) => {
+            tracing::warn!("[demo] calls_per_hour is set, but simulated calls come with --demo only: none");
+            0
+        }
+        (true, rate) => {
+            anyhow::ensure!(
+                tls.is_none(),
+                "the demo's simulated calls reach the server over plain gRPC: serve them without TLS"
+            );
+            rate
+        }
+    };
     let app = build_app(&config, store).await?;
     // Build the routing and map indexes before the first order needs them.
     if let Err(e) = app.routing.current(app.store.as_ref()).await {
@@ -357,11 +371,18 @@ pub async fn run(config: Config, store: Arc<dyn Store>, demo: bool) -> anyhow::R
         }
         None => None,
     };
+    // The demo's telephony layer calls the server's own address, as a real one would.
+    let feed = (demo_calls > 0).then(|| {
+        let own = crate::cli::loopback_if_unspecified(bound);
+        AbortOnDrop(tokio::spawn(crate::demo::calls::run(own, demo_calls)))
+    });
     // After the signal, calls in flight get DRAIN to finish; connections still open
-    // then (idle clients, long streams) are cut so that a stop never hangs.
+    // then (idle clients, long streams) are cut so that a stop never hangs. Simulated
+    // calls stop at the signal.
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown_signal().await;
+        drop(feed);
         let _ = stopping.send(());
     };
     let server = serve(listener, app, tls, signal);

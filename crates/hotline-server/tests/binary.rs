@@ -582,3 +582,74 @@ async fn serve_refuses_caller_data_under_a_key_it_lacks() {
     assert!(!after.status.success(), "stopped");
     assert!(String::from_utf8_lossy(&after.stderr).contains(&format!("connecting to {listen}")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_calls_ring_a_signed_in_agent() {
+    let dir = TempDir(std::env::temp_dir().join(format!("hotline-bin-{}", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    // Simulated calls come with the demo only.
+    let out = hotline(&dir.0).args(["serve", "--demo-calls-per-hour", "60"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--demo"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let port = free_port();
+    let mut server = hotline(&dir.0)
+        .args(["serve", "--demo", "--demo-calls-per-hour", "36000", "--log-format", "json"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut stderr = server.stderr.take().expect("piped stderr");
+    let log_reader = std::thread::spawn(move || {
+        let mut logs = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut logs).expect("read the server log");
+        logs
+    });
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hotline_server::cli::check_health(addr, "", Duration::from_secs(1)).await.is_err() {
+        assert!(Instant::now() < deadline, "server did not become healthy");
+        assert!(server.try_wait().unwrap().is_none(), "server exited early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let token = pb::auth_service_client::AuthServiceClient::new(channel.clone())
+        .sign_in(pb::SignInRequest { username: "agent".into(), password: "hotline-demo-1".into() })
+        .await
+        .expect("sign in")
+        .into_inner()
+        .token;
+    let bearer = Bearer(format!("Bearer {token}").parse().unwrap());
+    let mut seats = pb::seat_service_client::SeatServiceClient::with_interceptor(channel, bearer);
+    seats.sign_in_seat(pb::SignInSeatRequest { seat: "S1".into() }).await.expect("sign in to a seat");
+    // The simulated telephony layer rings the one agent, then answers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let me = seats.get_agent(pb::GetAgentRequest::default()).await.unwrap().into_inner();
+        if me.call_id.starts_with("demo-") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no simulated call rang the agent within 10 s: {me:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(seats);
+
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    let logs = log_reader.join().expect("log reader");
+    let logs = String::from_utf8_lossy(&logs);
+    assert!(status.success(), "graceful exit: {logs}");
+    assert!(logs.contains("the simulated telephony layer is offering calls"), "{logs}");
+    assert!(logs.contains("call event"), "{logs}");
+    for number in hotline_server::demo::calls::REGULARS {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        assert!(!logs.contains(number) && !logs.contains(&digits), "caller number {number} in the logs");
+    }
+}

@@ -1,5 +1,6 @@
 //! Layered configuration in sections (`[listen]`, `[database]`, `[tls]`, `[log]`,
-//! `[limits]`, `[auth]`, `[keys]`, `[redis]`, `[sweeper]`, `[policy]`, `[telemetry]`): built-in
+//! `[limits]`, `[auth]`, `[keys]`, `[redis]`, `[sweeper]`, `[policy]`, `[telemetry]`,
+//! `[demo]`): built-in
 //! defaults, then a TOML file (`--config` / `HOTLINE_CONFIG`), then `HOTLINE_*`
 //! environment variables, then command-line flags. A file naming a setting by its flat
 //! name of earlier releases is refused; a `HOTLINE_<FLAT_NAME>` variable still sets it
@@ -30,6 +31,7 @@ pub struct Config {
     pub sweeper: SweeperConfig,
     pub policy: PolicyConfig,
     pub telemetry: TelemetryConfig,
+    pub demo: DemoConfig,
 }
 
 /// `[listen]`: where the server listens and how it tells clients apart.
@@ -350,6 +352,15 @@ impl std::fmt::Debug for TelemetryConfig {
             .field("otlp_endpoint", &self.otlp_endpoint.as_deref().map(redact_url))
             .finish()
     }
+}
+
+/// `[demo]`: the demo's simulated telephony layer (`hotline serve --demo` only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Calls the simulated telephony layer offers per hour, at random (Poisson)
+    /// arrivals; 0: none (see [`crate::demo::calls`]).
+    pub calls_per_hour: u32,
 }
 
 /// Hides the password of a database URL, for logs and `Debug`.

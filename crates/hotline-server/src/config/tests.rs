@@ -303,6 +303,8 @@ fn the_example_file_loads_and_its_commented_lines_show_the_defaults() {
     assert_eq!(format!("{:?}", all.limits), format!("{:?}", d.limits));
     assert_eq!(format!("{:?}", all.auth), format!("{:?}", d.auth));
     assert_eq!(format!("{:?}", all.sweeper), format!("{:?}", d.sweeper));
+    assert_eq!(format!("{:?}", all.demo), format!("{:?}", d.demo));
+    assert!(text.contains("\n[demo]\n# calls_per_hour = 0 "), "the example file lists [demo]");
     assert_eq!((all.database.max_connections, all.log.level), (d.database.max_connections, d.log.level));
     assert_eq!(all.database.acquire_timeout_ms, d.database.acquire_timeout_ms);
     assert_eq!(

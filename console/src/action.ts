@@ -31,6 +31,8 @@ function online(signal: AbortSignal): Promise<void> {
   });
 }
 
+export type Outcome<R> = { answer?: R; failure?: Failure };
+
 export function useAction() {
   const intent = useRef(new Intent());
   const alive = useRef(new AbortController());
@@ -39,9 +41,9 @@ export function useAction() {
 
   /**
    * Sends `request` (every field but `requestId`) through `send`. Returns the answer, or
-   * undefined when it failed for good (the failure is in `state`).
+   * why it failed for good (also in `state`); neither when the screen went away.
    */
-  async function run<R>(request: object, send: (requestId: string) => Promise<R>): Promise<R | undefined> {
+  async function run<R>(request: object, send: (requestId: string) => Promise<R>): Promise<Outcome<R>> {
     const requestId = intent.current.idFor(request);
     const signal = alive.current.signal;
     setState({ phase: "busy" });
@@ -52,26 +54,26 @@ export function useAction() {
         const answer = await send(requestId);
         intent.current.done();
         if (!signal.aborted) setState({ phase: "idle" });
-        return answer;
+        return { answer };
       } catch (err) {
-        if (signal.aborted) return undefined;
+        if (signal.aborted) return {};
         const f = failure(err);
         if (f.kind === "network" && lost < NETWORK_RETRIES) {
           setState({ phase: "retrying" });
           await sleep(backoff(lost++), signal);
           await online(signal);
-          if (signal.aborted) return undefined;
+          if (signal.aborted) return {};
           continue;
         }
         if (f.kind === "wait" && waits < WAITS) {
           waits++;
           setState({ phase: "waiting", until: Date.now() + f.ms });
           await sleep(f.ms, signal);
-          if (signal.aborted) return undefined;
+          if (signal.aborted) return {};
           continue;
         }
         setState({ phase: "failed", failure: f });
-        return undefined;
+        return { failure: f };
       }
     }
   }

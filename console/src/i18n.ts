@@ -145,6 +145,7 @@ const zh = {
   "watch.newOrder": "新工单 {number}：{village}",
   "watch.open": "查看",
   "watch.dismiss": "知道了",
+  "watch.enableNotifications": "开启新工单通知",
 
   "inbox.title": "我的工单",
   "inbox.empty": "没有待办工单",
@@ -384,6 +385,7 @@ const en: Record<Key, string> = {
   "watch.newOrder": "New order {number}: {village}",
   "watch.open": "Open",
   "watch.dismiss": "Dismiss",
+  "watch.enableNotifications": "Turn on notifications of new orders",
 
   "inbox.title": "My orders",
   "inbox.empty": "Nothing to do",

@@ -62,14 +62,21 @@ export function latest(events: readonly WorkOrderEvent[] | undefined, kind: stri
 }
 
 /**
- * A handler's order of work: awaiting sign-off first, then the rest by the time left
- * (the most overdue first; orders without a deadline last), urgent before normal on a tie.
+ * A handler's order of work: awaiting sign-off first, then in progress by the time left
+ * (the most overdue first), then orders waiting on someone else; urgent before normal on
+ * a tie.
  */
 export function byUrgency(a: WorkOrder, b: WorkOrder): number {
-  const first = (o: WorkOrder) => (o.state === WorkOrderState.AWAITING_SIGN_OFF ? 0 : 1);
-  if (first(a) !== first(b)) return first(a) - first(b);
+  const group = (o: WorkOrder) =>
+    o.state === WorkOrderState.AWAITING_SIGN_OFF ? 0 : o.state === WorkOrderState.IN_PROGRESS ? 1 : 2;
+  if (group(a) !== group(b)) return group(a) - group(b);
+  return byDue(a, b);
+}
+
+/** The nearest deadline first (orders without one last), urgent first on a tie. */
+export function byDue(a: WorkOrder, b: WorkOrder): number {
   const due = (o: WorkOrder) => date(o.currentDue)?.getTime() ?? Number.POSITIVE_INFINITY;
-  if (due(a) !== due(b)) return due(a) - due(b);
+  if (due(a) !== due(b)) return due(a) < due(b) ? -1 : 1;
   const urgent = (o: WorkOrder) => (o.urgency === Urgency.URGENT ? 0 : 1);
   if (urgent(a) !== urgent(b)) return urgent(a) - urgent(b);
   return a.number.localeCompare(b.number);

@@ -1,7 +1,7 @@
 // Loading orders and their histories for a screen.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, failure, type Failure } from "./api";
-import type { WorkOrder, WorkOrderEvent } from "./gen/hotline/v1/work_order_pb.js";
+import type { WorkOrder, WorkOrderEvent, WorkOrderState } from "./gen/hotline/v1/work_order_pb.js";
 
 /** One order and its history, reloaded on demand (after an action, or when it changed). */
 export function useOrder(id: string) {
@@ -62,4 +62,20 @@ export function useHistories(orders: readonly WorkOrder[]): Map<string, WorkOrde
   }, [orders]);
 
   return histories;
+}
+
+const PAGE_SIZE = 200;
+const MAX_PAGES = 5;
+
+/** Every order in these states within the reader's reach (newest first), up to 1,000. */
+export async function listOrders(states: WorkOrderState[]): Promise<WorkOrder[]> {
+  const all: WorkOrder[] = [];
+  let pageToken = "";
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page = await api.orders.listWorkOrders({ states, page: { pageSize: PAGE_SIZE, pageToken } });
+    all.push(...page.workOrders);
+    pageToken = page.nextPageToken;
+    if (!pageToken) break;
+  }
+  return all;
 }

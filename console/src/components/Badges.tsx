@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { Urgency } from "../gen/hotline/v1/common_pb.js";
 import type { WorkOrder } from "../gen/hotline/v1/work_order_pb.js";
 import { enumLabel, formatDateTime, useT } from "../i18n";
+import { Icon } from "./Icon";
 import { date, type Cards } from "../orders";
 
 export function StateBadge({ state }: { state: number }) {
@@ -17,25 +18,25 @@ export function CardBadges({ order, cards }: { order: WorkOrder; cards?: Cards }
     <span class="cards">
       {order.urgency === Urgency.URGENT && (
         <span class="badge card-urgent">
-          <span aria-hidden="true">⚡</span>
+          <Icon name="bolt" />
           {t("card.urgent")}
         </span>
       )}
       {cards?.yellow && (
         <span class="badge card-yellow" data-card="yellow">
-          <span aria-hidden="true">▲</span>
+          <Icon name="alert" />
           {t("card.yellow")}
         </span>
       )}
       {red && (
         <span class="badge card-red" data-card="red">
-          <span aria-hidden="true">■</span>
+          <Icon name="stop" />
           {t("card.red")}
         </span>
       )}
       {cards?.supervised && (
         <span class="badge card-supervised" data-card="supervised">
-          <span aria-hidden="true">⚑</span>
+          <Icon name="flag" />
           {t("card.supervised")}
         </span>
       )}
@@ -69,7 +70,7 @@ export function DueText({ order, long }: { order: WorkOrder; long?: boolean }) {
   const t = useT();
   const clock = useNow();
   const due = date(order.currentDue);
-  if (!due) return <span class="due due-none">{t("due.none")}</span>;
+  if (!due) return long ? <span class="due due-none">{t("due.none")}</span> : null;
   const ms = due.getTime() - clock;
   const abs = Math.abs(ms);
   const d = Math.floor(abs / 86_400_000);
@@ -87,7 +88,7 @@ export function DueText({ order, long }: { order: WorkOrder; long?: boolean }) {
           : t("due.leftMinutes", { m });
   return (
     <span class={`due${ms < 0 ? " due-over" : ""}`} title={t("due.at", { at: formatDateTime(t, due) })}>
-      <span aria-hidden="true">⏱ </span>
+      <Icon name="clock" /> 
       {text}
       {long && <span class="due-at"> · {t("due.at", { at: formatDateTime(t, due) })}</span>}
     </span>

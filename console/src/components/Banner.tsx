@@ -1,3 +1,4 @@
+import { Icon } from "./Icon";
 import type { ComponentChildren } from "preact";
 
 type Props = {
@@ -7,14 +8,14 @@ type Props = {
   testid?: string;
 };
 
-const ICONS = { info: "ℹ", success: "✓", warn: "⚠", error: "✕" };
+const ICONS = { info: "info", success: "check", warn: "alert", error: "stop" } as const;
 
 /** A line across the screen; status messages are announced politely, errors at once. */
 export function Banner({ tone, children, actions, testid }: Props) {
   return (
     <div class={`banner banner-${tone}`} role={tone === "error" ? "alert" : "status"} data-testid={testid}>
-      <span class="banner-icon" aria-hidden="true">
-        {ICONS[tone]}
+      <span class="banner-icon">
+        <Icon name={ICONS[tone]} />
       </span>
       <span class="banner-text">{children}</span>
       {actions && <span class="banner-actions">{actions}</span>}

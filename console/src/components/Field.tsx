@@ -1,3 +1,4 @@
+import { Icon } from "./Icon";
 import type { ComponentChildren } from "preact";
 
 type Props = {
@@ -20,7 +21,7 @@ export function Field({ label, for: id, error, hint, children }: Props) {
       {hint && !error && <div class="field-hint">{hint}</div>}
       {error && (
         <div class="field-error" role="alert" data-field-error={id}>
-          <span aria-hidden="true">⚠ </span>
+          <Icon name="alert" /> 
           {error}
         </div>
       )}

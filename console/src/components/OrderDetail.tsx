@@ -4,6 +4,7 @@ import { useUnitName, usePersonName } from "../directory";
 import { enumLabel, formatDateTime, formatYuan, useT, type Key, type T } from "../i18n";
 import { cardsOf, date, payload, WorkOrderState } from "../orders";
 import { CardBadges, DueText, StateBadge } from "./Badges";
+import { Icon } from "./Icon";
 
 function Fact({ label, children }: { label: string; children: ComponentChildren }) {
   return (
@@ -139,7 +140,9 @@ export function OrderDetail({ order, events }: { order: WorkOrder; events: reado
         <section class="result">
           <h3>{t("order.result")}</h3>
           <p>
-            <strong>{result.resolved ? `✓ ${t("order.resolved")}` : `✕ ${t("order.unresolved")}`}</strong>
+            <strong>
+              <Icon name={result.resolved ? "check" : "cross"} /> {result.resolved ? t("order.resolved") : t("order.unresolved")}
+            </strong>
             {!result.resolved && result.unresolvedReason && <> · {result.unresolvedReason}</>}
           </p>
           <p class="words">{result.notes}</p>

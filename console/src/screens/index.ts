@@ -5,4 +5,7 @@ import { Role } from "../gen/hotline/v1/common_pb.js";
 
 type Screen = () => Promise<{ default: FunctionComponent }>;
 
-export const HOME_SCREENS: Partial<Record<Role, Screen>> = {};
+export const HOME_SCREENS: Partial<Record<Role, Screen>> = {
+  [Role.COUNSEL]: () => import("./counsel/Inbox"),
+  [Role.STATION_LEAD]: () => import("./counsel/Inbox"),
+};

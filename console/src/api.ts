@@ -117,6 +117,17 @@ export function failure(err: unknown): Failure {
   }
 }
 
+/**
+ * What a failed read means in words. A reader without city-wide reach is refused alike
+ * for an order outside their jurisdiction and one that does not exist.
+ */
+export function readFailureKey(f: Failure): Key {
+  if (f.kind === "other") {
+    return f.code === Code.PermissionDenied || f.code === Code.NotFound ? "err.notFound" : f.key;
+  }
+  return f.kind === "signedOut" ? "err.signedOut" : "err.networkGaveUp";
+}
+
 /** The wait a rate or capacity refusal asks for: the message's exact delay, else `retry-after`. */
 function retryDelay(e: ConnectError): number {
   const ms = /retry after (\d+) ms/.exec(e.rawMessage);

@@ -138,7 +138,7 @@ const zh = {
   "due.over": "已逾期 {d} 天 {h} 小时",
   "due.overHours": "已逾期 {h} 小时",
   "due.at": "截止 {at}",
-  "due.none": "无时限",
+  "due.none": "当前环节不计时",
 
   "watch.live": "实时",
   "watch.reconnecting": "连接已断开，正在重连…",
@@ -378,7 +378,7 @@ const en: Record<Key, string> = {
   "due.over": "Overdue {d} d {h} h",
   "due.overHours": "Overdue {h} h",
   "due.at": "Due {at}",
-  "due.none": "No time limit",
+  "due.none": "No time limit at this step",
 
   "watch.live": "Live",
   "watch.reconnecting": "Connection lost, reconnecting…",

@@ -1,7 +1,7 @@
 // The handler's inbox (village counsel, and station leads for their township): my open
 // orders by urgency, live; an order opens to its detail and the actions its state allows.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, failure } from "../../api";
+import { api, failure, readFailureKey } from "../../api";
 import { Banner } from "../../components/Banner";
 import { Button } from "../../components/Button";
 import { Icon } from "../../components/Icon";
@@ -58,7 +58,7 @@ export default function Inbox() {
       setLoadError(undefined);
     } catch (err) {
       const f = failure(err);
-      if (f.kind !== "signedOut") setLoadError(f.kind === "other" ? t(f.key) : t("err.networkGaveUp"));
+      if (f.kind !== "signedOut") setLoadError(t(readFailureKey(f)));
     } finally {
       setLoaded(true);
     }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ActionResponse, WorkOrder } from "../../gen/hotline/v1/work_order_pb.js";
+import { readFailureKey } from "../../api";
 import { Banner } from "../../components/Banner";
 import { Button } from "../../components/Button";
 import { Icon } from "../../components/Icon";
@@ -58,7 +59,7 @@ export function OrderView({
     return (
       <>
         {back}
-        <Banner tone="error">{error.kind === "other" ? t(error.key) : t("err.networkGaveUp")}</Banner>
+        <Banner tone="error">{t(readFailureKey(error))}</Banner>
       </>
     );
   }

@@ -8,4 +8,6 @@ type Screen = () => Promise<{ default: FunctionComponent }>;
 export const HOME_SCREENS: Partial<Record<Role, Screen>> = {
   [Role.COUNSEL]: () => import("./counsel/Inbox"),
   [Role.STATION_LEAD]: () => import("./counsel/Inbox"),
+  [Role.DISPATCHER]: () => import("./desks/DispatcherDesk"),
+  [Role.CALLBACK_AGENT]: () => import("./desks/CallbackDesk"),
 };

@@ -30,17 +30,22 @@ export function whenSignedOut(handler: () => void) {
   onSignedOut = handler;
 }
 
-// Every call but SignIn carries the token; an UNAUTHENTICATED answer ends the session.
+/** The server no longer takes the token (expired, revoked): drop it, back to sign-in. */
+export function endSession() {
+  if (!token()) return;
+  setToken(null);
+  onSignedOut();
+}
+
+// Every call but SignIn carries the token; an UNAUTHENTICATED answer ends the session
+// (a stream's, which may come later than its start, is handled where it is read).
 const auth: Interceptor = (next) => async (req) => {
   const value = token();
   if (value) req.header.set("authorization", `Bearer ${value}`);
   try {
     return await next(req);
   } catch (err) {
-    if (ConnectError.from(err).code === Code.Unauthenticated && req.method.name !== "SignIn") {
-      setToken(null);
-      onSignedOut();
-    }
+    if (ConnectError.from(err).code === Code.Unauthenticated && req.method.name !== "SignIn") endSession();
     throw err;
   }
 };

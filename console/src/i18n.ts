@@ -240,6 +240,7 @@ const zh = {
   "weekday.5": "周五",
   "weekday.6": "周六",
   "money.yuan": "{amount} 元",
+  "sep.colon": "：",
 } as const;
 
 export type Key = keyof typeof zh;
@@ -480,6 +481,7 @@ const en: Record<Key, string> = {
   "weekday.5": "Fri",
   "weekday.6": "Sat",
   "money.yuan": "¥{amount}",
+  "sep.colon": ": ",
 };
 
 export type Lang = "zh" | "en";

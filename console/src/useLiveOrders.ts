@@ -31,11 +31,16 @@ export function useLiveOrders(
   const [error, setError] = useState<Key>();
   const known = useRef(orders);
   known.current = orders;
+  // Orders an event touched while a reload was on its way (the list may predate the
+  // event), with the version the event left (a drop: the newest there is).
+  const touched = useRef<Map<string, bigint | "gone"> | null>(null);
+  const reloads = useRef(0);
   const opts = useRef(options);
   opts.current = options;
 
   const belongs = (o: WorkOrder) => states.includes(o.state) && (opts.current.keep?.(o) ?? true);
-  const put = (order: WorkOrder) =>
+  const put = (order: WorkOrder) => {
+    touched.current?.set(order.id, order.version);
     setOrders((m) => {
       const current = m.get(order.id);
       if (current && current.version > order.version) return m;
@@ -44,24 +49,44 @@ export function useLiveOrders(
       else next.delete(order.id);
       return next;
     });
-  const drop = (id: string) =>
+  };
+  const drop = (id: string) => {
+    touched.current?.set(id, "gone");
     setOrders((m) => {
       if (!m.has(id)) return m;
       const next = new Map(m);
       next.delete(id);
       return next;
     });
+  };
 
   async function reload() {
+    const mine = ++reloads.current;
+    const seen = new Map<string, bigint | "gone">();
+    touched.current = seen;
     try {
       const list = await listOrders(states);
-      setOrders(new Map(list.filter(belongs).map((o) => [o.id, o])));
+      if (mine !== reloads.current) return; // a later reload answers instead
+      setOrders((current) => {
+        const next = new Map(list.filter(belongs).map((o) => [o.id, o]));
+        for (const [id, version] of seen) {
+          const listed = next.get(id);
+          if (listed && version !== "gone" && listed.version > version) continue; // the list is newer
+          const now = current.get(id);
+          if (now) next.set(id, now);
+          else next.delete(id);
+        }
+        return next;
+      });
       setError(undefined);
     } catch (err) {
       const f = failure(err);
       if (f.kind !== "signedOut") setError(readFailureKey(f));
     } finally {
-      setLoaded(true);
+      if (mine === reloads.current) {
+        touched.current = null;
+        setLoaded(true);
+      }
     }
   }
 

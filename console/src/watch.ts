@@ -3,7 +3,7 @@
 // 15-second heartbeat, has come for a while (a weak mobile link can hang without closing).
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { api, sleep } from "./api";
+import { api, endSession, sleep } from "./api";
 import type { WorkOrderChange } from "./gen/hotline/v1/work_order_pb.js";
 
 export type WatchStatus = "connecting" | "live" | "reconnecting";
@@ -59,7 +59,11 @@ export function useOrderWatch(handlers: WatchHandlers, unitId = ""): WatchStatus
         } catch (err) {
           if (stop.signal.aborted) break;
           const code = ConnectError.from(err).code;
-          if (code === Code.Unauthenticated || code === Code.PermissionDenied) break;
+          if (code === Code.Unauthenticated) {
+            endSession();
+            break;
+          }
+          if (code === Code.PermissionDenied) break;
           if (code === Code.InvalidArgument) cursor = ""; // the cursor is no longer good
         } finally {
           clearTimeout(stall);

@@ -49,7 +49,7 @@ export const DESKS: Desk[] = [
     state: WorkOrderState.RETURN_UNDER_REVIEW,
     Decision: ReturnDecision,
     context: (t, o, ev) =>
-      [`${t("order.pendingReturn")}：${enumLabel(t, "returnReason", o.pendingReturnReason)}`, note(ev, "returned", "note")]
+      [`${t("order.pendingReturn")}${t("sep.colon")}${enumLabel(t, "returnReason", o.pendingReturnReason)}`, note(ev, "returned", "note")]
         .filter(Boolean)
         .join("\n"),
   },
@@ -71,8 +71,8 @@ export const DESKS: Desk[] = [
     context: (t, o) => {
       const r = o.result;
       if (!r) return undefined;
-      const head = r.resolved ? t("order.resolved") : `${t("order.unresolved")}：${r.unresolvedReason}`;
-      const amount = r.amountRecovered ? `\n${t("order.amountRecovered")}：${formatYuan(t, r.amountRecovered)}` : "";
+      const head = r.resolved ? t("order.resolved") : `${t("order.unresolved")}${t("sep.colon")}${r.unresolvedReason}`;
+      const amount = r.amountRecovered ? `\n${t("order.amountRecovered")}${t("sep.colon")}${formatYuan(t, r.amountRecovered)}` : "";
       return `${head}\n${r.notes}${amount}`;
     },
   },

@@ -219,7 +219,7 @@ export function RedoDecision({ order, ...props }: DecisionProps) {
         orderId={order.id}
         value={target}
         onChange={setTarget}
-        keepLabel={`${t("desk.keepTarget")}：${previous || previousUnit}`}
+        keepLabel={`${t("desk.keepTarget")}${t("sep.colon")}${previous || previousUnit}`}
         error={fieldError(act.state, "target")}
       />
       <Note id={`note-${order.id}`} value={note} onInput={setNote} error={fieldError(act.state, "note")} />

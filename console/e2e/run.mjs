@@ -49,7 +49,11 @@ function context(browser, name) {
     },
     /** A signed-in page of a demo user in its own browser context. */
     async signedIn(username, { width = 1280, height = 800, beforeSignIn, via = url } = {}) {
-      const ctx = await browser.newContext({ viewport: { width, height }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+      const ctx = await browser.newContext({
+        viewport: { width, height },
+        locale: "zh-CN",
+        timezoneId: "Asia/Shanghai",
+      });
       const page = await ctx.newPage();
       pages.push(page);
       page.on("pageerror", (err) => console.error(`[${name}:${username}] page error: ${err.message}`));
@@ -101,7 +105,10 @@ async function run(name) {
     await Promise.race([
       scenario(ctx),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Failed(`did not finish within ${SCENARIO_TIMEOUT_MS / 1000} s`)), SCENARIO_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Failed(`did not finish within ${SCENARIO_TIMEOUT_MS / 1000} s`)),
+          SCENARIO_TIMEOUT_MS,
+        );
       }),
     ]);
     console.log(`e2e ${name}: passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

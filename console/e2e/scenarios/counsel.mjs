@@ -53,7 +53,10 @@ export default async function counsel(t) {
   await page.waitForSelector("[data-testid=history] [data-kind=replied]");
 
   const replied = await agent.orders.getWorkOrder({ id: order.id });
-  t.check(replied.state === WorkOrderState.REPLY_UNDER_REVIEW, `order is in state ${replied.state}, not reply under review`);
+  t.check(
+    replied.state === WorkOrderState.REPLY_UNDER_REVIEW,
+    `order is in state ${replied.state}, not reply under review`,
+  );
   t.check(replied.result?.amountRecovered === "12000.50", `amount recovered is ${replied.result?.amountRecovered}`);
 
   // Back to the list; the connection drops: the inbox says so, and catches up after.
@@ -61,7 +64,10 @@ export default async function counsel(t) {
   await page.waitForSelector("[data-testid=inbox]");
   link.cut();
   await page.waitForSelector("[data-testid=watch-status]", { timeout: 15_000 });
-  t.check((await page.textContent("[data-testid=watch-status]"))?.includes("连接已断开，正在重连"), "no reconnecting notice");
+  t.check(
+    (await page.textContent("[data-testid=watch-status]"))?.includes("连接已断开，正在重连"),
+    "no reconnecting notice",
+  );
   const missed = await createOrder(agent);
   await t.shot(page, "counsel-reconnecting.png");
   link.restore();

@@ -2,11 +2,7 @@
 // assignee and passes the counsel's reply; the callback agent sees the caller's full
 // number and records 满意; the order closes. A second order goes through a refused
 // return, an approved extension, a dissatisfied callback and a redo passed on.
-import {
-  ReturnReason,
-  Satisfaction,
-  WorkOrderState,
-} from "../../src/gen/hotline/v1/work_order_pb.js";
+import { ReturnReason, Satisfaction, WorkOrderState } from "../../src/gen/hotline/v1/work_order_pb.js";
 import { createOrder, history, signIn } from "../api.mjs";
 
 const id = () => crypto.randomUUID();
@@ -54,7 +50,10 @@ export default async function desks(t) {
 
   // 待回访: the full number, and 满意.
   await callback.waitForSelector(row(order.number), { timeout: 15_000 });
-  t.check((await callback.textContent(row(order.number)))?.includes("13800138000"), "the callback desk does not show the full number");
+  t.check(
+    (await callback.textContent(row(order.number)))?.includes("13800138000"),
+    "the callback desk does not show the full number",
+  );
   await t.shot(callback, "callback.png");
   await callback.click(inRow(order.number, `rate-${Satisfaction.SATISFIED}`));
   await callback.waitForSelector(row(order.number), { state: "detached" });
@@ -70,11 +69,20 @@ export default async function desks(t) {
   const second = await createOrder(agent);
   let s = await counsel.orders.getWorkOrder({ id: second.id });
   s = (
-    await counsel.orders.returnWorkOrder({ id: s.id, version: s.version, requestId: id(), reason: ReturnReason.NOT_OUR_REMIT, note: "属于劳动仲裁委受理范围" })
+    await counsel.orders.returnWorkOrder({
+      id: s.id,
+      version: s.version,
+      requestId: id(),
+      reason: ReturnReason.NOT_OUR_REMIT,
+      note: "属于劳动仲裁委受理范围",
+    })
   ).workOrder;
   await dispatcher.click("[data-tab=returns]");
   await dispatcher.waitForSelector(row(second.number), { timeout: 15_000 });
-  t.check((await dispatcher.textContent(row(second.number)))?.includes("不属受理范围"), "the return reason is not shown");
+  t.check(
+    (await dispatcher.textContent(row(second.number)))?.includes("不属受理范围"),
+    "the return reason is not shown",
+  );
   await dispatcher.click(inRow(second.number, "refuse-return"));
   await dispatcher.waitForSelector(`li${row(second.number)} .field-error`);
   await dispatcher.fill(`#refuse-${second.id}`, "劳动争议咨询属村居法律顾问服务范围，请签收办理");
@@ -85,7 +93,15 @@ export default async function desks(t) {
   s = await counsel.orders.getWorkOrder({ id: second.id });
   t.check(s.state === WorkOrderState.AWAITING_SIGN_OFF, `after the refused return the order is in state ${s.state}`);
   s = (await counsel.orders.signOffWorkOrder({ id: s.id, version: s.version, requestId: id() })).workOrder;
-  s = (await counsel.orders.requestExtension({ id: s.id, version: s.version, requestId: id(), days: 3, reason: "需等待用人单位提供工资台账" })).workOrder;
+  s = (
+    await counsel.orders.requestExtension({
+      id: s.id,
+      version: s.version,
+      requestId: id(),
+      days: 3,
+      reason: "需等待用人单位提供工资台账",
+    })
+  ).workOrder;
   await dispatcher.click("[data-tab=extensions]");
   await dispatcher.waitForSelector(row(second.number), { timeout: 15_000 });
   await t.shot(dispatcher, "desk-extensions.png");
@@ -95,7 +111,14 @@ export default async function desks(t) {
   // Replied and passed; the caller is dissatisfied; the redo is passed on to the same counsel.
   s = await counsel.orders.getWorkOrder({ id: second.id });
   t.check(s.state === WorkOrderState.IN_PROGRESS && s.extensionCount === 1, "the extension was not approved");
-  s = (await counsel.orders.replyWorkOrder({ id: s.id, version: s.version, requestId: id(), result: { resolved: false, unresolvedReason: "用人单位拒不配合", notes: "已告知申请劳动仲裁的途径" } })).workOrder;
+  s = (
+    await counsel.orders.replyWorkOrder({
+      id: s.id,
+      version: s.version,
+      requestId: id(),
+      result: { resolved: false, unresolvedReason: "用人单位拒不配合", notes: "已告知申请劳动仲裁的途径" },
+    })
+  ).workOrder;
   await dispatcher.click("[data-tab=replies]");
   await dispatcher.waitForSelector(row(second.number), { timeout: 15_000 });
   await dispatcher.click(inRow(second.number, "yes"));
@@ -108,6 +131,9 @@ export default async function desks(t) {
   await dispatcher.click(inRow(second.number, "pass-on"));
   await dispatcher.waitForSelector(row(second.number), { state: "detached" });
   s = await counsel.orders.getWorkOrder({ id: second.id });
-  t.check(s.state === WorkOrderState.AWAITING_SIGN_OFF && s.redoCount === 1, `after the redo: state ${s.state}, redo count ${s.redoCount}`);
+  t.check(
+    s.state === WorkOrderState.AWAITING_SIGN_OFF && s.redoCount === 1,
+    `after the redo: state ${s.state}, redo count ${s.redoCount}`,
+  );
   t.check(s.target?.assigneeId === "P0001", "the redo did not go back to the same counsel");
 }

@@ -64,7 +64,10 @@ export default async function retry(t) {
   t.check(signOffs.length >= 2, `the sign-off was sent ${signOffs.length} time(s); expected a retry`);
   t.check(new Set(signOffs).size === 1 && signOffs[0], `the retry used another request id: ${signOffs.join(", ")}`);
   let events = await history(agent, order.id);
-  t.check(count(events, "signed_off") === 1, `history has ${count(events, "signed_off")} signed_off events, expected 1`);
+  t.check(
+    count(events, "signed_off") === 1,
+    `history has ${count(events, "signed_off")} signed_off events, expected 1`,
+  );
 
   // Reply: the same, with a form.
   const replies = await loseFirstAnswer(page, "ReplyWorkOrder", ReplyWorkOrderRequestSchema);

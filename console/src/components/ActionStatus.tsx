@@ -39,7 +39,11 @@ export function ActionStatus({
   const t = useT();
   switch (state.phase) {
     case "retrying":
-      return <Banner tone="warn" testid="action-retrying">{t("err.network")}</Banner>;
+      return (
+        <Banner tone="warn" testid="action-retrying">
+          {t("err.network")}
+        </Banner>
+      );
     case "waiting":
       return (
         <Banner tone="warn">

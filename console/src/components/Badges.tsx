@@ -88,7 +88,7 @@ export function DueText({ order, long }: { order: WorkOrder; long?: boolean }) {
           : t("due.leftMinutes", { m });
   return (
     <span class={`due${ms < 0 ? " due-over" : ""}`} title={t("due.at", { at: formatDateTime(t, due) })}>
-      <Icon name="clock" /> 
+      <Icon name="clock" />
       {text}
       {long && <span class="due-at"> · {t("due.at", { at: formatDateTime(t, due) })}</span>}
     </span>

@@ -66,7 +66,12 @@ export function CandidatePicker({
   return (
     <div class="field">
       <span class="field-label">{t("desk.suggested")}</span>
-      <Choices name={`target-${orderId}`} value={key(value)} onChange={(k) => onChange(byKey.get(k))} choices={choices} />
+      <Choices
+        name={`target-${orderId}`}
+        value={key(value)}
+        onChange={(k) => onChange(byKey.get(k))}
+        choices={choices}
+      />
       {error && (
         <div class="field-error" role="alert">
           {error}

@@ -19,9 +19,18 @@ export function Choices<V extends string | number>({
   invalid?: boolean;
 }) {
   return (
-    <div class={`choices${inline ? " inline" : ""}`} role="radiogroup" id={name} aria-invalid={invalid ? "true" : undefined}>
+    <div
+      class={`choices${inline ? " inline" : ""}`}
+      role="radiogroup"
+      id={name}
+      aria-invalid={invalid ? "true" : undefined}
+    >
       {choices.map((c) => (
-        <label key={String(c.value)} class={`choice${c.value === value ? " choice-current" : ""}`} data-testid={c.testid}>
+        <label
+          key={String(c.value)}
+          class={`choice${c.value === value ? " choice-current" : ""}`}
+          data-testid={c.testid}
+        >
           <input type="radio" name={name} checked={c.value === value} onChange={() => onChange(c.value)} />
           <span>{c.label}</span>
         </label>

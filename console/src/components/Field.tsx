@@ -21,7 +21,7 @@ export function Field({ label, for: id, error, hint, children }: Props) {
       {hint && !error && <div class="field-hint">{hint}</div>}
       {error && (
         <div class="field-error" role="alert" data-field-error={id}>
-          <Icon name="alert" /> 
+          <Icon name="alert" />
           {error}
         </div>
       )}

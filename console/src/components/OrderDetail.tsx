@@ -18,7 +18,13 @@ function Fact({ label, children }: { label: string; children: ComponentChildren 
 /** A phone number to dial when the reader sees it in full. */
 export function Phone({ phone }: { phone: string }) {
   if (!phone) return null;
-  return phone.includes("*") ? <span class="phone">{phone}</span> : <a class="phone" href={`tel:${phone}`}>{phone}</a>;
+  return phone.includes("*") ? (
+    <span class="phone">{phone}</span>
+  ) : (
+    <a class="phone" href={`tel:${phone}`}>
+      {phone}
+    </a>
+  );
 }
 
 function Caller({ order }: { order: WorkOrder }) {
@@ -141,7 +147,8 @@ export function OrderDetail({ order, events }: { order: WorkOrder; events: reado
           <h3>{t("order.result")}</h3>
           <p>
             <strong>
-              <Icon name={result.resolved ? "check" : "cross"} /> {result.resolved ? t("order.resolved") : t("order.unresolved")}
+              <Icon name={result.resolved ? "check" : "cross"} />{" "}
+              {result.resolved ? t("order.resolved") : t("order.unresolved")}
             </strong>
             {!result.resolved && result.unresolvedReason && <> · {result.unresolvedReason}</>}
           </p>

@@ -4,7 +4,15 @@ import { enumLabel, useI18n } from "../i18n";
 import { Button } from "./Button";
 
 /** The bar on every screen: the title, who is signed in, the language switch, sign-out. */
-export function TopBar({ user, onSignOut, children }: { user?: User; onSignOut?: () => void; children?: ComponentChildren }) {
+export function TopBar({
+  user,
+  onSignOut,
+  children,
+}: {
+  user?: User;
+  onSignOut?: () => void;
+  children?: ComponentChildren;
+}) {
   const { t, lang, setLang } = useI18n();
   return (
     <header class="topbar">

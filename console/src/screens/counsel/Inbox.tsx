@@ -106,7 +106,14 @@ export default function Inbox() {
             </Button>
           )}
           {live.error && (
-            <Banner tone="error" actions={<Button kind="secondary" onClick={live.reload}>{t("app.retry")}</Button>}>
+            <Banner
+              tone="error"
+              actions={
+                <Button kind="secondary" onClick={live.reload}>
+                  {t("app.retry")}
+                </Button>
+              }
+            >
               {t(live.error)}
             </Banner>
           )}

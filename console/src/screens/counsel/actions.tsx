@@ -62,7 +62,11 @@ export function ReturnForm(props: ActionProps) {
   return (
     <form class="card action-form" onSubmit={submit} noValidate data-testid="return-form">
       <h2>{t("action.return")}</h2>
-      <Field label={t("form.reason")} for="reason" error={missing ? t("form.required") : fieldError(act.state, "reason")}>
+      <Field
+        label={t("form.reason")}
+        for="reason"
+        error={missing ? t("form.required") : fieldError(act.state, "reason")}
+      >
         <Choices
           name="reason"
           value={reason}
@@ -107,7 +111,11 @@ export function ExtensionForm(props: ActionProps) {
           ))}
         </select>
       </Field>
-      <Field label={t("form.reason")} for="reason" error={missing ? t("form.required") : fieldError(act.state, "reason")}>
+      <Field
+        label={t("form.reason")}
+        for="reason"
+        error={missing ? t("form.required") : fieldError(act.state, "reason")}
+      >
         <textarea id="reason" maxLength={1000} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
       </Field>
       <ActionStatus state={act.state} shown={["days", "reason"]} onRetry={submit} />
@@ -169,7 +177,11 @@ export function ReplyForm(props: ActionProps) {
         />
       </Field>
       {resolved === "no" && (
-        <Field label={t("form.unresolvedReason")} for="unresolvedReason" error={err("unresolvedReason", "result.unresolved_reason")}>
+        <Field
+          label={t("form.unresolvedReason")}
+          for="unresolvedReason"
+          error={err("unresolvedReason", "result.unresolved_reason")}
+        >
           <textarea
             id="unresolvedReason"
             maxLength={1000}
@@ -178,7 +190,12 @@ export function ReplyForm(props: ActionProps) {
           />
         </Field>
       )}
-      <Field label={t("form.notes")} for="notes" error={err("notes", "result.notes")} hint={t("form.chars", { n: notes.length, max: 4000 })}>
+      <Field
+        label={t("form.notes")}
+        for="notes"
+        error={err("notes", "result.notes")}
+        hint={t("form.chars", { n: notes.length, max: 4000 })}
+      >
         <textarea id="notes" maxLength={4000} value={notes} onInput={edit("notes", setNotes)} />
       </Field>
       <Field label={t("form.contactedAt")} for="contactedAt" error={err("contactedAt", "result.contacted_at")}>
@@ -189,14 +206,13 @@ export function ReplyForm(props: ActionProps) {
           onInput={edit("contactedAt", setContactedAt)}
         />
       </Field>
-      <Field label={t("form.amountRecovered")} for="amount" error={err("amount", "result.amount_recovered")} hint={t("form.amountHint")}>
-        <input
-          id="amount"
-          inputMode="decimal"
-          autocomplete="off"
-          value={amount}
-          onInput={edit("amount", setAmount)}
-        />
+      <Field
+        label={t("form.amountRecovered")}
+        for="amount"
+        error={err("amount", "result.amount_recovered")}
+        hint={t("form.amountHint")}
+      >
+        <input id="amount" inputMode="decimal" autocomplete="off" value={amount} onInput={edit("amount", setAmount)} />
       </Field>
       <ActionStatus state={act.state} shown={["result"]} onRetry={submit} />
       <FormButtons busy={act.busy} onCancel={props.onCancel} testid="submit-reply" />

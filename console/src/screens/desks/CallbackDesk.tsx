@@ -58,7 +58,12 @@ function Rating({ order, ...props }: Pick<ActionProps, "onDone" | "onStale"> & {
         />
       </Field>
       <Field label={t("form.note")} for={`note-${order.id}`} error={noteError}>
-        <textarea id={`note-${order.id}`} maxLength={1000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+        <textarea
+          id={`note-${order.id}`}
+          maxLength={1000}
+          value={note}
+          onInput={(e) => setNote(e.currentTarget.value)}
+        />
       </Field>
       {acts.map((a, i) => (
         <ActionStatus key={i} state={a.state} shown={["note"]} onRetry={() => rate(i)} />
@@ -141,7 +146,12 @@ export default function CallbackDesk() {
                       <div>
                         <strong>{t("order.result")}</strong>
                         {r.resolved ? t("order.resolved") : t("order.unresolved")} · {r.notes}
-                        {r.amountRecovered && <> · {t("order.amountRecovered")} {formatYuan(t, r.amountRecovered)}</>}
+                        {r.amountRecovered && (
+                          <>
+                            {" "}
+                            · {t("order.amountRecovered")} {formatYuan(t, r.amountRecovered)}
+                          </>
+                        )}
                       </div>
                     )}
                   </>

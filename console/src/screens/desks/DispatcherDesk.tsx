@@ -49,7 +49,10 @@ export const DESKS: Desk[] = [
     state: WorkOrderState.RETURN_UNDER_REVIEW,
     Decision: ReturnDecision,
     context: (t, o, ev) =>
-      [`${t("order.pendingReturn")}${t("sep.colon")}${enumLabel(t, "returnReason", o.pendingReturnReason)}`, note(ev, "returned", "note")]
+      [
+        `${t("order.pendingReturn")}${t("sep.colon")}${enumLabel(t, "returnReason", o.pendingReturnReason)}`,
+        note(ev, "returned", "note"),
+      ]
         .filter(Boolean)
         .join("\n"),
   },
@@ -72,7 +75,9 @@ export const DESKS: Desk[] = [
       const r = o.result;
       if (!r) return undefined;
       const head = r.resolved ? t("order.resolved") : `${t("order.unresolved")}${t("sep.colon")}${r.unresolvedReason}`;
-      const amount = r.amountRecovered ? `\n${t("order.amountRecovered")}${t("sep.colon")}${formatYuan(t, r.amountRecovered)}` : "";
+      const amount = r.amountRecovered
+        ? `\n${t("order.amountRecovered")}${t("sep.colon")}${formatYuan(t, r.amountRecovered)}`
+        : "";
       return `${head}\n${r.notes}${amount}`;
     },
   },
@@ -153,14 +158,13 @@ export default function DispatcherDesk() {
       ) : (
         <ul class="orders" data-testid={`desk-${desk.id}`}>
           {rows.map((o) => (
-            <DeskRow key={o.id} order={o} events={histories.get(o.id)} context={desk.context(t, o, histories.get(o.id))}>
-              <desk.Decision
-                key={o.id}
-                order={o}
-                events={histories.get(o.id)}
-                onDone={done}
-                onStale={() => stale(o)}
-              />
+            <DeskRow
+              key={o.id}
+              order={o}
+              events={histories.get(o.id)}
+              context={desk.context(t, o, histories.get(o.id))}
+            >
+              <desk.Decision key={o.id} order={o} events={histories.get(o.id)} onDone={done} onStale={() => stale(o)} />
             </DeskRow>
           ))}
         </ul>

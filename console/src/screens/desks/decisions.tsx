@@ -19,7 +19,19 @@ export type DecisionProps = Pick<ActionProps, "onDone" | "onStale"> & {
 const base = (o: WorkOrder) => ({ id: o.id, version: o.version });
 const text = (v: string) => v.trim();
 
-function Note({ id, value, onInput, error, label }: { id: string; value: string; onInput: (v: string) => void; error?: string; label?: string }) {
+function Note({
+  id,
+  value,
+  onInput,
+  error,
+  label,
+}: {
+  id: string;
+  value: string;
+  onInput: (v: string) => void;
+  error?: string;
+  label?: string;
+}) {
   const t = useT();
   return (
     <Field label={label ?? t("form.note")} for={id} error={error}>
@@ -131,7 +143,10 @@ function YesNo({
   yes: "desk.approve" | "desk.pass";
   no: "desk.reject" | "desk.rejectReply";
   noteRequired: boolean;
-  send: (request: { id: string; version: bigint; note: string; yes: boolean }, requestId: string) => Promise<ActionResponse>;
+  send: (
+    request: { id: string; version: bigint; note: string; yes: boolean },
+    requestId: string,
+  ) => Promise<ActionResponse>;
   props: Pick<ActionProps, "onDone" | "onStale">;
   testid: string;
 }) {
@@ -156,7 +171,7 @@ function YesNo({
         id={`note-${order.id}`}
         value={note}
         onInput={setNote}
-        error={missing ? t("desk.noteRequired") : fieldError(reject.state, "note") ?? fieldError(pass.state, "note")}
+        error={missing ? t("desk.noteRequired") : (fieldError(reject.state, "note") ?? fieldError(pass.state, "note"))}
       />
       <ActionStatus state={pass.state} shown={["note"]} onRetry={() => decide(true)} />
       <ActionStatus state={reject.state} shown={["note"]} onRetry={() => decide(false)} />

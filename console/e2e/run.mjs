@@ -128,6 +128,18 @@ async function run(name) {
   }
 }
 
+// The server must answer, and serve the console, before any scenario is worth running.
+try {
+  const page = await (await fetch(`${url}/`)).text();
+  if (!page.includes('id="app"')) {
+    console.error(`e2e: ${url}/ answers, but not with the console's index.html (is console/dist/ served?)`);
+    process.exit(1);
+  }
+} catch (err) {
+  console.error(`e2e: ${url}/ cannot be reached: ${err.cause?.message ?? err.message}`);
+  process.exit(1);
+}
+
 let ok = true;
 for (const name of chosen.length > 0 ? chosen : SCENARIOS) ok = (await run(name)) && ok;
 process.exit(ok ? 0 : 1);

@@ -425,7 +425,7 @@ pub async fn add_user(
         active: true,
         created_at: truncate_micros(chrono::Utc::now()),
     };
-    Ok(store.create_user(&user).await?)
+    Ok(store.create_user(&user, None).await?.value)
 }
 
 /// The new user's password: HOTLINE_NEW_PASSWORD, or else the first line of standard input.

@@ -31,6 +31,7 @@ pub mod startup;
 pub mod suggest;
 pub mod sweeper;
 pub mod telemetry;
+pub mod time_limits;
 pub mod tls;
 
 pub use app::{App, Clock, SystemClock};

@@ -76,8 +76,10 @@ impl std::fmt::Display for Limit {
 /// A policy document that was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
-    /// Not TOML, or a key the policy does not know (toml's message has the line).
-    #[error("SLA policy: {0}")]
+    /// Not TOML, a key the policy does not know, or a value of the wrong type: toml's
+    /// message after the dotted key it is about (`default.repyl: unknown field ...`), or
+    /// after its line where no key can be named.
+    #[error("{0}")]
     Syntax(String),
     /// A value or table name that is wrong; `key` is its dotted path.
     #[error("{key}: {message}")]
@@ -204,7 +206,7 @@ impl Default for SlaPolicy {
 impl SlaPolicy {
     /// The built-in policy overlaid with a TOML document (see the module docs).
     pub fn from_toml(text: &str) -> Result<SlaPolicy, PolicyError> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.message().to_owned()))?;
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
         let mut policy = SlaPolicy::default();
         if let Some(days) = raw.max_extension_days {
             if days > MAX_DAYS {
@@ -319,6 +321,33 @@ impl SlaPolicy {
     /// The most working days one extension request may ask for.
     pub fn max_extension_days(&self) -> u32 {
         self.max_extension_days
+    }
+}
+
+/// A document toml refused, named by the dotted key its error points at: the key of the
+/// line (under the table above it), or the table a header line names.
+fn syntax_error(text: &str, e: &toml::de::Error) -> PolicyError {
+    let message = e.message().trim();
+    let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
+        return PolicyError::Syntax(message.to_owned());
+    };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_no = before.matches('\n').count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let header = |l: &str| l.strip_prefix('[').and_then(|h| h.split(']').next()).map(|h| h.trim().to_owned());
+    let key = if line.starts_with('[') {
+        header(line)
+    } else {
+        line.split_once('=').map(|(key, _)| {
+            let key = key.trim().to_owned();
+            let table =
+                text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).and_then(header);
+            table.map_or(key.clone(), |t| join(&t, &key))
+        })
+    };
+    match key.filter(|k| !k.is_empty()) {
+        Some(key) => PolicyError::Syntax(format!("{key}: {message}")),
+        None => PolicyError::Syntax(format!("line {line_no}: {message}")),
     }
 }
 

@@ -9,6 +9,8 @@
 
 use crate::app::App;
 use crate::metrics::gauge;
+use crate::time_limits::InForce;
+use chrono::{DateTime, Utc};
 use hotline_domain::Gap;
 use std::time::Duration;
 
@@ -17,8 +19,11 @@ pub const WARN_EVERY: Duration = Duration::from_secs(3600);
 
 /// The uncovered years deadlines decided now may reach, at the server's clock.
 pub fn gaps(app: &App) -> Vec<Gap> {
-    let now = app.now();
-    let limits = app.time_limits.current();
+    gaps_at(&app.time_limits.current(), app.now())
+}
+
+/// The uncovered years deadlines decided at `now` may reach under these time limits.
+pub fn gaps_at(limits: &InForce, now: DateTime<Utc>) -> Vec<Gap> {
     limits.calendar.gaps(now, limits.policy.horizon(now, &limits.calendar))
 }
 

@@ -7,7 +7,7 @@ use crate::config::{Config, redact_url};
 use crate::metrics::RpcLayer;
 use crate::services::{
     AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
-    TelephonySvc, WorkOrderSvc,
+    TelephonySvc, TimeLimitSvc, WorkOrderSvc,
 };
 use anyhow::Context;
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
@@ -109,6 +109,7 @@ pub async fn serve(
         QueueServiceServer::<QueueSvc>::NAME,
         StatisticsServiceServer::<StatisticsSvc>::NAME,
         pb::audit_service_server::AuditServiceServer::<AuditSvc>::NAME,
+        pb::time_limit_service_server::TimeLimitServiceServer::<TimeLimitSvc>::NAME,
     ];
     for name in &services {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
@@ -218,6 +219,10 @@ pub async fn serve(
         )
         .add_service(
             pb::audit_service_server::AuditServiceServer::new(AuditSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            pb::time_limit_service_server::TimeLimitServiceServer::new(TimeLimitSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
         )
         .serve_with_incoming_shutdown(incoming, shutdown)

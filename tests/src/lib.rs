@@ -42,12 +42,14 @@ pub enum Backend {
 pub enum TestDb {
     Sqlite(TempSqlite, String),
     Postgres(TestDatabase),
+    /// Another test server's database (its URL), left to that server's to remove.
+    Shared(String),
 }
 
 impl TestDb {
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite(_, url) => url,
+            TestDb::Sqlite(_, url) | TestDb::Shared(url) => url,
             TestDb::Postgres(db) => db.url(),
         }
     }
@@ -77,6 +79,8 @@ pub struct TestApp {
     pub metrics: Option<SocketAddr>,
     /// The signing key (its file's text), kept across [`TestApp::restart`].
     signing_key: String,
+    /// The server's clock when the test set one, kept across [`TestApp::restart`].
+    clock: Option<Arc<dyn hotline_server::Clock>>,
     channel: Channel,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -96,6 +100,7 @@ pub struct Clients {
     pub routing: RoutingServiceClient<Authed>,
     pub map: MapServiceClient<Authed>,
     pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
+    pub time_limits: pb::time_limit_service_client::TimeLimitServiceClient<Authed>,
 }
 
 /// One signed-in user's clients of the queue services.
@@ -186,12 +191,19 @@ impl TestApp {
     }
 
     /// Stops this server and starts a new one on the same database with the same signing
-    /// key, as after a restart.
+    /// key (and clock), as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
         let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
         let key = std::mem::take(&mut self.signing_key);
-        TestApp::spawn_on(db, None, &|_| {}, Some(&key)).await
+        TestApp::spawn_on(db, self.clock.take(), &|_| {}, Some(&key)).await
+    }
+
+    /// A second server on this one's database with the same signing key and clock, as
+    /// another instance of one deployment. The database stays this server's.
+    pub async fn another_instance(&self) -> TestApp {
+        let db = TestDb::Shared(self.db.url().to_owned());
+        TestApp::spawn_on(db, self.clock.clone(), &|_| {}, Some(&self.signing_key)).await
     }
 
     async fn spawn_on(
@@ -233,8 +245,8 @@ impl TestApp {
         .expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
-        if let Some(clock) = clock {
-            app.clock = clock;
+        if let Some(clock) = &clock {
+            app.clock = clock.clone();
         }
         let tokens = app.tokens.clone();
         let signing_key = std::fs::read_to_string(&config.keys.signing_key_file).expect("read signing key");
@@ -273,6 +285,7 @@ impl TestApp {
             tokens,
             metrics,
             signing_key,
+            clock,
             channel,
             shutdown: Some(tx),
             server: Some(server),
@@ -334,7 +347,8 @@ impl TestApp {
             auth: AuthServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             routing: RoutingServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             map: MapServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch, bearer),
+            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            time_limits: pb::time_limit_service_client::TimeLimitServiceClient::with_interceptor(ch, bearer),
         }
     }
 
@@ -403,7 +417,7 @@ impl TestApp {
             &["calls", "work_orders", "work_order_events", "request_ids", "users", "units", "people"];
         let mut out = Vec::new();
         match &self.db {
-            TestDb::Sqlite(_, url) => {
+            TestDb::Sqlite(_, url) | TestDb::Shared(url) if url.starts_with("sqlite:") => {
                 let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
                 for t in TABLES {
                     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {t}"))
@@ -414,7 +428,7 @@ impl TestApp {
                 }
                 pool.close().await;
             }
-            TestDb::Postgres(db) => {
+            db => {
                 let pool = sqlx::PgPool::connect(db.url()).await.expect("postgres");
                 for t in TABLES {
                     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {t}"))

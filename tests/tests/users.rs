@@ -372,7 +372,7 @@ async fn create_user_repeats_by_request_id(backend: Backend) {
     // Without an id, the name is taken.
     let plain = pb::CreateUserRequest { request_id: String::new(), ..req.clone() };
     bad(auth.create_user(plain).await.unwrap_err(), Code::AlreadyExists, "username: `sun.li` is taken");
-    // An id is the user's own: another admin's use of it is another request.
+    // The user made first kept the first request's password.
     assert!(sign_in(&app, "sun.li", "village counsel 2026").await.is_ok());
     app.stop().await;
 }

@@ -42,12 +42,14 @@ pub enum Backend {
 pub enum TestDb {
     Sqlite(TempSqlite, String),
     Postgres(TestDatabase),
+    /// Another test server's database (its URL), left to that server's to remove.
+    Shared(String),
 }
 
 impl TestDb {
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite(_, url) => url,
+            TestDb::Sqlite(_, url) | TestDb::Shared(url) => url,
             TestDb::Postgres(db) => db.url(),
         }
     }
@@ -77,6 +79,8 @@ pub struct TestApp {
     pub metrics: Option<SocketAddr>,
     /// The signing key (its file's text), kept across [`TestApp::restart`].
     signing_key: String,
+    /// The server's clock when the test set one, kept across [`TestApp::restart`].
+    clock: Option<Arc<dyn hotline_server::Clock>>,
     channel: Channel,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -96,6 +100,7 @@ pub struct Clients {
     pub routing: RoutingServiceClient<Authed>,
     pub map: MapServiceClient<Authed>,
     pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
+    pub time_limits: pb::time_limit_service_client::TimeLimitServiceClient<Authed>,
 }
 
 /// One signed-in user's clients of the queue services.
@@ -152,18 +157,7 @@ impl TestApp {
         clock: Option<Arc<dyn hotline_server::Clock>>,
     ) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        let with_clock = |app: &mut hotline_server::App| {
-            if let Some(clock) = &clock {
-                app.clock = clock.clone();
-            }
-        };
-        let ttl = |c: &mut Config| {
-            if clock.is_some() {
-                // Tokens are issued at the test clock's time; keep them valid in real time.
-                c.auth.token_ttl_minutes = 10 * 365 * 24 * 60;
-            }
-        };
-        Some(TestApp::spawn_on(db, &with_clock, &ttl, None).await)
+        Some(TestApp::spawn_on(db, clock, &|_| {}, &|_| {}, None).await)
     }
 
     /// Like [`TestApp::spawn_configured`], serving `console` as the browser console's
@@ -176,27 +170,27 @@ impl TestApp {
         let db = TestDb::create(backend).await?;
         let console = Arc::new(console);
         let with_console = |app: &mut hotline_server::App| app.console = console.clone();
-        Some(TestApp::spawn_on(db, &with_console, configure, None).await)
+        Some(TestApp::spawn_on(db, None, &with_console, configure, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` (e.g. a
     /// signing key file the test reads, or a lock-out policy).
     pub async fn spawn_configured(backend: Backend, configure: &dyn Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, &|_| {}, configure, None).await)
+        Some(TestApp::spawn_on(db, None, &|_| {}, configure, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` after the
     /// harness's own settings (e.g. a tight rate limit).
     pub async fn spawn_with_config(backend: Backend, configure: impl Fn(&mut Config)) -> Option<TestApp> {
         let db = TestDb::create(backend).await?;
-        Some(TestApp::spawn_on(db, &|_| {}, &configure, None).await)
+        Some(TestApp::spawn_on(db, None, &|_| {}, &configure, None).await)
     }
 
     /// Like [`TestApp::spawn_configured`], on a database the test made (e.g. a SQLite
     /// file on a small file system).
     pub async fn spawn_on_db(db: TestDb, configure: &dyn Fn(&mut Config)) -> TestApp {
-        TestApp::spawn_on(db, &|_| {}, configure, None).await
+        TestApp::spawn_on(db, None, &|_| {}, configure, None).await
     }
 
     /// Like [`TestApp::spawn_on_db`], the server reaching the database at `url` instead
@@ -206,22 +200,31 @@ impl TestApp {
             configure(c);
             c.database.url = url.clone();
         };
-        TestApp::spawn_on(db, &|_| {}, &through, None).await
+        TestApp::spawn_on(db, None, &|_| {}, &through, None).await
     }
 
     /// Stops this server and starts a new one on the same database with the same signing
-    /// key, as after a restart.
+    /// key (and clock), as after a restart.
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
         let db = std::mem::replace(&mut self.db, TestDb::Sqlite(TempSqlite::new(), String::new()));
         let key = std::mem::take(&mut self.signing_key);
-        TestApp::spawn_on(db, &|_| {}, &|_| {}, Some(&key)).await
+        TestApp::spawn_on(db, self.clock.take(), &|_| {}, &|_| {}, Some(&key)).await
     }
 
-    /// Starts a server on `db` with the configuration changed by `configure`, its
-    /// application state by `adjust` (e.g. a test clock).
+    /// A second server on this one's database with the same signing key and clock, as
+    /// another instance of one deployment. The database stays this server's.
+    pub async fn another_instance(&self) -> TestApp {
+        let db = TestDb::Shared(self.db.url().to_owned());
+        TestApp::spawn_on(db, self.clock.clone(), &|_| {}, &|_| {}, Some(&self.signing_key)).await
+    }
+
+    /// Starts a server on `db` with the server's time from `clock`, the configuration
+    /// changed by `configure` and its application state by `adjust` (e.g. the console's
+    /// files).
     async fn spawn_on(
         db: TestDb,
+        clock: Option<Arc<dyn hotline_server::Clock>>,
         adjust: &dyn Fn(&mut hotline_server::App),
         configure: &dyn Fn(&mut Config),
         signing_key: Option<&str>,
@@ -244,6 +247,10 @@ impl TestApp {
         // The server's store is the test database, unless `configure` points it elsewhere
         // (`spawn_through`).
         config.database.url = db.url().to_owned();
+        if clock.is_some() {
+            // Tokens are issued at the test clock's time; keep them valid in real time.
+            config.auth.token_ttl_minutes = 10 * 365 * 24 * 60;
+        }
         configure(&mut config);
         let pool = hotline_store::PoolSettings { max_connections: 8, ..config.database.pool() };
         let store = hotline_server::open_store_with(
@@ -255,6 +262,9 @@ impl TestApp {
         .expect("open store");
         hotline_server::demo::seed(store.as_ref()).await.expect("seed demo data");
         let mut app = hotline_server::cli::build_app(&config, store.clone()).await.expect("build app");
+        if let Some(clock) = &clock {
+            app.clock = clock.clone();
+        }
         adjust(&mut app);
         let tokens = app.tokens.clone();
         let signing_key = std::fs::read_to_string(&config.keys.signing_key_file).expect("read signing key");
@@ -293,6 +303,7 @@ impl TestApp {
             tokens,
             metrics,
             signing_key,
+            clock,
             channel,
             shutdown: Some(tx),
             server: Some(server),
@@ -354,7 +365,8 @@ impl TestApp {
             auth: AuthServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             routing: RoutingServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             map: MapServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch, bearer),
+            audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            time_limits: pb::time_limit_service_client::TimeLimitServiceClient::with_interceptor(ch, bearer),
         }
     }
 
@@ -423,7 +435,7 @@ impl TestApp {
             &["calls", "work_orders", "work_order_events", "request_ids", "users", "units", "people"];
         let mut out = Vec::new();
         match &self.db {
-            TestDb::Sqlite(_, url) => {
+            TestDb::Sqlite(_, url) | TestDb::Shared(url) if url.starts_with("sqlite:") => {
                 let pool = sqlx::SqlitePool::connect(url).await.expect("sqlite");
                 for t in TABLES {
                     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {t}"))
@@ -434,7 +446,7 @@ impl TestApp {
                 }
                 pool.close().await;
             }
-            TestDb::Postgres(db) => {
+            db => {
                 let pool = sqlx::PgPool::connect(db.url()).await.expect("postgres");
                 for t in TABLES {
                     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {t}"))

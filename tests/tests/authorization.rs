@@ -192,6 +192,31 @@ fn bodies(method: &str, f: &Fixture, username: &str) -> (Vec<u8>, Option<Vec<u8>
             (e(pb::DeactivateUserRequest { user_id: uuid::Uuid::new_v4().to_string() }), None)
         }
         "ListCallerDataViews" => (e(pb::ListCallerDataViewsRequest::default()), None),
+        "ListUsers" => (e(pb::ListUsersRequest::default()), None),
+        // A username the rules refuse: allowed callers get INVALID_ARGUMENT, nobody is made.
+        "CreateUser" => (
+            e(pb::CreateUserRequest {
+                username: "not a username".into(),
+                role: pb::Role::SeatAgent as i32,
+                unit_id: "371502".into(),
+                password: "a good password 1".into(),
+                ..Default::default()
+            }),
+            None,
+        ),
+        // An unknown user: allowed callers get NOT_FOUND and no password changes.
+        "ResetPassword" => (
+            e(pb::ResetPasswordRequest {
+                user_id: uuid::Uuid::new_v4().to_string(),
+                password: "a good password 1".into(),
+            }),
+            None,
+        ),
+        "GetTimeLimitPolicy" => (e(pb::GetTimeLimitPolicyRequest {}), None),
+        "SetTimeLimitPolicy" => (e(pb::SetTimeLimitPolicyRequest { toml: "not [toml".into() }), None),
+        "GetHolidayCalendar" => (e(pb::GetHolidayCalendarRequest {}), None),
+        // A year out of range: allowed callers get INVALID_ARGUMENT and nothing is stored.
+        "SetHolidayYear" => (e(pb::SetHolidayYearRequest { year: 1900, days: Vec::new() }), None),
         "RecordCall" => (e(sample_call("")), None),
         "GetCall" => {
             pair(pb::GetCallRequest { id: f.call_in.clone() }, pb::GetCallRequest { id: f.call_out.clone() })

@@ -63,6 +63,7 @@ async fn the_calendar_warning_follows_the_clock(backend: Backend) {
         "deadlines set now already run into 2027",
         "count every Monday to Friday as a working day, its public holidays included",
         "until the official notice for 2027 is loaded",
+        "TimeLimitService.SetHolidayYear",
         "calendar_files",
         "\"The holiday calendar\"",
     ] {

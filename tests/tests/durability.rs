@@ -234,6 +234,7 @@ impl Holder {
                 conn.execute("lock table calls in access exclusive mode").await.expect("lock calls");
                 Holder::Postgres(conn)
             }
+            TestDb::Shared(_) => unreachable!("these tests hold their own database"),
         }
     }
 
@@ -299,6 +300,7 @@ async fn not_serving_while_the_store_cannot_write(backend: Backend) {
     let unreachable = match &app.db {
         TestDb::Sqlite(..) => Unwritable::Locked(Holder::take(&app.db).await),
         TestDb::Postgres(pg) => Unwritable::Refused(refuse_connections(pg.name(), true).await),
+        TestDb::Shared(_) => unreachable!("this test holds its own database"),
     };
     assert!(
         health_becomes(&app, ServingStatus::NotServing, Duration::from_secs(10)).await,

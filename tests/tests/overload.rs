@@ -68,6 +68,7 @@ impl Holder {
                 conn.execute("lock table calls in access exclusive mode").await.expect("lock calls");
                 Holder::Postgres(conn)
             }
+            TestDb::Shared(_) => unreachable!("these tests hold their own database"),
         }
     }
 

@@ -230,6 +230,7 @@ async fn raw_values(db: &TestDb, table: &str) -> Vec<String> {
             pool.close().await;
             out
         }
+        TestDb::Shared(_) => unreachable!("these tests hold their own database"),
     }
 }
 

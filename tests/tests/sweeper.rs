@@ -492,6 +492,7 @@ async fn raw(db: &TestDb, statements: &[String]) {
             }
             pool.close().await;
         }
+        TestDb::Shared(_) => unreachable!("these tests hold their own database"),
     }
 }
 

@@ -4,7 +4,8 @@
 //! State Council's yearly notice names: public holidays (`holiday`, weekend days inside a
 //! holiday block included) and the weekend days worked in exchange (`workday`, 调休上班).
 //! Only those exceptions are stored, so the calendar is small and a year is added by
-//! loading that year's notice with [`Calendar::extend_from_csv`].
+//! loading that year's notice with [`Calendar::extend_from_csv`], or replaced whole with
+//! [`Calendar::replace_year`] (an administrator's notice, checked by [`parse_notice`]).
 //!
 //! For a year the data does not cover ([`Calendar::covers`] is false) the calendar still
 //! answers, but only weekends rest there: holidays of an unpublished year are unknown.
@@ -13,14 +14,17 @@
 //!
 //! Days are Asia/Shanghai days ([`crate::shanghai`]); instants are UTC.
 
+use crate::error::FieldError;
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
-use std::collections::{BTreeMap, BTreeSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The calendar published with the crate (2020-2026).
 const OFFICIAL_CSV: &str = include_str!("../data/cn-public-holidays.csv");
 
 /// How an official notice changes a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DayKind {
     /// A day off, even if it is a Monday to Friday.
     Holiday,
@@ -33,6 +37,59 @@ pub enum DayKind {
 pub struct DayEntry {
     pub kind: DayKind,
     pub name: String,
+}
+
+/// One day of a notice: its date, how it changes, and the holiday it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub name: String,
+}
+
+/// The years a notice may be given for.
+pub const NOTICE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Checks one year's notice as an administrator gives it: the year within
+/// [`NOTICE_YEARS`], at least one day, every date inside the year and named once, each
+/// `workday` a Saturday or Sunday, each name plain text of at most 50 characters. The
+/// days come back by date, names trimmed. Errors name the field (`days[2].date`).
+pub fn parse_notice(year: i32, days: Vec<Day>) -> Result<Vec<Day>, FieldError> {
+    if !NOTICE_YEARS.contains(&year) {
+        let (first, last) = (NOTICE_YEARS.start(), NOTICE_YEARS.end());
+        return Err(FieldError::new("year", format!("{year} is not a year from {first} to {last}")));
+    }
+    if days.is_empty() {
+        return Err(FieldError::new("days", "must list the year's days off and adjusted working days"));
+    }
+    let mut seen: HashMap<NaiveDate, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(days.len());
+    for (i, day) in days.into_iter().enumerate() {
+        let field = |name: &str| format!("days[{i}].{name}");
+        if day.date.year() != year {
+            return Err(FieldError::new(field("date"), format!("{} is not in {year}", day.date)));
+        }
+        if let Some(first) = seen.insert(day.date, i) {
+            return Err(FieldError::new(field("date"), format!("{} is also days[{first}]", day.date)));
+        }
+        check_day(day.date, day.kind).map_err(|message| FieldError::new(field("kind"), message))?;
+        let name = crate::values::parse_text(&field("name"), &day.name, crate::values::limits::NAME)?;
+        out.push(Day { name, ..day });
+    }
+    out.sort_by_key(|d| d.date);
+    Ok(out)
+}
+
+/// The rule every entry of a notice follows, whatever its source: only a Saturday or
+/// Sunday can be an adjusted working day.
+fn check_day(date: NaiveDate, kind: DayKind) -> Result<(), String> {
+    if kind == DayKind::Workday && !is_weekend(date) {
+        return Err(format!(
+            "{date} is a {:?}, a working day anyway; `workday` marks an adjusted Saturday or Sunday",
+            date.weekday()
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +143,26 @@ impl Calendar {
             self.exceptions.insert(date, entry);
         }
         Ok(())
+    }
+
+    /// Replaces everything the calendar holds for `year` with `days` (a notice that
+    /// [`parse_notice`] accepted for that year): the year is covered from then on.
+    pub fn replace_year(&mut self, year: i32, days: &[Day]) {
+        let Some(span) = year_span(year) else { return };
+        self.exceptions.retain(|date, _| !span.contains(date));
+        for day in days.iter().filter(|d| d.date.year() == year) {
+            self.exceptions.insert(day.date, DayEntry { kind: day.kind, name: day.name.clone() });
+        }
+        self.years.insert(year);
+    }
+
+    /// The exceptions of `year`, by date.
+    pub fn days_of(&self, year: i32) -> Vec<Day> {
+        let Some(span) = year_span(year) else { return Vec::new() };
+        self.exceptions
+            .range(span)
+            .map(|(date, e)| Day { date: *date, kind: e.kind, name: e.name.clone() })
+            .collect()
     }
 
     /// Whether the data has any entry for `year`. Outside covered years only weekends
@@ -222,16 +299,16 @@ fn parse_csv(csv: &str) -> Result<Vec<(NaiveDate, DayEntry)>, CalendarError> {
             }
             None => return Err(err("missing kind (`holiday` or `workday`)".into())),
         };
-        if kind == DayKind::Workday && !is_weekend(date) {
-            return Err(err(format!(
-                "{date} is a {:?}, a working day anyway; `workday` marks an adjusted Saturday or Sunday",
-                date.weekday()
-            )));
-        }
+        check_day(date, kind).map_err(err)?;
         let name = fields.next().unwrap_or_default().trim_matches('"').to_owned();
         entries.push((date, DayEntry { kind, name }));
     }
     Ok(entries)
+}
+
+/// 1 January to 31 December of `year`.
+fn year_span(year: i32) -> Option<std::ops::RangeInclusive<NaiveDate>> {
+    Some(NaiveDate::from_ymd_opt(year, 1, 1)?..=NaiveDate::from_ymd_opt(year, 12, 31)?)
 }
 
 fn is_weekend(date: NaiveDate) -> bool {
@@ -368,6 +445,61 @@ mod tests {
         assert!(cal.extend_from_csv("2028-01-03,holiday,x\nbad,holiday,x\n").is_err());
         assert_eq!(cal, before);
         assert!(!cal.covers(2028));
+    }
+
+    fn day(date: &str, kind: DayKind, name: &str) -> Day {
+        Day { date: d(date), kind, name: name.into() }
+    }
+
+    #[test]
+    fn a_notice_is_checked_field_by_field() {
+        use DayKind::{Holiday, Workday};
+        let good = vec![
+            day("2027-02-20", Workday, " Spring Festival "),
+            day("2027-01-01", Holiday, "New Year's Day"),
+        ];
+        let days = parse_notice(2027, good).unwrap();
+        assert_eq!(days[0], day("2027-01-01", Holiday, "New Year's Day"), "by date");
+        assert_eq!(days[1].name, "Spring Festival", "trimmed");
+        let refused = |year: i32, days: Vec<Day>| {
+            let e = parse_notice(year, days).unwrap_err();
+            format!("{}: {}", e.field, e.message)
+        };
+        assert_eq!(
+            refused(1999, vec![day("1999-01-01", Holiday, "x")]),
+            "year: 1999 is not a year from 2000 to 2100"
+        );
+        assert!(refused(2027, vec![]).starts_with("days: must list"));
+        assert_eq!(
+            refused(2027, vec![day("2027-01-01", Holiday, "x"), day("2028-01-01", Holiday, "x")]),
+            "days[1].date: 2028-01-01 is not in 2027"
+        );
+        assert_eq!(
+            refused(2027, vec![day("2027-01-01", Holiday, "x"), day("2027-01-01", Holiday, "y")]),
+            "days[1].date: 2027-01-01 is also days[0]"
+        );
+        assert!(
+            refused(2027, vec![day("2027-01-04", Workday, "x")])
+                .starts_with("days[0].kind: 2027-01-04 is a Mon")
+        );
+        assert_eq!(refused(2027, vec![day("2027-01-01", Holiday, " ")]), "days[0].name: must not be empty");
+    }
+
+    #[test]
+    fn a_year_is_replaced_whole() {
+        let mut cal = Calendar::official();
+        assert!(!cal.is_working_day(d("2026-10-01")));
+        // Another notice for 2026: National Day only, on one day.
+        cal.replace_year(2026, &[day("2026-10-01", DayKind::Holiday, "National Day")]);
+        assert_eq!(cal.days_of(2026), [day("2026-10-01", DayKind::Holiday, "National Day")]);
+        assert!(cal.is_working_day(d("2026-10-02")), "the earlier notice's other days of 2026 are gone");
+        assert!(cal.is_working_day(d("2026-02-17")) && cal.entry(d("2026-02-17")).is_none());
+        assert!(!cal.is_working_day(d("2025-10-01")), "other years keep theirs");
+        // A year not covered before is covered after.
+        assert!(!cal.covers(2027));
+        cal.replace_year(2027, &[day("2027-01-01", DayKind::Holiday, "New Year's Day")]);
+        assert!(cal.covers(2027) && !cal.is_working_day(d("2027-01-01")));
+        assert_eq!(cal.covered_years().last(), Some(2027));
     }
 
     #[test]

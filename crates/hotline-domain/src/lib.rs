@@ -20,7 +20,7 @@ pub mod values;
 
 pub(crate) use model::named_enum;
 
-pub use calendar::{Calendar, CalendarError, Gap};
+pub use calendar::{Calendar, CalendarError, Day, DayKind, Gap, parse_notice};
 pub use error::{DomainError, FieldError, UnknownName};
 pub use lifecycle::{
     Action, Actor, Command, Ctx, EventDraft, EventKind, NewOrder, REGISTER_ROLES, ReturnDecision, Transition,

@@ -9,11 +9,13 @@
 //! A limit is looked up most specific first: category + urgency, category, urgency,
 //! default. Parsing goes through serde into raw strings, then each value is checked
 //! here so that an error names the full key (`category.legal_aid.reply`).
+//! [`SlaPolicy::to_toml`] writes the whole policy in force, every table it holds, in
+//! the same format, so that reading it back gives the same policy.
 
 use crate::calendar::Calendar;
 use crate::model::{Category, DeadlineKind, Urgency};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Longest limit accepted, to catch typos such as `"500d"`.
@@ -74,8 +76,10 @@ impl std::fmt::Display for Limit {
 /// A policy document that was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
-    /// Not TOML, or a key the policy does not know (toml's message has the line).
-    #[error("SLA policy: {0}")]
+    /// Not TOML, a key the policy does not know, or a value of the wrong type: toml's
+    /// message after the dotted key it is about (`default.repyl: unknown field ...`), or
+    /// after its line where no key can be named.
+    #[error("{0}")]
     Syntax(String),
     /// A value or table name that is wrong; `key` is its dotted path.
     #[error("{key}: {message}")]
@@ -127,6 +131,19 @@ impl Limits {
             Field::ReplyComplex => self.reply_complex,
             Field::Callback => self.callback,
             Field::Redo => self.redo,
+        }
+    }
+
+    /// The table as written in a policy document.
+    fn raw(&self) -> RawLimits {
+        let text = |l: Option<Limit>| l.map(|l| l.to_string());
+        RawLimits {
+            dispatch: text(self.dispatch),
+            sign_off: text(self.sign_off),
+            reply: text(self.reply),
+            reply_complex: text(self.reply_complex),
+            callback: text(self.callback),
+            redo: text(self.redo),
         }
     }
 
@@ -189,7 +206,7 @@ impl Default for SlaPolicy {
 impl SlaPolicy {
     /// The built-in policy overlaid with a TOML document (see the module docs).
     pub fn from_toml(text: &str) -> Result<SlaPolicy, PolicyError> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.message().to_owned()))?;
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
         let mut policy = SlaPolicy::default();
         if let Some(days) = raw.max_extension_days {
             if days > MAX_DAYS {
@@ -226,6 +243,31 @@ impl SlaPolicy {
             }
         }
         Ok(policy)
+    }
+
+    /// The whole policy as a TOML document: every table, the built-in ones included.
+    /// [`SlaPolicy::from_toml`] reads it back as this very policy.
+    pub fn to_toml(&self) -> String {
+        let mut category: BTreeMap<String, RawCategory> = BTreeMap::new();
+        for (c, limits) in &self.category {
+            category.insert(c.as_str().to_owned(), RawCategory::from(limits.raw()));
+        }
+        for ((c, urgency), limits) in &self.category_urgency {
+            let entry = category.entry(c.as_str().to_owned()).or_default();
+            let slot = match urgency {
+                Urgency::Normal => &mut entry.normal,
+                Urgency::Urgent => &mut entry.urgent,
+            };
+            *slot = Some(limits.raw());
+        }
+        let raw = RawPolicy {
+            max_extension_days: Some(self.max_extension_days),
+            default: Some(self.default.raw()),
+            normal: self.urgency.get(&Urgency::Normal).map(Limits::raw),
+            urgent: self.urgency.get(&Urgency::Urgent).map(Limits::raw),
+            category,
+        };
+        toml::to_string(&raw).expect("a time-limit policy serialises")
     }
 
     /// The limit for a deadline. `complex` matters only for the reply.
@@ -282,45 +324,105 @@ impl SlaPolicy {
     }
 }
 
+/// A document toml refused, named by the dotted key its error points at: the key of the
+/// line (under the table above it), or the table a header line names.
+fn syntax_error(text: &str, e: &toml::de::Error) -> PolicyError {
+    let message = e.message().trim();
+    let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
+        return PolicyError::Syntax(message.to_owned());
+    };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_no = before.matches('\n').count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let header = |l: &str| l.strip_prefix('[').and_then(|h| h.split(']').next()).map(|h| h.trim().to_owned());
+    let key = if line.starts_with('[') {
+        header(line)
+    } else {
+        line.split_once('=').map(|(key, _)| {
+            let key = key.trim().to_owned();
+            let table =
+                text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('[')).and_then(header);
+            table.map_or(key.clone(), |t| join(&t, &key))
+        })
+    };
+    match key.filter(|k| !k.is_empty()) {
+        Some(key) => PolicyError::Syntax(format!("{key}: {message}")),
+        None => PolicyError::Syntax(format!("line {line_no}: {message}")),
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     format!("{path}.{key}")
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_extension_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     default: Option<RawLimits>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     normal: Option<RawLimits>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     urgent: Option<RawLimits>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     category: BTreeMap<String, RawCategory>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
+    #[serde(skip_serializing_if = "Option::is_none")]
     dispatch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sign_off: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reply: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reply_complex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     callback: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     redo: Option<String>,
 }
 
 /// A category table: its own limits plus optional per-urgency tables. Written out
 /// rather than flattened because serde cannot combine `flatten` with unknown-field checks.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawCategory {
+    #[serde(skip_serializing_if = "Option::is_none")]
     dispatch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sign_off: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reply: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reply_complex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     callback: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     redo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     normal: Option<RawLimits>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     urgent: Option<RawLimits>,
+}
+
+impl From<RawLimits> for RawCategory {
+    fn from(l: RawLimits) -> RawCategory {
+        RawCategory {
+            dispatch: l.dispatch,
+            sign_off: l.sign_off,
+            reply: l.reply,
+            reply_complex: l.reply_complex,
+            callback: l.callback,
+            redo: l.redo,
+            normal: None,
+            urgent: None,
+        }
+    }
 }
 
 impl RawCategory {
@@ -352,5 +454,28 @@ mod tests {
         assert!(Limit::parse("0h").unwrap_err().contains("at least 1"));
         assert!(Limit::parse("999d").unwrap_err().contains("too long"));
         assert!(Limit::parse("99999999999d").unwrap_err().contains("too long"));
+    }
+
+    #[test]
+    fn the_whole_policy_is_written_and_read_back() {
+        let default = SlaPolicy::default();
+        let text = default.to_toml();
+        for part in [
+            "max_extension_days = 10",
+            "[default]",
+            "reply_complex = \"15d\"",
+            "[urgent]",
+            "[category.legal_aid]",
+        ] {
+            assert!(text.contains(part), "{part:?} in\n{text}");
+        }
+        assert_eq!(SlaPolicy::from_toml(&text).unwrap(), default);
+        let edited = SlaPolicy::from_toml(
+            "max_extension_days = 5\n[normal]\nreply = \"4d\"\n[category.mediation]\nsign_off = \"2d\"\n\
+             [category.mediation.urgent]\nsign_off = \"4h\"\n[category.consultation.normal]\ncallback = \"2d\"\n",
+        )
+        .unwrap();
+        assert_eq!(SlaPolicy::from_toml(&edited.to_toml()).unwrap(), edited, "{}", edited.to_toml());
+        assert_ne!(edited, default);
     }
 }

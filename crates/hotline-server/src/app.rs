@@ -5,7 +5,6 @@ use crate::auth::Tokens;
 use crate::metrics::Metrics;
 use crate::queue::QueueHub;
 use chrono::{DateTime, Utc};
-use hotline_domain::{Calendar, Ctx, SlaPolicy};
 use hotline_store::Store;
 use std::sync::Arc;
 
@@ -33,8 +32,9 @@ pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 #[derive(Clone)]
 pub struct App {
     pub store: Arc<dyn Store>,
-    pub calendar: Arc<Calendar>,
-    pub policy: Arc<SlaPolicy>,
+    /// The time-limit policy and the holiday calendar in force (see
+    /// [`crate::time_limits`]): read once per request with `time_limits.current()`.
+    pub time_limits: Arc<crate::time_limits::TimeLimits>,
     pub tokens: Arc<Tokens>,
     pub clock: Arc<dyn Clock>,
     pub suggester: Arc<crate::suggest::Suggester>,
@@ -57,10 +57,5 @@ pub struct App {
 impl App {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// The lifecycle's view of the world at `now`.
-    pub fn ctx(&self, now: DateTime<Utc>) -> Ctx<'_> {
-        Ctx { now, calendar: &self.calendar, policy: &self.policy }
     }
 }

@@ -2,8 +2,8 @@
 //! `directory import`, `demo seed`, `caller-keys rotate`, `generate-key`.
 
 use crate::app::truncate_micros;
-use crate::auth::{check_password_rules, hash_password};
 use crate::config::{Config, LogFormat};
+use crate::error::ApiError;
 use crate::import::{self, Format};
 use crate::startup::open_configured_store;
 use anyhow::Context;
@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::startup::{build_app, shutdown_signal};
+pub use crate::users::NewUser;
 
 #[derive(Debug, Parser)]
 #[command(name = "hotline", version, about = "The 12348 public legal service hotline server")]
@@ -376,63 +377,40 @@ async fn import_and_report(store: &dyn Store, dir: &hotline_store::Directory) ->
     Ok(())
 }
 
-/// A user to create with `hotline user add`.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub username: String,
-    pub role: Role,
-    pub unit: String,
-    pub person: Option<String>,
-    pub display_name: Option<String>,
-}
-
-/// Checks a new user against the directory and creates them. A counsel or station lead
-/// names the directory person they are, and every person named must serve the user's
-/// unit (a village they counsel, or the township whose team they are on: the rule of
-/// dispatch targets, `RoutingIndex::serves`). The password is asked for only once the
-/// rest is known to be good.
+/// Creates a user by the rules of `AuthService.CreateUser` ([`crate::users`]). The
+/// password is asked for only once the rest is known to be good.
 pub async fn add_user(
     store: &dyn Store,
     new: NewUser,
     password: impl FnOnce() -> anyhow::Result<String>,
 ) -> anyhow::Result<User> {
-    let NewUser { username, role, unit, person, display_name } = new;
-    anyhow::ensure!(role != Role::System, "the system role is the server's own; it cannot sign in");
-    let username = hotline_domain::values::parse_text("username", &username, 64)?;
-    anyhow::ensure!(
-        username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
-        "username: letters, digits, '.', '_' and '-' only"
-    );
-    if let Some(taken) = store.user_by_username(&username).await? {
-        anyhow::bail!("username: `{}` is taken (usernames are one in any case)", taken.username);
-    }
-    store.get_unit(&unit).await.with_context(|| format!("unit `{unit}`"))?;
-    if matches!(role, Role::Counsel | Role::StationLead) {
-        anyhow::ensure!(person.is_some(), "a {role} needs --person (their directory entry)");
-    }
-    if let Some(p) = &person {
-        store.get_person(p).await.with_context(|| format!("person `{p}`"))?;
-        let built = crate::routing::Built::from_snapshot(store.routing_snapshot().await?);
-        anyhow::ensure!(
-            built.index.serves(p, &unit),
-            "person `{p}` does not serve unit `{unit}`: --unit must be a village they counsel or \
-             the township whose team they are on"
-        );
-    }
+    let user = crate::users::check_new_user(store, new, truncate_micros(chrono::Utc::now()))
+        .await
+        .map_err(option_error)?;
     let password = password()?;
-    check_password_rules(&password, &username)?;
-    let user = User {
-        id: uuid::Uuid::now_v7(),
-        display_name: display_name.unwrap_or_else(|| username.clone()),
-        username,
-        role,
-        unit_id: unit,
-        person_id: person,
-        password_hash: hash_password(&password),
-        active: true,
-        created_at: truncate_micros(chrono::Utc::now()),
-    };
-    Ok(store.create_user(&user).await?)
+    Ok(crate::users::create(store, user, password, None).await.map_err(option_error)?.value)
+}
+
+/// A refusal by the user rules as the command line says it: the field named by its
+/// option (`--person: ...` for the API's `person_id: ...`).
+fn option_error(e: ApiError) -> anyhow::Error {
+    if let ApiError::Store(e) = e {
+        return e.into();
+    }
+    let message = tonic::Status::from(e).message().to_owned();
+    let options = [
+        ("username:", "--username:"),
+        ("role:", "--role:"),
+        ("unit_id:", "--unit:"),
+        ("person_id:", "--person:"),
+        ("display_name:", "--display-name:"),
+    ];
+    for (field, option) in options {
+        if let Some(rest) = message.strip_prefix(field) {
+            return anyhow::anyhow!("{option}{rest}");
+        }
+    }
+    anyhow::anyhow!(message)
 }
 
 /// The new user's password: HOTLINE_NEW_PASSWORD, or else the first line of standard input.

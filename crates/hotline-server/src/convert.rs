@@ -68,6 +68,7 @@ enum_map!(satisfaction, satisfaction_pb, Satisfaction, d::Satisfaction, {
 enum_map!(callback_method, callback_method_pb, CallbackMethod, d::CallbackMethod, {
     Phone <=> Phone, Sms <=> Sms, Visit <=> Visit,
 });
+enum_map!(day_kind, day_kind_pb, DayKind, d::DayKind, { Holiday <=> Holiday, Workday <=> Workday });
 enum_map!(unit_level, unit_level_pb, UnitLevel, d::UnitLevel, {
     City <=> City, County <=> County, Township <=> Township, Village <=> Village,
 });
@@ -330,6 +331,8 @@ pub fn user_pb(u: &st::User) -> pb::User {
         role: role_pb(u.role),
         unit_id: u.unit_id.clone(),
         person_id: u.person_id.clone().unwrap_or_default(),
+        active: u.active,
+        created_at: Some(timestamp(u.created_at)),
     }
 }
 

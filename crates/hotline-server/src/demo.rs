@@ -246,7 +246,7 @@ pub async fn seed(store: &dyn Store) -> Result<usize, StoreError> {
             active: true,
             created_at: crate::app::truncate_micros(chrono::Utc::now()),
         };
-        store.create_user(&user).await?;
+        store.create_user(&user, None).await?;
         created += 1;
     }
     Ok(created)

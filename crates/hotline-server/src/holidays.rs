@@ -3,10 +3,14 @@
 //! does not cover count every Monday to Friday as a working day. While deadlines may
 //! reach such a year (`Calendar::gaps`: any deadline the policy can give from now, or the
 //! coming year from 1 November), every instance logs a warning at start and every hour,
-//! and `/metrics` shows it, until the notice is loaded and the instance restarted.
+//! and `/metrics` shows it, until the notice is loaded: set through the API
+//! (`TimeLimitService.SetHolidayYear`, in force on every instance within seconds), or
+//! named in `calendar_files` and the instance restarted.
 
 use crate::app::App;
 use crate::metrics::gauge;
+use crate::time_limits::InForce;
+use chrono::{DateTime, Utc};
 use hotline_domain::Gap;
 use std::time::Duration;
 
@@ -15,8 +19,12 @@ pub const WARN_EVERY: Duration = Duration::from_secs(3600);
 
 /// The uncovered years deadlines decided now may reach, at the server's clock.
 pub fn gaps(app: &App) -> Vec<Gap> {
-    let now = app.now();
-    app.calendar.gaps(now, app.policy.horizon(now, &app.calendar))
+    gaps_at(&app.time_limits.current(), app.now())
+}
+
+/// The uncovered years deadlines decided at `now` may reach under these time limits.
+pub fn gaps_at(limits: &InForce, now: DateTime<Utc>) -> Vec<Gap> {
+    limits.calendar.gaps(now, limits.policy.horizon(now, &limits.calendar))
 }
 
 /// What the warning says about one year.
@@ -30,8 +38,9 @@ pub fn warning(gap: &Gap) -> String {
     format!(
         "the holiday calendar does not cover {y} ({when}): deadlines that run into {y} count every \
          Monday to Friday as a working day, its public holidays included, until the official notice \
-         for {y} is loaded; write it as a CSV file, name it in calendar_files under [policy] and \
-         restart every instance (docs/operations.md, \"The holiday calendar\")"
+         for {y} is loaded: set it with TimeLimitService.SetHolidayYear (every instance takes it within \
+         seconds), or write it as a CSV file, name it in calendar_files under [policy] and restart \
+         every instance (docs/operations.md, \"The holiday calendar\")"
     )
 }
 

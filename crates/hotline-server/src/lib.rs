@@ -32,7 +32,9 @@ pub mod startup;
 pub mod suggest;
 pub mod sweeper;
 pub mod telemetry;
+pub mod time_limits;
 pub mod tls;
+pub mod users;
 
 pub use app::{App, Clock, SystemClock};
 pub use startup::{open_configured_store, open_store, open_store_with, serve};

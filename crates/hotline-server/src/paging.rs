@@ -69,6 +69,7 @@ paged!(
     pb::ListUnitsRequest => "hotline.v1.DirectoryService/ListUnits",
     pb::ListPeopleRequest => "hotline.v1.DirectoryService/ListPeople",
     pb::ListCallerDataViewsRequest => "hotline.v1.AuditService/ListCallerDataViews",
+    pb::ListUsersRequest => "hotline.v1.AuthService/ListUsers",
 );
 
 // The watch stream, bound to its `unit_id` (see `services::watch`).

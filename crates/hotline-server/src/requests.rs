@@ -16,9 +16,19 @@ use tonic::Request;
 /// That encoding is canonical for these messages (fields in number order, defaults left
 /// out, no map fields, unknown fields dropped), so the same request gives the same bytes.
 pub fn request_key<M: Message>(req: &Request<M>, raw_id: &str) -> ApiResult<Option<RequestKey>> {
+    request_key_of(req, raw_id, req.get_ref())
+}
+
+/// Like [`request_key`], the digest taken of `fingerprinted`, the request as the registry
+/// may know it (`CreateUser` leaves the password out, so that no trace of it is kept).
+pub fn request_key_of<M: Message>(
+    req: &Request<M>,
+    raw_id: &str,
+    fingerprinted: &M,
+) -> ApiResult<Option<RequestKey>> {
     let Some(id) = request_id(raw_id)? else { return Ok(None) };
     let grant = Grant::of(req)?;
-    Ok(Some(RequestKey::new(grant.claims.sub, id, grant.method, &req.get_ref().encode_to_vec())))
+    Ok(Some(RequestKey::new(grant.claims.sub, id, grant.method, &fingerprinted.encode_to_vec())))
 }
 
 /// After a request under `key` failed with `e`: what its first attempt wrote when it

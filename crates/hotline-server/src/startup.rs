@@ -7,7 +7,7 @@ use crate::config::{Config, redact_url};
 use crate::metrics::RpcLayer;
 use crate::services::{
     AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
-    TelephonySvc, WorkOrderSvc,
+    TelephonySvc, TimeLimitSvc, WorkOrderSvc,
 };
 use anyhow::Context;
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
@@ -109,6 +109,7 @@ pub async fn serve(
         QueueServiceServer::<QueueSvc>::NAME,
         StatisticsServiceServer::<StatisticsSvc>::NAME,
         pb::audit_service_server::AuditServiceServer::<AuditSvc>::NAME,
+        pb::time_limit_service_server::TimeLimitServiceServer::<TimeLimitSvc>::NAME,
     ];
     for name in &services {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
@@ -135,6 +136,8 @@ pub async fn serve(
         tokio::spawn(crate::auth::refresh_revocations(app.clone(), app.tokens.revocation_refresh));
     let folder = tokio::spawn(crate::rollup::fold_rollup(app.clone()));
     let holidays = tokio::spawn(crate::holidays::run(app.clone()));
+    // Time limits stored through other instances reach this one within a poll.
+    let time_limits = tokio::spawn(crate::time_limits::follow(app.clone()));
     let readiness = tokio::spawn(crate::health::follow_store(app.clone(), health, services));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
@@ -221,6 +224,10 @@ pub async fn serve(
             pb::audit_service_server::AuditServiceServer::new(AuditSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
         )
+        .add_service(
+            pb::time_limit_service_server::TimeLimitServiceServer::new(TimeLimitSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
@@ -234,6 +241,7 @@ pub async fn serve(
     revocations.abort();
     folder.abort();
     holidays.abort();
+    time_limits.abort();
     readiness.abort();
     result?;
     Ok(())
@@ -277,6 +285,11 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         }
         None => RoutingPolicy::default(),
     };
+    // What administrators stored takes precedence over the files.
+    let time_limits = crate::time_limits::TimeLimits::new(policy, calendar);
+    time_limits.reload(store.as_ref()).await.map_err(|e| {
+        anyhow::anyhow!("reading the stored time limits: {}", tonic::Status::from(e).message())
+    })?;
     let key = load_or_create_key(&config.keys.signing_key_file)?;
     let ttl = chrono::Duration::minutes(i64::from(config.auth.token_ttl_minutes));
     let suggester =
@@ -294,8 +307,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
     Ok(App {
         suggester: Arc::new(suggester),
         store,
-        calendar: Arc::new(calendar),
-        policy: Arc::new(policy),
+        time_limits: Arc::new(time_limits),
         tokens: Arc::new(tokens),
         clock: Arc::new(SystemClock),
         routing: Arc::new(crate::routing::Routing::new(routing_policy)),

@@ -212,7 +212,7 @@ pub async fn sweep_once(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport>
 /// wasted work.
 pub async fn sweep_round(app: &App, now: DateTime<Utc>) -> ApiResult<SweepReport> {
     let mut report = SweepReport { swept: true, ..SweepReport::default() };
-    let until = hotline_domain::sweep::sweep_until(now, &app.calendar);
+    let until = hotline_domain::sweep::sweep_until(now, &app.time_limits.current().calendar);
     let mut after = None;
     loop {
         let page = app.store.orders_due_for_sweep(until, after, PAGE_SIZE).await?;
@@ -298,11 +298,12 @@ async fn sweep_order(app: &App, mut order: WorkOrder, now: DateTime<Utc>) -> Api
             continue 'read;
         }
         let mut history = SweepHistory::from_events(events.iter().map(|e| (e.kind, &e.payload)));
-        while let Some(step) = next_step(&order, now, &app.calendar, &history) {
+        let limits = app.time_limits.current();
+        while let Some(step) = next_step(&order, now, &limits.calendar, &history) {
             let transition = match step {
                 SweepStep::Remind(r) => order.remind(r, &actor, now),
                 SweepStep::Escalate { missed } => match escalation(app, &order, now).await? {
-                    Some(e) => order.escalate(&e, missed, &history, &actor, &app.ctx(now)),
+                    Some(e) => order.escalate(&e, missed, &history, &actor, &limits.ctx(now)),
                     None => break,
                 },
             };

@@ -129,7 +129,7 @@ async fn case_duplicates_from_before_usernames_folded() {
     let mut third = store.get_user(first).await.unwrap();
     third.id = uuid::Uuid::now_v7();
     third.username = "ZHANG".into();
-    assert!(matches!(store.create_user(&third).await, Err(hotline_store::StoreError::Conflict(_))));
+    assert!(matches!(store.create_user(&third, None).await, Err(hotline_store::StoreError::Conflict(_))));
 }
 
 /// A migration that is only a comment, as where PostgreSQL needs nothing for a change

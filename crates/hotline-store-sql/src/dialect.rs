@@ -97,6 +97,13 @@ pub trait Dialect: sqlx::Connection + Send + Sized + 'static {
     /// A boolean SQL expression as the integer 0 or 1.
     fn flag(condition: &str) -> String;
 
+    /// A text expression compared byte by byte, whatever the database's collation.
+    fn bytewise(expr: &str) -> String;
+
+    /// A text expression with ASCII letters folded to lowercase and nothing else
+    /// changed (as `hotline_store::username_key` folds), compared byte by byte.
+    fn ascii_folded(expr: &str) -> String;
+
     /// Appended to a `select` that the transaction goes on to update from: a row lock
     /// on PostgreSQL; nothing on SQLite, whose writer holds the write lock already.
     const FOR_UPDATE: &'static str;

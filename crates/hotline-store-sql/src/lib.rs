@@ -25,6 +25,7 @@ mod sql;
 mod stats;
 mod suggestion;
 mod sweep;
+mod time_limits;
 
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -12,8 +12,8 @@ use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
     OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, SchemaVersions,
-    Station, Store, StoreError, TargetStatus, Unit, User, Wrote, encode_cursor, order_day, order_number,
-    repeat, repeated_call, repeated_order, username_key,
+    Station, Store, StoreError, TargetStatus, Unit, User, UserFilter, Wrote, WroteColumns, encode_cursor,
+    order_day, order_number, repeat, repeated_call, repeated_order, repeated_user, username_key,
 };
 use uuid::Uuid;
 
@@ -25,17 +25,19 @@ pub(crate) async fn register<C: Dialect>(
     key: &RequestKey,
     wrote: Wrote,
 ) -> Result<()> {
-    let (call_id, order_id, event_id) = wrote.columns();
+    let c = wrote.columns();
     Sql::new(
-        "insert into request_ids (user_id, request_id, fingerprint, call_id, order_id, event_id) \
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into request_ids \
+         (user_id, request_id, fingerprint, call_id, order_id, event_id, created_user_id) \
+         values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(key.user_id)
     .bind(&key.id)
     .bind(keys.request_fingerprint(&key.digest))
-    .bind(call_id)
-    .bind(order_id)
-    .bind(event_id)
+    .bind(c.call_id)
+    .bind(c.order_id)
+    .bind(c.event_id)
+    .bind(c.created_user_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -302,32 +304,40 @@ impl<B: Backend> Store for SqlStore<B> {
     // ---- users -------------------------------------------------------------------
 
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]
-    async fn create_user(&self, user: &User) -> Result<User> {
-        let u = user;
-        let q = Sql::new(
-            "insert into users \
-             (id, username, username_key, display_name, role, unit_id, person_id, password_hash, active, \
-             created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(u.id)
-        .bind(&u.username)
-        .bind(username_key(&u.username))
-        .bind(&u.display_name)
-        .bind(u.role.as_str())
-        .bind(&u.unit_id)
-        .bind(u.person_id.clone())
-        .bind(&u.password_hash)
-        .bind(u.active)
-        .bind(u.created_at);
-        match B::execute(self, q).await {
-            Ok(_) => Ok(user.clone()),
-            // The username (in any case) or the id: the one stored tells which.
-            Err(StoreError::Conflict(_)) => {
-                Err(StoreError::Conflict(match self.user_by_username(&user.username).await? {
-                    Some(_) => format!("username `{}` is taken", user.username),
-                    None => format!("user `{}` exists", user.id),
-                }))
-            }
+    async fn create_user(&self, user: &User, request: Option<&RequestKey>) -> Result<Recorded<User>> {
+        let u = user.clone();
+        let (keys, key) = (self.keys.clone(), request.cloned());
+        let written = self
+            .write(move |c| {
+                Box::pin(async move {
+                    Sql::new(
+                        "insert into users \
+                         (id, username, username_key, display_name, role, unit_id, person_id, \
+                         password_hash, active, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(u.id)
+                    .bind(&u.username)
+                    .bind(username_key(&u.username))
+                    .bind(&u.display_name)
+                    .bind(u.role.as_str())
+                    .bind(&u.unit_id)
+                    .bind(u.person_id.clone())
+                    .bind(&u.password_hash)
+                    .bind(u.active)
+                    .bind(u.created_at)
+                    .execute(c)
+                    .await?;
+                    if let Some(key) = &key {
+                        register(c, &keys, key, Wrote::User(u.id)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        match written {
+            Ok(()) => Ok(Recorded { value: user.clone(), created: true }),
+            // The username (in any case), the id, or the request id.
+            Err(StoreError::Conflict(_)) => repeated_user(self, user, request).await,
             Err(e) => Err(e),
         }
     }
@@ -352,6 +362,72 @@ impl<B: Backend> Store for SqlStore<B> {
         .fetch_optional(&mut *self.read().await?)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>> {
+        let after: Option<(String, String)> = page_cursor(page)?;
+        let size = page.size();
+        let folded = <B::Conn as Dialect>::ascii_folded("username");
+        let spelt = <B::Conn as Dialect>::bytewise("username");
+        let mut q = Sql::new("select * from users where 1 = 1");
+        if let Some(role) = filter.role {
+            q.push(" and role = ").push_bind(role.as_str());
+        }
+        if let Some(active) = filter.active {
+            q.push(" and active = ").push_bind(active);
+        }
+        if let Some((key, name)) = after {
+            q.push(format!(" and ({folded} > ")).push_bind(key.clone());
+            q.push(format!(" or ({folded} = ")).push_bind(key);
+            q.push(format!(" and {spelt} > ")).push_bind(name).push("))");
+        }
+        q.push(format!(" order by {folded}, {spelt} limit ")).push_bind(i64::from(size));
+        let items = q
+            .fetch_all(&mut *self.read().await?)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = match items.last() {
+            Some(last) if items.len() == size as usize => {
+                Some(encode_cursor(&(last.username.to_ascii_lowercase(), &last.username)))
+            }
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>> {
+        let hash = password_hash.to_owned();
+        self.write(move |c| {
+            Box::pin(async move {
+                let n = Sql::new("update users set password_hash = $1 where id = $2")
+                    .bind(hash)
+                    .bind(user_id)
+                    .execute(c)
+                    .await?;
+                if n == 0 {
+                    return Err(StoreError::not_found("user", user_id));
+                }
+                let rows = Sql::new(
+                    "update sessions set revoked_at = $1 where user_id = $2 and revoked_at is null \
+                     returning id, expires_at",
+                )
+                .bind(at)
+                .bind(user_id)
+                .fetch_all(c)
+                .await?;
+                rows.iter().map(|row| Ok((R(row).get("id")?, R(row).get("expires_at")?))).collect()
+            })
+        })
+        .await
     }
 
     // ---- calls -------------------------------------------------------------------
@@ -539,7 +615,7 @@ impl<B: Backend> Store for SqlStore<B> {
     #[tracing::instrument(skip_all)]
     async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
         let row = Sql::new(
-            "select fingerprint, call_id, order_id, event_id from request_ids \
+            "select fingerprint, call_id, order_id, event_id, created_user_id from request_ids \
              where user_id = $1 and request_id = $2",
         )
         .bind(key.user_id)
@@ -548,7 +624,12 @@ impl<B: Backend> Store for SqlStore<B> {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let r = R(&row);
-        let wrote = Wrote::from_columns(r.opt("call_id")?, r.opt("order_id")?, r.opt("event_id")?)?;
+        let wrote = Wrote::from_columns(WroteColumns {
+            call_id: r.opt("call_id")?,
+            order_id: r.opt("order_id")?,
+            event_id: r.opt("event_id")?,
+            created_user_id: r.opt("created_user_id")?,
+        })?;
         repeat(&self.keys, key, &r.get::<Vec<u8>>("fingerprint")?, wrote).map(Some)
     }
 

@@ -60,6 +60,15 @@ impl Dialect for PgConnection {
         format!("({condition})::integer")
     }
 
+    fn bytewise(expr: &str) -> String {
+        format!("({expr}) collate \"C\"")
+    }
+
+    // lower() would follow the database's locale; translate() folds exactly ASCII.
+    fn ascii_folded(expr: &str) -> String {
+        format!("translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') collate \"C\"")
+    }
+
     const FOR_UPDATE: &'static str = " for update";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = " for update skip locked";
 }

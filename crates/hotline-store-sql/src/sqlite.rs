@@ -61,6 +61,16 @@ impl Dialect for SqliteConnection {
         format!("({condition})")
     }
 
+    // Text compares with the BINARY collation unless a column says otherwise.
+    fn bytewise(expr: &str) -> String {
+        expr.to_owned()
+    }
+
+    // SQLite's lower() folds ASCII letters only.
+    fn ascii_folded(expr: &str) -> String {
+        format!("lower({expr})")
+    }
+
     const FOR_UPDATE: &'static str = "";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
 }

@@ -24,6 +24,7 @@ mod suggestion;
 mod sweep;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
+mod time_limits;
 
 pub use caller::*;
 pub use directory::*;
@@ -39,6 +40,7 @@ pub use routing::*;
 pub use stats::*;
 pub use suggestion::*;
 pub use sweep::*;
+pub use time_limits::*;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -129,6 +131,13 @@ pub struct User {
 /// database's locale.
 pub fn username_key(username: &str) -> String {
     username.trim().to_ascii_lowercase()
+}
+
+/// Which users a list shows; `None` is any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
 }
 
 /// A call as the seat agent recorded it (the intake record).
@@ -230,6 +239,7 @@ pub trait Store:
     + PoolInfo
     + OutboxStore
     + PrivacyStore
+    + TimeLimitStore
     + Send
     + Sync
     + 'static
@@ -260,13 +270,27 @@ pub trait Store:
 
     // ---- users -------------------------------------------------------------------
 
-    /// Conflict when the username is taken, in any ASCII case ([`username_key`]).
-    async fn create_user(&self, user: &User) -> Result<User>;
+    /// Creates the user, registering `request` with them. Conflict when the username is
+    /// taken, in any ASCII case ([`username_key`]). A repeat of the request returns the
+    /// user made first (`created: false`) and writes nothing; its id sent with another
+    /// request is `RequestReused` (see [`RequestKey`]).
+    async fn create_user(&self, user: &User, request: Option<&RequestKey>) -> Result<Recorded<User>>;
     async fn get_user(&self, id: Uuid) -> Result<User>;
     /// The user whose username is `username` exactly, else the one whose
     /// [`username_key`] equals the name's: an exact spelling finds a user whose key an
     /// older case-duplicate holds (see migration 0013).
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+    /// Users by username in any ASCII case (then as spelt), with a cursor.
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>>;
+    /// Sets the user's password hash and revokes every session of theirs not yet
+    /// revoked, in one transaction. Returns those sessions with their expiry. NotFound for
+    /// an unknown user.
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>>;
 
     // ---- calls -------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 //! Client request ids: one id names one request of one user, across every RPC that takes
-//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions).
+//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions, `CreateUser`).
 //!
 //! A write made under an id registers it, in its own transaction, with the request's
 //! fingerprint and what the write made. So an id names at most one write, and of two
@@ -8,7 +8,7 @@
 //! request is [`StoreError::RequestReused`]. A request that fails writes nothing and
 //! registers nothing.
 
-use crate::{Call, CallerKeys, Event, Recorded, Result, Store, StoreError};
+use crate::{Call, CallerKeys, Event, Recorded, Result, Store, StoreError, User};
 use hotline_domain::WorkOrder;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -47,29 +47,41 @@ pub enum Wrote {
     Order(Uuid),
     /// An action on an order: its event.
     Action { order_id: Uuid, event_id: i64 },
+    /// A new user (`CreateUser`).
+    User(Uuid),
+}
+
+/// The registry's columns of what a request wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WroteColumns {
+    pub call_id: Option<Uuid>,
+    pub order_id: Option<Uuid>,
+    pub event_id: Option<i64>,
+    pub created_user_id: Option<Uuid>,
 }
 
 impl Wrote {
-    /// The registry's columns `(call_id, order_id, event_id)`.
-    pub fn columns(self) -> (Option<Uuid>, Option<Uuid>, Option<i64>) {
+    /// The registry's columns.
+    pub fn columns(self) -> WroteColumns {
+        let none = WroteColumns::default();
         match self {
-            Wrote::Call(id) => (Some(id), None, None),
-            Wrote::Order(id) => (None, Some(id), None),
-            Wrote::Action { order_id, event_id } => (None, Some(order_id), Some(event_id)),
+            Wrote::Call(id) => WroteColumns { call_id: Some(id), ..none },
+            Wrote::Order(id) => WroteColumns { order_id: Some(id), ..none },
+            Wrote::Action { order_id, event_id } => {
+                WroteColumns { order_id: Some(order_id), event_id: Some(event_id), ..none }
+            }
+            Wrote::User(id) => WroteColumns { created_user_id: Some(id), ..none },
         }
     }
 
     /// From the registry's columns.
-    pub fn from_columns(
-        call_id: Option<Uuid>,
-        order_id: Option<Uuid>,
-        event_id: Option<i64>,
-    ) -> Result<Wrote> {
-        match (call_id, order_id, event_id) {
-            (Some(id), None, None) => Ok(Wrote::Call(id)),
-            (None, Some(id), None) => Ok(Wrote::Order(id)),
-            (None, Some(order_id), Some(event_id)) => Ok(Wrote::Action { order_id, event_id }),
-            other => Err(StoreError::other(format!("a registered request id names {other:?}"))),
+    pub fn from_columns(c: WroteColumns) -> Result<Wrote> {
+        match (c.call_id, c.order_id, c.event_id, c.created_user_id) {
+            (Some(id), None, None, None) => Ok(Wrote::Call(id)),
+            (None, Some(id), None, None) => Ok(Wrote::Order(id)),
+            (None, Some(order_id), Some(event_id), None) => Ok(Wrote::Action { order_id, event_id }),
+            (None, None, None, Some(id)) => Ok(Wrote::User(id)),
+            _ => Err(StoreError::other(format!("a registered request id names {c:?}"))),
         }
     }
 }
@@ -104,6 +116,29 @@ pub async fn repeated_call<S: Store + ?Sized>(
         }
     }
     Err(StoreError::Conflict(format!("call `{}` exists", call.id)))
+}
+
+/// After a user's creation under `request` broke a unique rule: the user created first
+/// when the request is a repeat (`RequestReused` when its id names another request), else
+/// `Conflict` naming the username (or the id) taken.
+pub async fn repeated_user<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    request: Option<&RequestKey>,
+) -> Result<Recorded<User>> {
+    if let Some(key) = request {
+        match store.repeat_of(key).await? {
+            Some(Wrote::User(id)) => {
+                return Ok(Recorded { value: store.get_user(id).await?, created: false });
+            }
+            Some(other) => return Err(StoreError::other(format!("request id of a user names {other:?}"))),
+            None => {}
+        }
+    }
+    Err(StoreError::Conflict(match store.user_by_username(&user.username).await? {
+        Some(taken) => format!("username `{}` is taken", taken.username),
+        None => format!("user `{}` exists", user.id),
+    }))
 }
 
 /// After an order's creation under `request` broke a unique rule: the order created first

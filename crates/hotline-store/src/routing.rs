@@ -99,7 +99,8 @@ pub struct Availability {
 /// How many availability events [`RoutingStore::availability`] returns.
 pub const AVAILABILITY_HISTORY: i64 = 50;
 
-/// The routing policy as an administrator last saved it.
+/// A policy document as an administrator last saved it (the routing policy, the
+/// time-limit policy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredPolicy {
     /// The TOML document.

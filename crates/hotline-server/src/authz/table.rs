@@ -69,8 +69,9 @@ use Role::{
     SeatAgent as SA, StationLead as LEAD, Telephony as CTI,
 };
 
-/// Every staff role (everyone but the telephony account), city-wide: the directory
-/// and the map of institutions are reference data that every desk needs.
+/// Every staff role (everyone but the telephony account), city-wide: the directory,
+/// the map of institutions, the time-limit policy and the holiday calendar are reference
+/// data that every desk needs (every desk's deadlines are counted by the last two).
 const STAFF_CITY: &[(Role, Reach)] =
     &[(SA, City), (D, City), (CB, City), (COUNSEL, City), (LEAD, City), (CM, City), (ADMIN, City)];
 /// Reading work orders: each role within its jurisdiction.
@@ -108,6 +109,9 @@ pub static TABLE: &[Rule] = &[
         &[(SA, Own), (D, Own), (CB, Own), (COUNSEL, Own), (LEAD, Own), (CM, Own), (ADMIN, Own), (CTI, Own)],
     ),
     Rule::new("/hotline.v1.AuthService/DeactivateUser", &[(ADMIN, City)]),
+    Rule::new("/hotline.v1.AuthService/ListUsers", &[(ADMIN, City)]),
+    Rule::new("/hotline.v1.AuthService/CreateUser", &[(ADMIN, City)]),
+    Rule::new("/hotline.v1.AuthService/ResetPassword", &[(ADMIN, City)]),
     // AuditService
     Rule::new("/hotline.v1.AuditService/ListCallerDataViews", &[(ADMIN, City)]),
     // CallService
@@ -171,6 +175,11 @@ pub static TABLE: &[Rule] = &[
     ),
     Rule::new("/hotline.v1.StatisticsService/GetRanking", &[(LEAD, Township), (CM, County), (ADMIN, City)]),
     Rule::new("/hotline.v1.StatisticsService/GetStaffingAdvice", CALL_FIGURE_READERS),
+    // TimeLimitService
+    Rule::new("/hotline.v1.TimeLimitService/GetTimeLimitPolicy", STAFF_CITY),
+    Rule::new("/hotline.v1.TimeLimitService/SetTimeLimitPolicy", &[(ADMIN, City)]),
+    Rule::new("/hotline.v1.TimeLimitService/GetHolidayCalendar", STAFF_CITY),
+    Rule::new("/hotline.v1.TimeLimitService/SetHolidayYear", &[(ADMIN, City)]),
     // WorkOrderService
     Rule {
         method: "/hotline.v1.WorkOrderService/CreateWorkOrder",

@@ -1,10 +1,15 @@
+//! AuthService: signing in and out, and the users a city admin keeps (list, create,
+//! new password, deactivate).
+
 use crate::app::App;
 use crate::auth::{dummy_hash, verify_password};
 use crate::authz::{Grant, actor};
-use crate::convert::{timestamp, user_pb};
+use crate::convert::{self, timestamp, user_pb};
 use crate::error::{ApiResult, respond};
+use crate::requests::{repeat_or, request_key_of};
+use crate::users::{NewUser, check_new_user, new_password_hash};
 use hotline_proto::v1::{self as pb, auth_service_server::AuthService};
-use hotline_store::{Session, username_key};
+use hotline_store::{Session, StoreError, User, UserFilter, Wrote, username_key};
 use tonic::{Request, Response, Status};
 
 pub struct AuthSvc {
@@ -100,6 +105,93 @@ impl AuthSvc {
         let user = Grant::of(&req)?.claims.sub;
         Ok(user_pb(&self.app.store.get_user(user).await?))
     }
+
+    async fn list_users(&self, req: Request<pb::ListUsersRequest>) -> ApiResult<pb::ListUsersResponse> {
+        let actor = actor(&req)?;
+        let r = req.get_ref();
+        let filter = UserFilter {
+            role: convert::or_default(|f, v| convert::role(f, v).map(Some), "role", r.role, None)?,
+            active: r.active,
+        };
+        let page = self.app.tokens.pages.request(&actor, r)?;
+        let result = self.app.store.list_users(&filter, &page).await?;
+        Ok(pb::ListUsersResponse {
+            users: result.items.iter().map(user_pb).collect(),
+            next_page_token: self.app.tokens.pages.next(&actor, r, result.next_cursor),
+        })
+    }
+
+    async fn create_user(&self, req: Request<pb::CreateUserRequest>) -> ApiResult<pb::User> {
+        let actor = actor(&req)?;
+        // The registry keeps a fingerprint of the request without the password; a repeat's
+        // password is compared with the user's own below.
+        let without_password = pb::CreateUserRequest { password: String::new(), ..req.get_ref().clone() };
+        let key = request_key_of(&req, &req.get_ref().request_id, &without_password)?;
+        let r = req.into_inner();
+        let password = r.password.clone();
+        // A repeat (the same request under the same id) returns the user made first, also
+        // once the name is taken by them or the directory has changed since.
+        let first = match self.create_new(r, key.as_ref()).await {
+            Ok(user) if user.created => {
+                tracing::info!(user_id = %user.value.id, role = %user.value.role, by = %actor.user_id, "user created");
+                return Ok(user_pb(&user.value));
+            }
+            Ok(repeated) => repeated.value,
+            Err(e) => match repeat_or(&self.app, key.as_ref(), e).await? {
+                Wrote::User(id) => self.app.store.get_user(id).await?,
+                other => {
+                    return Err(StoreError::other(format!("the request id of a user names {other:?}")).into());
+                }
+            },
+        };
+        let Some(key) = key else { return Err(StoreError::other("a repeat without a request id").into()) };
+        let hash = first.password_hash.clone();
+        let same = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|_| Status::internal("internal error"))?;
+        if !same {
+            return Err(StoreError::RequestReused { request_id: key.id }.into());
+        }
+        Ok(user_pb(&first))
+    }
+
+    /// `create_user`'s first attempt: the rules of `hotline user add`, then the write.
+    async fn create_new(
+        &self,
+        r: pb::CreateUserRequest,
+        key: Option<&hotline_store::RequestKey>,
+    ) -> ApiResult<hotline_store::Recorded<User>> {
+        let new = NewUser {
+            username: r.username,
+            role: convert::role("role", r.role)?,
+            unit: r.unit_id,
+            person: Some(r.person_id),
+            display_name: Some(r.display_name),
+        };
+        let user = check_new_user(self.app.store.as_ref(), new, self.app.now()).await?;
+        crate::users::create(self.app.store.as_ref(), user, r.password, key).await
+    }
+
+    async fn reset_password(
+        &self,
+        req: Request<pb::ResetPasswordRequest>,
+    ) -> ApiResult<pb::ResetPasswordResponse> {
+        let actor = actor(&req)?;
+        let r = req.into_inner();
+        let user_id = convert::uuid("user_id", &r.user_id)?;
+        let user = self.app.store.get_user(user_id).await?;
+        let hash = new_password_hash(r.password, &user.username).await?;
+        let revoked = self.app.store.set_password(user_id, &hash, self.app.now()).await?;
+        // Refused here at once; other instances read them from storage within
+        // `revocation_refresh_secs`, as after a deactivation.
+        for (session, expires_at) in &revoked {
+            self.app.tokens.revoked.revoke_session(*session, expires_at.timestamp());
+        }
+        // A lock-out after failed sign-ins ends with the new password.
+        self.app.store.clear_sign_in_failures(&username_key(&user.username)).await?;
+        tracing::info!(user_id = %user_id, by = %actor.user_id, sessions_revoked = revoked.len(), "password reset");
+        Ok(pb::ResetPasswordResponse { sessions_revoked: revoked.len() as i64 })
+    }
 }
 
 #[tonic::async_trait]
@@ -124,5 +216,23 @@ impl AuthService for AuthSvc {
         req: Request<pb::DeactivateUserRequest>,
     ) -> Result<Response<pb::DeactivateUserResponse>, Status> {
         respond(AuthSvc::deactivate_user(self, req).await)
+    }
+
+    async fn list_users(
+        &self,
+        req: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        respond(AuthSvc::list_users(self, req).await)
+    }
+
+    async fn create_user(&self, req: Request<pb::CreateUserRequest>) -> Result<Response<pb::User>, Status> {
+        respond(AuthSvc::create_user(self, req).await)
+    }
+
+    async fn reset_password(
+        &self,
+        req: Request<pb::ResetPasswordRequest>,
+    ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
+        respond(AuthSvc::reset_password(self, req).await)
     }
 }

@@ -9,6 +9,7 @@ mod map;
 mod routing;
 mod seats;
 mod statistics;
+mod time_limits;
 mod watch;
 mod work_order;
 
@@ -20,4 +21,5 @@ pub use map::MapSvc;
 pub use routing::RoutingSvc;
 pub use seats::{QueueSvc, SeatSvc, TelephonySvc};
 pub use statistics::StatisticsSvc;
+pub use time_limits::TimeLimitSvc;
 pub use work_order::WorkOrderSvc;

@@ -142,7 +142,7 @@ impl WorkOrderSvc {
         for _ in 0..=MAX_MARK_RACES {
             check_version(&order, version, self.app.store.as_ref()).await?;
             let now = self.app.now();
-            let transition = order.apply(cmd, actor, &self.app.ctx(now))?;
+            let transition = order.apply(cmd, actor, &self.app.time_limits.current().ctx(now))?;
             match self
                 .app
                 .store
@@ -223,7 +223,8 @@ impl WorkOrderSvc {
             self.check_serves("dispatch_to", t, status.directory_version).await?;
         }
         let now = self.app.now();
-        let ctx = self.app.ctx(now);
+        let limits = self.app.time_limits.current();
+        let ctx = limits.ctx(now);
         let new = NewOrder {
             id: Uuid::now_v7(),
             number: String::new(),

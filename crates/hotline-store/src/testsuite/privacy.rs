@@ -334,7 +334,7 @@ pub async fn sessions_revoke_and_deactivate(raw: &dyn RawAccess) {
         active: true,
         created_at: now,
     };
-    store.create_user(&user).await.unwrap();
+    store.create_user(&user, None).await.unwrap();
     let session = |id, hours| Session {
         id,
         user_id: user.id,

@@ -271,3 +271,49 @@ pub async fn routing_policy_is_saved(store: &dyn Store) {
     store.save_routing_policy(&q).await.unwrap();
     assert_eq!(store.stored_routing_policy().await.unwrap(), Some(q));
 }
+
+pub async fn time_limits_are_saved_and_versioned(store: &dyn Store) {
+    use crate::{StoredTimeLimits, StoredYear};
+    use hotline_domain::{Day, DayKind};
+    assert_eq!(store.stored_time_limits().await.unwrap(), StoredTimeLimits::default());
+    let v0 = store.time_limits_version().await.unwrap();
+    let p = crate::StoredPolicy {
+        document: "[category.legal_aid]\nreply = \"10d\"\n".into(),
+        updated_by: Uuid::new_v4(),
+        updated_at: at("2026-11-26T02:00:00.123456Z"),
+    };
+    store.save_time_limit_policy(&p).await.unwrap();
+    let v1 = store.time_limits_version().await.unwrap();
+    assert!(v1 > v0);
+    let day = |date: &str, kind, name: &str| Day { date: date.parse().unwrap(), kind, name: name.into() };
+    let y2027 = StoredYear {
+        year: 2027,
+        days: vec![day("2027-01-01", DayKind::Holiday, "元旦"), day("2027-02-20", DayKind::Workday, "春节")],
+        updated_by: Uuid::new_v4(),
+        updated_at: at("2026-11-27T02:00:00.5Z"),
+    };
+    let y2026 =
+        StoredYear {
+            year: 2026, days: vec![day("2026-10-01", DayKind::Holiday, "国庆节")], ..y2027.clone()
+        };
+    store.save_holiday_year(&y2027).await.unwrap();
+    store.save_holiday_year(&y2026).await.unwrap();
+    let v2 = store.time_limits_version().await.unwrap();
+    assert!(v2 > v1 + 1, "each write moves the version");
+    let stored = store.stored_time_limits().await.unwrap();
+    assert_eq!(
+        stored,
+        StoredTimeLimits { version: v2, policy: Some(p.clone()), years: vec![y2026.clone(), y2027.clone()] }
+    );
+    // A year set again is replaced whole; the policy likewise.
+    let again = StoredYear { days: vec![day("2027-01-01", DayKind::Holiday, "New Year")], ..y2027 };
+    store.save_holiday_year(&again).await.unwrap();
+    let q = crate::StoredPolicy { document: String::new(), ..p };
+    store.save_time_limit_policy(&q).await.unwrap();
+    let stored = store.stored_time_limits().await.unwrap();
+    assert_eq!(stored.years, vec![y2026, again]);
+    assert_eq!(stored.policy, Some(q));
+    assert!(stored.version > v2 + 1);
+    // The routing policy is stored apart.
+    assert_eq!(store.stored_routing_policy().await.unwrap(), None);
+}

@@ -104,6 +104,7 @@ pub fn snapshot_pb(s: &Snapshot, at: DateTime<Utc>) -> pb::QueueSnapshot {
         average_speed_of_answer_seconds: s.asa_secs(),
         average_handle_time_seconds: s.aht_secs(),
         occupancy: s.occupancy(),
+        me: None,
     }
 }
 

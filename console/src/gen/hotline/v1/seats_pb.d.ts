@@ -507,6 +507,13 @@ export declare type QueueSnapshot = Message<"hotline.v1.QueueSnapshot"> & {
    * @generated from field: optional double occupancy = 20;
    */
   occupancy?: number | undefined;
+
+  /**
+   * for a seat agent: their own presence and the call they are on or rung for
+   *
+   * @generated from field: hotline.v1.Agent me = 21;
+   */
+  me?: Agent | undefined;
 };
 
 /**

@@ -5,4 +5,6 @@ import { Role } from "../gen/hotline/v1/common_pb.js";
 
 type Screen = () => Promise<{ default: FunctionComponent }>;
 
-export const HOME_SCREENS: Partial<Record<Role, Screen>> = {};
+export const HOME_SCREENS: Partial<Record<Role, Screen>> = {
+  [Role.SEAT_AGENT]: () => import("./seat/Seat"),
+};

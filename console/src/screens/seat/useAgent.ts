@@ -13,7 +13,7 @@ export type AgentState =
   | { kind: "failed" }
   | { kind: "known"; agent: Agent };
 
-const POLL_MS = 3000;
+const POLL_MS = 1500;
 
 export function useAgent() {
   const [state, setState] = useState<AgentState>({ kind: "loading" });

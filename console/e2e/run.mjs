@@ -43,9 +43,11 @@ async function main() {
   let baseUrl = process.env.HOTLINE_E2E_URL;
   if (!baseUrl) {
     baseUrl = `http://127.0.0.1:${PREVIEW_PORT}`;
-    preview = spawn("npx", ["vite", "preview", "--host", "127.0.0.1", "--port", String(PREVIEW_PORT), "--strictPort"], {
+    // vite itself, not through npx, so that killing it at the end ends the server.
+    const vite = new URL("../node_modules/vite/bin/vite.js", import.meta.url).pathname;
+    preview = spawn(process.execPath, [vite, "preview", "--host", "127.0.0.1", "--port", String(PREVIEW_PORT), "--strictPort"], {
       cwd: new URL("..", import.meta.url).pathname,
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", "ignore", "inherit"],
     });
     await waitFor(baseUrl, 20_000);
   }

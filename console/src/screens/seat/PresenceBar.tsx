@@ -51,10 +51,13 @@ export function PresenceBar({
   today,
   onAgent,
   readyRef,
+  unfinished = 0,
 }: {
   agent: Agent;
   queue: LiveQueue;
   today?: TodayFigures;
+  /** Calls at this seat not fully recorded yet (their desks close when going offline). */
+  unfinished?: number;
   onAgent: (a: Agent) => void;
   readyRef: { current: HTMLButtonElement | null };
 }) {
@@ -208,6 +211,11 @@ export function PresenceBar({
       {open === "offline" && (
         <div class="seat-bar-step" role="alertdialog" aria-label={t("seat.offlineConfirm")}>
           <span>{t("seat.offlineConfirm")}</span>
+          {unfinished > 0 && (
+            <strong class="field-error" role="alert">
+              ⚠ {t("seat.offlineUnfinished", { n: unfinished })}
+            </strong>
+          )}
           <KeyButton kind="danger" k="Enter" busy={action.busy} onClick={signOut} btnRef={confirmButton} data-testid="offline-go">
             {t("seat.offlineGo")}
           </KeyButton>

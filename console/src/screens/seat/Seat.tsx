@@ -114,7 +114,14 @@ export default function Seat() {
 
   return (
     <div class="seat" data-testid="seat">
-      <PresenceBar agent={agent} queue={queue} today={today.figures} onAgent={me.set} readyRef={readyRef} />
+      <PresenceBar
+        agent={agent}
+        queue={queue}
+        today={today.figures}
+        onAgent={me.set}
+        readyRef={readyRef}
+        unfinished={open.length}
+      />
       {queue.status === "reconnecting" && <Banner tone="warn">{t("seat.reconnecting")}</Banner>}
       {open.length > 1 && (
         <div class="seat-unfinished">

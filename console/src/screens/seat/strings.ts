@@ -28,6 +28,7 @@ const zh = {
   "seat.breakGo": "开始小休",
   "seat.offlineConfirm": "确定签出席位并离线？",
   "seat.offlineGo": "离线",
+  "seat.offlineUnfinished": "尚有 {n} 条来电未登记完成，离线后不再显示。",
   "seat.readyAfterCall": "通话结束后方可就绪",
 
   "seat.waiting": "排队",
@@ -139,6 +140,7 @@ const en: Record<keyof typeof zh, string> = {
   "seat.breakGo": "Start the break",
   "seat.offlineConfirm": "Sign out of the seat and go offline?",
   "seat.offlineGo": "Go offline",
+  "seat.offlineUnfinished": "{n} calls are not fully recorded; they will no longer show once offline.",
   "seat.readyAfterCall": "Ready once the call is over",
 
   "seat.waiting": "Waiting",

@@ -24,8 +24,9 @@ function Place({ order }: { order: WorkOrder }) {
 
 function Assignee({ order }: { order: WorkOrder }) {
   const person = usePersonName(order.target?.assigneeId || undefined);
-  const unit = useUnitName(order.target?.assigneeId ? undefined : order.target?.unitId);
-  return <span>{person || unit}</span>;
+  const unit = useUnitName(order.target?.assigneeId ? undefined : order.target?.unitId || undefined);
+  const name = person || unit;
+  return name ? <span> · {name}</span> : null;
 }
 
 export function Overdue({ bump }: { bump: Bump }) {
@@ -70,7 +71,8 @@ export function Overdue({ bump }: { bump: Bump }) {
               <CardBadges order={o} cards={cardsOf(o, histories.get(o.id))} />
             </div>
             <div class="overdue-mid">
-              <Place order={o} /> · {enumLabel(t, "category", o.category)} · <Assignee order={o} />
+              <Place order={o} /> · {enumLabel(t, "category", o.category)}
+              <Assignee order={o} />
             </div>
             <DueText order={o} />
           </li>

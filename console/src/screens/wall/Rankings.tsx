@@ -1,11 +1,13 @@
 // 十佳: the ten best counsel and townships of the month by the ranking score.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../../api";
 import { usePersonName, useUnitName } from "../../directory";
 import { RankingKind, type RankingEntry } from "../../gen/hotline/v1/statistics_pb.js";
 import { useT } from "../../i18n";
 import { addDays, period, shanghaiDayStart, shanghaiMonthStart } from "../../period";
 import { limited, type Bump } from "./data";
+
+const RANKING_EVERY_MS = 30_000;
 
 function Name({ kind, id }: { kind: RankingKind; id: string }) {
   const person = usePersonName(kind === RankingKind.COUNSEL ? id : undefined);
@@ -16,18 +18,39 @@ function Name({ kind, id }: { kind: RankingKind; id: string }) {
 function Ranking({ kind, title, bump }: { kind: RankingKind; title: string; bump: Bump }) {
   const t = useT();
   const [entries, setEntries] = useState<RankingEntry[]>();
+  const [reads, setReads] = useState(0);
+  const last = useRef(0);
+  const owed = useRef<ReturnType<typeof setTimeout>>();
+  const seq = useRef(0);
+  useEffect(() => () => clearTimeout(owed.current), []);
+
+  // Scores move slowly: a bump asks for a read, at most one every half minute; one asked
+  // for sooner is made when the half minute is over.
   useEffect(() => {
-    let live = true;
+    const wait = last.current + RANKING_EVERY_MS - Date.now();
+    if (bump.all || wait <= 0) {
+      clearTimeout(owed.current);
+      owed.current = undefined;
+      setReads((r) => r + 1);
+    } else if (!owed.current) {
+      owed.current = setTimeout(() => {
+        owed.current = undefined;
+        setReads((r) => r + 1);
+      }, wait);
+    }
+  }, [bump]);
+
+  useEffect(() => {
+    if (reads === 0) return;
+    last.current = Date.now();
+    const mine = ++seq.current;
     const today = shanghaiDayStart(new Date());
     const scope = { period: period(shanghaiMonthStart(today), addDays(today, 1)) };
     limited(() => api.statistics.getRanking({ scope, kind, top: 10 })).then(
-      (r) => live && setEntries(r.entries),
-      () => live && setEntries([]),
+      (r) => mine === seq.current && setEntries(r.entries),
+      () => mine === seq.current && setEntries((e) => e ?? []),
     );
-    return () => {
-      live = false;
-    };
-  }, [bump]);
+  }, [reads]);
   return (
     <section class="panel ranking" data-testid={`ranking-${kind}`}>
       <h2>

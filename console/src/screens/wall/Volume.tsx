@@ -7,7 +7,7 @@ import { enumLabel, toShanghaiInput, useT } from "../../i18n";
 import { addDays, period, shanghaiDayStart, shanghaiMonthStart } from "../../period";
 import { useTick } from "../../queue";
 import { BarList, Columns, Gauge } from "./Charts";
-import { figures, type Bump } from "./data";
+import { figures, touches, type Bump } from "./data";
 import { judge, TARGETS } from "./targets";
 import { LevelWord, pct } from "./Tiles";
 
@@ -40,8 +40,19 @@ export function Volume({ bump }: { bump: Bump }) {
     }
   }, [todayKey]);
 
-  // Today by category (its sum is today's column) and the month, on every bump.
+  // Today by category (its sum is today's column) when orders were created; the month's
+  // satisfaction after callbacks.
+  const dayTurned = useRef("");
   useEffect(() => {
+    const fresh = dayTurned.current !== todayKey;
+    dayTurned.current = todayKey;
+    if (fresh || touches(bump, "created")) readToday();
+    if (fresh || touches(bump, "callback_satisfied", "callback_dissatisfied")) {
+      figures(period(shanghaiMonthStart(today), addDays(today, 1))).then(setMonth, () => {});
+    }
+  }, [bump, todayKey]);
+
+  function readToday() {
     const p = period(today, addDays(today, 1));
     Promise.all(CATEGORIES.map((category) => figures(p, { category }))).then(
       (fs) => {
@@ -51,8 +62,7 @@ export function Volume({ bump }: { bump: Bump }) {
       },
       () => {},
     );
-    figures(period(shanghaiMonthStart(today), addDays(today, 1))).then(setMonth, () => {});
-  }, [bump, todayKey]);
+  }
 
   const days = [];
   for (let d = shanghaiMonthStart(today); d <= today; d = addDays(d, 1)) {

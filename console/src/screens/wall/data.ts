@@ -57,8 +57,16 @@ export function figures(p: ReturnType<typeof period>, scope: FigureScope = {}): 
   return limited(() => api.statistics.getWorkOrderFigures({ scope: { period: p, ...scope } }));
 }
 
-/** A change to re-read for: every order event, with the units and people it touched. */
-export type Bump = { n: number; all: boolean; ids: ReadonlySet<string> };
+/**
+ * A change to re-read for: the order events of a burst, with the units and people they
+ * touched and their kinds (`all`: everything may have changed).
+ */
+export type Bump = { n: number; all: boolean; ids: ReadonlySet<string>; kinds: ReadonlySet<string> };
+
+/** Whether a part that changes only with these event kinds must be read again. */
+export function touches(bump: Bump, ...kinds: string[]): boolean {
+  return bump.all || kinds.some((k) => bump.kinds.has(k));
+}
 
 const DEBOUNCE_MS = 250;
 
@@ -68,27 +76,32 @@ const DEBOUNCE_MS = 250;
  * bumps everything.
  */
 export function useOrderBumps(): { bump: Bump; status: WatchStatus } {
-  const [bump, setBump] = useState<Bump>({ n: 0, all: true, ids: new Set() });
-  const pending = useRef<{ all: boolean; ids: Set<string> } | null>(null);
+  const [bump, setBump] = useState<Bump>({ n: 0, all: true, ids: new Set(), kinds: new Set() });
+  const pending = useRef<{ all: boolean; ids: Set<string>; kinds: Set<string> } | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout>>();
 
-  function schedule(all: boolean, ids: string[]) {
-    const p = (pending.current ??= { all: false, ids: new Set() });
+  function schedule(all: boolean, ids: string[], kind = "") {
+    const p = (pending.current ??= { all: false, ids: new Set(), kinds: new Set() });
     p.all ||= all;
     ids.forEach((id) => id && p.ids.add(id));
+    if (kind) p.kinds.add(kind);
     if (timer.current) return;
     timer.current = setTimeout(() => {
       timer.current = undefined;
       const done = pending.current!;
       pending.current = null;
-      setBump((b) => ({ n: b.n + 1, all: done.all, ids: done.ids }));
+      setBump((b) => ({ n: b.n + 1, ...done }));
     }, DEBOUNCE_MS);
   }
   useEffect(() => () => clearTimeout(timer.current), []);
 
   const status = useOrderWatch({
     change: (c: WorkOrderChange) =>
-      schedule(false, [c.countyId, c.townshipId, c.villageId, c.target?.assigneeId ?? "", c.previousAssigneeId]),
+      schedule(
+        false,
+        [c.countyId, c.townshipId, c.villageId, c.target?.assigneeId ?? "", c.previousAssigneeId],
+        c.event?.kind,
+      ),
     resync: () => schedule(true, []),
   });
   return { bump, status };

@@ -2,7 +2,8 @@
 // core picks the agent signed in to a seat in the browser; the screen pops with the number
 // and the caller's earlier call; the agent types the summary, accepts the suggested
 // category, creates an order with the assignee routing proposes, and goes back to ready
-// after the call, all from the keyboard.
+// after the call, all from the keyboard. An answer lost on the way back is retried with
+// the same request id, and makes one order.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { signIn } from "../api.mjs";
 import { assert, shot, signedInPage } from "../page.mjs";
@@ -105,6 +106,14 @@ export async function run({ baseUrl, shots, browser }) {
   );
   await page.keyboard.press("ArrowDown");
   const chosen = await page.getAttribute('[data-testid="assign-list"] [aria-selected="true"]', "data-assignee");
+  // The first answer to CreateWorkOrder is lost on the way back: the console sends the
+  // same request (same request id) again, and one order is made.
+  let lost = 0;
+  await page.route("**/hotline.v1.WorkOrderService/CreateWorkOrder", async (route) => {
+    if (lost++ > 0) return route.continue();
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
   await page.keyboard.press("Enter");
   const done = await page.waitForSelector('[data-testid="done"]');
   const number = /GD\d+/.exec(await done.innerText())?.[0];
@@ -116,7 +125,11 @@ export async function run({ baseUrl, shots, browser }) {
   assert(order.category === suggested && order.subcategory === suggestedSub, "order category is not the suggested one");
   assert(order.target?.assigneeId === chosen || order.target?.unitId === chosen, `order went to ${order.target?.assigneeId}`);
   const queued = await agent.queue.getQueueCall({ id: callId });
-  assert(queued.workOrderIds.includes(order.id), "the queue call does not list the order");
+  assert(lost === 2, `CreateWorkOrder was sent ${lost} times, not twice`);
+  assert(
+    queued.workOrderIds.length === 1 && queued.workOrderIds[0] === order.id,
+    `the queue call lists ${queued.workOrderIds.length} orders, not the one order`,
+  );
 
   // The caller hangs up; wrap-up; the agent is ready again with Alt+R.
   await cti.telephony.callEnded({ callId });

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const SCENARIOS = ["counsel", "desks", "isolation", "retry"];
+const SCENARIOS = ["counsel", "desks", "isolation", "retry", "seat", "wall"];
 const SCENARIO_TIMEOUT_MS = 180_000;
 
 const url = (process.env.HOTLINE_CONSOLE_URL ?? "").replace(/\/+$/, "");
@@ -101,9 +101,11 @@ async function run(name) {
   const started = Date.now();
   let timer;
   try {
-    const { default: scenario } = await import(`./scenarios/${name}.mjs`);
+    // A scenario exports its steps as `default(ctx)`, or as `run({ baseUrl, shots, browser })`.
+    const module = await import(`./scenarios/${name}.mjs`);
+    const steps = module.default ? module.default(ctx) : module.run({ baseUrl: url, shots, browser });
     await Promise.race([
-      scenario(ctx),
+      steps,
       new Promise((_, reject) => {
         timer = setTimeout(
           () => reject(new Failed(`did not finish within ${SCENARIO_TIMEOUT_MS / 1000} s`)),

@@ -4,7 +4,8 @@ import { Banner } from "./components/Banner";
 import { Lazy } from "./components/Lazy";
 import { TopBar } from "./components/TopBar";
 import { I18n, savedLang, saveLang, translator, type Key, type Lang } from "./i18n";
-import { HOME_SCREENS } from "./screens";
+import { screenFor } from "./screens";
+import { useRoute } from "./router";
 import { SignIn } from "./screens/signin/SignIn";
 import { SessionContext } from "./session";
 
@@ -24,6 +25,7 @@ export function App() {
     [lang],
   );
   const [stage, setStage] = useState<Stage>(token() ? { kind: "starting" } : { kind: "signedOut" });
+  const route = useRoute();
 
   useEffect(() => {
     saveLang(lang);
@@ -62,7 +64,7 @@ export function App() {
       </>
     );
   } else {
-    const screen = HOME_SCREENS[stage.user.role];
+    const screen = screenFor(stage.user.role, route);
     body = (
       <SessionContext.Provider value={{ user: stage.user, signOut }}>
         <TopBar user={stage.user} onSignOut={signOut} />

@@ -3,8 +3,12 @@
 // `npm run check`.
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import { seatStrings } from "./screens/seat/strings";
+import { wallStrings } from "./screens/wall/strings";
 
 const zh = {
+  ...seatStrings.zh,
+  ...wallStrings.zh,
   "app.title": "12348 公共法律服务热线",
   "app.lang": "English",
   "app.signOut": "退出",
@@ -246,6 +250,8 @@ const zh = {
 export type Key = keyof typeof zh;
 
 const en: Record<Key, string> = {
+  ...seatStrings.en,
+  ...wallStrings.en,
   "app.title": "12348 Public Legal Service Hotline",
   "app.lang": "中文",
   "app.signOut": "Sign out",

@@ -1,14 +1,16 @@
 //! The browser console in a real browser: for each scenario of `console/e2e` and on each
 //! backend, a real `hotline serve --demo` on a free port over a fresh database, then
 //! `npm --prefix console run e2e -- <scenario>` (headless Chromium through Playwright)
-//! against it. The SQLite run also writes the scenarios' screenshots to `docs/console`.
+//! against it. The SQLite run also saves the scenarios' screenshots: into
+//! `target/console-shots`, or into `docs/console` (the pictures of docs/console.md) with
+//! `HOTLINE_UPDATE_SCREENSHOTS=1`.
 //!
 //! Needs `node`, `npm`, `/usr/bin/chromium` (or `HOTLINE_CHROMIUM`) and
 //! `console/package.json`; without one of them the test is skipped with the reason,
 //! except under `CI=true`, where that is a failure. `npm ci --prefix console` runs
-//! first when `console/node_modules` is missing. A scenario named in [`SCENARIOS`] that
-//! `console/e2e` does not have yet is skipped with a printed reason. Scenarios run one
-//! after another, on both backends: a browser is heavy on a small machine.
+//! first when `console/node_modules` is missing. Every scenario named in [`SCENARIOS`]
+//! must exist in `console/e2e`. Scenarios run one after another, on both backends: a
+//! browser is heavy on a small machine.
 
 use hotline_store_postgres::testing::pg_test_database;
 use std::io::{BufRead, Write};
@@ -199,10 +201,10 @@ async fn scenarios(backend: Backend) {
     let mut failures = Vec::new();
     let mut ran = 0;
     for scenario in SCENARIOS {
-        if !has_scenario(&repo.join("console/e2e"), scenario) {
-            eprintln!("skipped: console/e2e has no `{scenario}` scenario yet");
-            continue;
-        }
+        assert!(
+            has_scenario(&repo.join("console/e2e"), scenario),
+            "console/e2e has no `{scenario}` scenario"
+        );
         let dir = TempDir(std::env::temp_dir().join(format!("hotline-console-{}", uuid::Uuid::new_v4())));
         std::fs::create_dir_all(&dir.0).unwrap();
         // A fresh database for each scenario: each sets up what it needs on the demo data.
@@ -219,7 +221,9 @@ async fn scenarios(backend: Backend) {
             .current_dir(&repo)
             .env("HOTLINE_CONSOLE_URL", format!("http://{addr}"));
         if backend == Backend::Sqlite {
-            npm.env("HOTLINE_E2E_SHOTS", repo.join("docs/console"));
+            let update = std::env::var("HOTLINE_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1");
+            let shots = if update { repo.join("docs/console") } else { repo.join("target/console-shots") };
+            npm.env("HOTLINE_E2E_SHOTS", shots);
         } else {
             npm.env_remove("HOTLINE_E2E_SHOTS");
         }

@@ -19,8 +19,8 @@ export const DEMO = {
   otherVillage: "371502102001",
 };
 
-/** Clients signed in as a demo user. */
-export async function signIn(baseUrl, username) {
+/** Clients signed in as a demo user (or as another user, with its password). */
+export async function signIn(baseUrl, username, password = PASSWORD) {
   let token = "";
   const transport = createGrpcWebTransport({
     baseUrl,
@@ -33,7 +33,7 @@ export async function signIn(baseUrl, username) {
     ],
   });
   const auth = createClient(AuthService, transport);
-  const answer = await auth.signIn({ username, password: PASSWORD });
+  const answer = await auth.signIn({ username, password });
   token = answer.token;
   return {
     user: answer.user,

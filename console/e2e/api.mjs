@@ -5,6 +5,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { AuthService } from "../src/gen/hotline/v1/auth_pb.js";
 import { CallService } from "../src/gen/hotline/v1/call_pb.js";
 import { Category, Subcategory, Urgency } from "../src/gen/hotline/v1/common_pb.js";
+import { TimeLimitService } from "../src/gen/hotline/v1/time_limits_pb.js";
 import { WorkOrderService } from "../src/gen/hotline/v1/work_order_pb.js";
 
 export const PASSWORD = "hotline-demo-1";
@@ -39,6 +40,7 @@ export async function signIn(baseUrl, username) {
     auth,
     calls: createClient(CallService, transport),
     orders: createClient(WorkOrderService, transport),
+    timeLimits: createClient(TimeLimitService, transport),
   };
 }
 

@@ -3,6 +3,7 @@
 // `npm run check`.
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import { adminEn, adminZh } from "./screens/admin/strings";
 
 const zh = {
   "app.title": "12348 公共法律服务热线",
@@ -241,6 +242,7 @@ const zh = {
   "weekday.6": "周六",
   "money.yuan": "{amount} 元",
   "sep.colon": "：",
+  ...adminZh,
 } as const;
 
 export type Key = keyof typeof zh;
@@ -482,6 +484,7 @@ const en: Record<Key, string> = {
   "weekday.6": "Sat",
   "money.yuan": "¥{amount}",
   "sep.colon": ": ",
+  ...adminEn,
 };
 
 export type Lang = "zh" | "en";

@@ -10,4 +10,5 @@ export const HOME_SCREENS: Partial<Record<Role, Screen>> = {
   [Role.STATION_LEAD]: () => import("./counsel/Inbox"),
   [Role.DISPATCHER]: () => import("./desks/DispatcherDesk"),
   [Role.CALLBACK_AGENT]: () => import("./desks/CallbackDesk"),
+  [Role.CITY_ADMIN]: () => import("./admin/Admin"),
 };

@@ -6,6 +6,7 @@ import { AuthService } from "../src/gen/hotline/v1/auth_pb.js";
 import { CallService } from "../src/gen/hotline/v1/call_pb.js";
 import { Category, Subcategory, Urgency } from "../src/gen/hotline/v1/common_pb.js";
 import { QueueService, SeatService, TelephonyService } from "../src/gen/hotline/v1/seats_pb.js";
+import { TimeLimitService } from "../src/gen/hotline/v1/time_limits_pb.js";
 import { WorkOrderService } from "../src/gen/hotline/v1/work_order_pb.js";
 
 export const PASSWORD = "hotline-demo-1";
@@ -43,6 +44,7 @@ export async function signIn(baseUrl, username, password = PASSWORD) {
     seats: createClient(SeatService, transport),
     telephony: createClient(TelephonyService, transport),
     queue: createClient(QueueService, transport),
+    timeLimits: createClient(TimeLimitService, transport),
   };
 }
 

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const SCENARIOS = ["counsel", "desks", "isolation", "retry", "seat", "wall"];
+const SCENARIOS = ["admin", "counsel", "desks", "isolation", "retry", "seat", "wall"];
 const SCENARIO_TIMEOUT_MS = 180_000;
 
 const url = (process.env.HOTLINE_CONSOLE_URL ?? "").replace(/\/+$/, "");

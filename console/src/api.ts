@@ -10,6 +10,7 @@ import { RoutingService } from "./gen/hotline/v1/routing_pb.js";
 import { CallService } from "./gen/hotline/v1/call_pb.js";
 import { QueueService, SeatService } from "./gen/hotline/v1/seats_pb.js";
 import { StatisticsService } from "./gen/hotline/v1/statistics_pb.js";
+import { TimeLimitService } from "./gen/hotline/v1/time_limits_pb.js";
 import type { Key } from "./i18n";
 
 const TOKEN_KEY = "hotline.token";
@@ -75,6 +76,7 @@ export const api = {
   seats: client(SeatService),
   queue: client(QueueService),
   statistics: client(StatisticsService),
+  timeLimits: client(TimeLimitService),
 };
 
 export type { User };

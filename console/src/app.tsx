@@ -4,7 +4,7 @@ import { Banner } from "./components/Banner";
 import { Lazy } from "./components/Lazy";
 import { TopBar } from "./components/TopBar";
 import { I18n, savedLang, saveLang, translator, type Key, type Lang } from "./i18n";
-import { screenFor } from "./screens";
+import { linksFor, screenFor } from "./screens";
 import { useRoute } from "./router";
 import { SignIn } from "./screens/signin/SignIn";
 import { SessionContext } from "./session";
@@ -65,9 +65,22 @@ export function App() {
     );
   } else {
     const screen = screenFor(stage.user.role, route);
+    // The top bar's links: the role's home ("") and the other screens it may open.
+    const links = linksFor(stage.user.role);
+    const here = links.includes(route[0] ?? "") ? route[0] : "";
     body = (
       <SessionContext.Provider value={{ user: stage.user, signOut }}>
-        <TopBar user={stage.user} onSignOut={signOut} />
+        <TopBar user={stage.user} onSignOut={signOut}>
+          {links.length > 0 && (
+            <nav class="topbar-nav" data-testid="nav">
+              {["", ...links].map((name) => (
+                <a key={name} href={`#/${name}`} aria-current={name === here ? "page" : undefined}>
+                  {i18n.t(`nav.${name || "home"}` as "nav.home")}
+                </a>
+              ))}
+            </nav>
+          )}
+        </TopBar>
         {screen ? (
           <Lazy load={screen} />
         ) : (

@@ -5,6 +5,7 @@ import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import { seatStrings } from "./screens/seat/strings";
 import { wallStrings } from "./screens/wall/strings";
+import { adminEn, adminZh } from "./screens/admin/strings";
 
 const zh = {
   ...seatStrings.zh,
@@ -14,6 +15,9 @@ const zh = {
   "app.signOut": "退出",
   "app.loading": "正在载入…",
   "app.noScreen": "此角色的工作台尚未开放。",
+  "nav.home": "我的工作台",
+  "nav.wall": "指挥大屏",
+  "nav.admin": "系统管理",
   "app.back": "返回",
   "app.retry": "重试",
   "app.cancel": "取消",
@@ -245,6 +249,7 @@ const zh = {
   "weekday.6": "周六",
   "money.yuan": "{amount} 元",
   "sep.colon": "：",
+  ...adminZh,
 } as const;
 
 export type Key = keyof typeof zh;
@@ -257,6 +262,9 @@ const en: Record<Key, string> = {
   "app.signOut": "Sign out",
   "app.loading": "Loading…",
   "app.noScreen": "The console for this role is not open yet.",
+  "nav.home": "My desk",
+  "nav.wall": "Command wall",
+  "nav.admin": "Administration",
   "app.back": "Back",
   "app.retry": "Retry",
   "app.cancel": "Cancel",
@@ -488,6 +496,7 @@ const en: Record<Key, string> = {
   "weekday.6": "Sat",
   "money.yuan": "¥{amount}",
   "sep.colon": ": ",
+  ...adminEn,
 };
 
 export type Lang = "zh" | "en";

@@ -6,6 +6,7 @@ import { Role } from "../gen/hotline/v1/common_pb.js";
 type Screen = () => Promise<{ default: FunctionComponent }>;
 
 const wall: Screen = () => import("./wall/Wall");
+const admin: Screen = () => import("./admin/Admin");
 
 export const HOME_SCREENS: Partial<Record<Role, Screen>> = {
   [Role.SEAT_AGENT]: () => import("./seat/Seat"),
@@ -17,10 +18,18 @@ export const HOME_SCREENS: Partial<Record<Role, Screen>> = {
   [Role.CITY_ADMIN]: wall,
 };
 
-/** Screens opened by their route (#/wall) by roles whose home is another screen. */
+/** Screens opened by their route (#/wall, #/admin), by the roles that may. */
 const ROUTED: Record<string, { roles: Role[]; screen: Screen }> = {
   wall: { roles: [Role.DISPATCHER, Role.STATION_LEAD, Role.COUNTY_MANAGER, Role.CITY_ADMIN], screen: wall },
+  admin: { roles: [Role.CITY_ADMIN], screen: admin },
 };
+
+/** The routed screens the role may open beside its home, for the top bar's links. */
+export function linksFor(role: Role): string[] {
+  return Object.entries(ROUTED)
+    .filter(([, r]) => r.roles.includes(role) && r.screen !== HOME_SCREENS[role])
+    .map(([name]) => name);
+}
 
 /** The screen for the route's first segment if the role may open it, else the role's home. */
 export function screenFor(role: Role, route: string[]): Screen | undefined {

@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The scenarios, each a file of `console/e2e` named after it (`seat.mjs`).
-const SCENARIOS: &[&str] = &["counsel", "desks", "isolation", "retry", "seat", "wall"];
+const SCENARIOS: &[&str] = &["admin", "counsel", "desks", "isolation", "retry", "seat", "wall"];
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")

@@ -10,7 +10,7 @@ import { useSession } from "../../session";
 import type { WatchStatus } from "../../stream";
 import { Backlog } from "./Backlog";
 import { partsFor, useOrderBumps } from "./data";
-import { HolidayWarning, useHolidayWarning } from "./HolidayWarning";
+import { CalendarWarning } from "../../components/CalendarWarning";
 import { Overdue } from "./Overdue";
 import { Rankings } from "./Rankings";
 import { Staffing } from "./Staffing";
@@ -40,7 +40,6 @@ function Layout({ queue, orders }: { queue?: LiveQueue; orders: ReturnType<typeo
   const parts = partsFor(user.role);
   const unit = useUnitName(user.unitId);
   const now = useTick(1000);
-  const warning = useHolidayWarning();
   const { bump } = orders;
   return (
     <div class="wall" data-testid="wall">
@@ -52,7 +51,7 @@ function Layout({ queue, orders }: { queue?: LiveQueue; orders: ReturnType<typeo
         {queue && <Live id="queue" label={t("tile.waiting")} status={queue.status} />}
         <Live id="orders" label={t("wall.orders")} status={orders.status} />
       </header>
-      <HolidayWarning warning={warning} />
+      <CalendarWarning />
       {queue && <Tiles queue={queue} />}
       <div class="wall-grid">
         <div class="wall-col">

@@ -73,8 +73,6 @@ const zh = {
   "staff.basis": "按过去 7 天同时段平均来电、平均处理时长 {aht} 秒，目标 15 秒内接通 80%",
   "staff.ahtAssumed": "（无处理时长数据，按 {aht} 秒估计）",
   "staff.noCalls": "预计无来电",
-
-  "holiday.warning": "节假日日历",
 } as const;
 
 const en: Record<keyof typeof zh, string> = {
@@ -151,8 +149,6 @@ const en: Record<keyof typeof zh, string> = {
     "From the average of the same hour over the past 7 days, handle time {aht} s, target 80% answered within 15 s",
   "staff.ahtAssumed": "(no handle times yet: {aht} s assumed)",
   "staff.noCalls": "No calls expected",
-
-  "holiday.warning": "Holiday calendar",
 };
 
 export const wallStrings = { zh, en };

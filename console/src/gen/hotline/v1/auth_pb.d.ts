@@ -5,7 +5,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import type { Role } from "./common_pb.js";
+import type { PageRequest, Role } from "./common_pb.js";
 
 /**
  * Describes the file hotline/v1/auth.proto.
@@ -108,6 +108,18 @@ export declare type User = Message<"hotline.v1.User"> & {
    * @generated from field: string person_id = 6;
    */
   personId: string;
+
+  /**
+   * false once deactivated: cannot sign in
+   *
+   * @generated from field: bool active = 7;
+   */
+  active: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 8;
+   */
+  createdAt?: Timestamp | undefined;
 };
 
 /**
@@ -175,6 +187,158 @@ export declare type DeactivateUserResponse = Message<"hotline.v1.DeactivateUserR
 export declare const DeactivateUserResponseSchema: GenMessage<DeactivateUserResponse>;
 
 /**
+ * @generated from message hotline.v1.ListUsersRequest
+ */
+export declare type ListUsersRequest = Message<"hotline.v1.ListUsersRequest"> & {
+  /**
+   * unset: every role
+   *
+   * @generated from field: hotline.v1.Role role = 1;
+   */
+  role: Role;
+
+  /**
+   * unset: active and inactive
+   *
+   * @generated from field: optional bool active = 2;
+   */
+  active?: boolean | undefined;
+
+  /**
+   * @generated from field: hotline.v1.PageRequest page = 3;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message hotline.v1.ListUsersRequest.
+ * Use `create(ListUsersRequestSchema)` to create a new message.
+ */
+export declare const ListUsersRequestSchema: GenMessage<ListUsersRequest>;
+
+/**
+ * @generated from message hotline.v1.ListUsersResponse
+ */
+export declare type ListUsersResponse = Message<"hotline.v1.ListUsersResponse"> & {
+  /**
+   * @generated from field: repeated hotline.v1.User users = 1;
+   */
+  users: User[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message hotline.v1.ListUsersResponse.
+ * Use `create(ListUsersResponseSchema)` to create a new message.
+ */
+export declare const ListUsersResponseSchema: GenMessage<ListUsersResponse>;
+
+/**
+ * @generated from message hotline.v1.CreateUserRequest
+ */
+export declare type CreateUserRequest = Message<"hotline.v1.CreateUserRequest"> & {
+  /**
+   * optional; see "Idempotency" in docs/api.md
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * ASCII letters, digits, '.', '_', '-'; at most 64
+   *
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * optional (default: the username); at most 50
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * any role but ROLE_SYSTEM
+   *
+   * @generated from field: hotline.v1.Role role = 4;
+   */
+  role: Role;
+
+  /**
+   * home unit: a unit of the directory
+   *
+   * @generated from field: string unit_id = 5;
+   */
+  unitId: string;
+
+  /**
+   * the directory person (required for counsel and station leads)
+   *
+   * @generated from field: string person_id = 6;
+   */
+  personId: string;
+
+  /**
+   * 10 to 128 characters, letters and digits or symbols
+   *
+   * @generated from field: string password = 7;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message hotline.v1.CreateUserRequest.
+ * Use `create(CreateUserRequestSchema)` to create a new message.
+ */
+export declare const CreateUserRequestSchema: GenMessage<CreateUserRequest>;
+
+/**
+ * @generated from message hotline.v1.ResetPasswordRequest
+ */
+export declare type ResetPasswordRequest = Message<"hotline.v1.ResetPasswordRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * the same rule as CreateUser's
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message hotline.v1.ResetPasswordRequest.
+ * Use `create(ResetPasswordRequestSchema)` to create a new message.
+ */
+export declare const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest>;
+
+/**
+ * @generated from message hotline.v1.ResetPasswordResponse
+ */
+export declare type ResetPasswordResponse = Message<"hotline.v1.ResetPasswordResponse"> & {
+  /**
+   * tokens of the user that were still valid
+   *
+   * @generated from field: int64 sessions_revoked = 1;
+   */
+  sessionsRevoked: bigint;
+};
+
+/**
+ * Describes the message hotline.v1.ResetPasswordResponse.
+ * Use `create(ResetPasswordResponseSchema)` to create a new message.
+ */
+export declare const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse>;
+
+/**
  * Signing in. Every other RPC needs `authorization: Bearer <token>` metadata.
  *
  * @generated from service hotline.v1.AuthService
@@ -221,6 +385,37 @@ export declare const AuthService: GenService<{
     methodKind: "unary";
     input: typeof DeactivateUserRequestSchema;
     output: typeof DeactivateUserResponseSchema;
+  },
+  /**
+   * City admin only: the users, by username in any case, optionally of one role and
+   * only active or only inactive ones.
+   *
+   * @generated from rpc hotline.v1.AuthService.ListUsers
+   */
+  listUsers: {
+    methodKind: "unary";
+    input: typeof ListUsersRequestSchema;
+    output: typeof ListUsersResponseSchema;
+  },
+  /**
+   * City admin only: a new user, checked by the rules of `hotline user add`.
+   *
+   * @generated from rpc hotline.v1.AuthService.CreateUser
+   */
+  createUser: {
+    methodKind: "unary";
+    input: typeof CreateUserRequestSchema;
+    output: typeof UserSchema;
+  },
+  /**
+   * City admin only: sets a user's password and revokes every token of theirs.
+   *
+   * @generated from rpc hotline.v1.AuthService.ResetPassword
+   */
+  resetPassword: {
+    methodKind: "unary";
+    input: typeof ResetPasswordRequestSchema;
+    output: typeof ResetPasswordResponseSchema;
   },
 }>;
 

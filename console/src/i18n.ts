@@ -139,7 +139,10 @@ const zh = {
   "card.red": "红牌",
   "card.supervised": "督办",
   "card.urgent": "紧急",
+  "card.givenAt": "{at} 发出",
 
+  "due.workingDaysLeft": "剩 {n} 个工作日",
+  "due.workingDaysOver": "逾期 {n} 个工作日",
   "due.left": "剩 {d} 天 {h} 小时",
   "due.leftHours": "剩 {h} 小时",
   "due.leftMinutes": "剩 {m} 分钟",
@@ -386,7 +389,10 @@ const en: Record<Key, string> = {
   "card.red": "Red card",
   "card.supervised": "Supervision",
   "card.urgent": "Urgent",
+  "card.givenAt": "Given {at}",
 
+  "due.workingDaysLeft": "Working days left: {n}",
+  "due.workingDaysOver": "Working days overdue: {n}",
   "due.left": "{d} d {h} h left",
   "due.leftHours": "{h} h left",
   "due.leftMinutes": "{m} min left",

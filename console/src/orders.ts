@@ -1,10 +1,16 @@
-// What the screens need to know about a work order beyond its fields: which deadline it
-// runs against, its cards, how urgent it is, and a request id per user intent.
+// What the screens need to know about a work order beyond its fields: its cards, how
+// urgent it is, the order of a list, and a request id per user intent.
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Urgency } from "./gen/hotline/v1/common_pb.js";
-import { WorkOrderState, type WorkOrder, type WorkOrderEvent } from "./gen/hotline/v1/work_order_pb.js";
+import {
+  CardKind,
+  WorkOrderState,
+  type Card,
+  type WorkOrder,
+  type WorkOrderEvent,
+} from "./gen/hotline/v1/work_order_pb.js";
 
-export { WorkOrderState };
+export { CardKind, WorkOrderState };
 
 /** States in which an order still waits for someone. */
 export const OPEN_STATES = [
@@ -23,26 +29,17 @@ export function date(ts: Timestamp | undefined): Date | undefined {
 }
 
 /** The cards an order carries now. Never shown by colour alone. */
-export type Cards = { yellow: boolean; red: boolean; supervised: boolean };
+export type Cards = { yellow?: Card; red?: Card; supervision?: Card };
 
 /**
- * The cards, from the order and its history: red while overdue; yellow when the
- * sweeper's yellow card was given for the deadline the order runs against now;
- * supervision once the county supervises it (it stays).
+ * The cards, as the API gives them: the sweeper's marks that stand on the order now
+ * (the yellow and red cards of the deadline it runs against, the county's supervision).
+ * A red card supersedes the yellow one of the same deadline.
  */
-export function cardsOf(order: WorkOrder, events: readonly WorkOrderEvent[] | undefined): Cards {
-  const due = date(order.currentDue)?.getTime();
-  let yellow = false;
-  let supervised = false;
-  for (const e of events ?? []) {
-    if (e.kind === "supervised") supervised = true;
-    if (e.kind === "yellow_card" && due !== undefined) {
-      const p = payload(e);
-      const at = typeof p.due === "string" ? Date.parse(p.due) : NaN;
-      if (at === due) yellow = true;
-    }
-  }
-  return { yellow: yellow && !order.overdue, red: order.overdue, supervised };
+export function cardsOf(order: WorkOrder): Cards {
+  const given = (kind: CardKind) => order.cards.find((c) => c.kind === kind);
+  const red = given(CardKind.RED);
+  return { yellow: red ? undefined : given(CardKind.YELLOW), red, supervision: given(CardKind.SUPERVISION) };
 }
 
 export function payload(e: WorkOrderEvent): Record<string, unknown> {

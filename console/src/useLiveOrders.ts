@@ -1,7 +1,9 @@
 // A screen's orders kept current: listed once, then each event of WatchWorkOrders
-// re-reads the order it names and puts it in or takes it out.
+// re-reads the order it names and puts it in or takes it out; listed again when the day
+// changes, as each order's working days left are counted from today.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, failure, readFailureKey } from "./api";
+import { useShanghaiDay } from "./clock";
 import type { WorkOrder, WorkOrderChange, WorkOrderState } from "./gen/hotline/v1/work_order_pb.js";
 import type { Key } from "./i18n";
 import { listOrders } from "./useOrder";
@@ -108,6 +110,13 @@ export function useLiveOrders(
   useEffect(() => {
     reload();
   }, []);
+  const day = useShanghaiDay();
+  const today = useRef(day);
+  useEffect(() => {
+    if (today.current === day) return;
+    today.current = day;
+    reload();
+  }, [day]);
 
   return { orders, loaded, error, status, reload, put };
 }

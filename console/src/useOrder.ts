@@ -1,9 +1,13 @@
 // Loading orders and their histories for a screen.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, failure, type Failure } from "./api";
+import { useShanghaiDay } from "./clock";
 import type { WorkOrder, WorkOrderEvent, WorkOrderState } from "./gen/hotline/v1/work_order_pb.js";
 
-/** One order and its history, reloaded on demand (after an action, or when it changed). */
+/**
+ * One order and its history, reloaded on demand (after an action, or when it changed),
+ * and when the day changes (its working days left are counted from today).
+ */
 export function useOrder(id: string) {
   const [order, setOrder] = useState<WorkOrder>();
   const [events, setEvents] = useState<WorkOrderEvent[]>();
@@ -29,14 +33,40 @@ export function useOrder(id: string) {
     reload();
   }, [id]);
 
+  const day = useShanghaiDay();
+  const today = useRef(day);
+  useEffect(() => {
+    if (today.current === day) return;
+    today.current = day;
+    reload();
+  }, [day]);
+
   return { order, events, error, reload };
 }
 
+/**
+ * The history of an order shown in full (a desk row opened to its detail), loaded while
+ * `wanted`, again for each new version of the order.
+ */
+export function useHistory(order: WorkOrder, wanted: boolean): WorkOrderEvent[] | undefined {
+  const [loaded, setLoaded] = useState<{ version: bigint; events: WorkOrderEvent[] }>();
+  useEffect(() => {
+    if (!wanted || loaded?.version === order.version) return;
+    let current = true;
+    api.orders
+      .getWorkOrderHistory({ id: order.id })
+      .then((h) => current && setLoaded({ version: order.version, events: h.events }))
+      .catch(() => {}); // shown as loading; asked again on the order's next change
+    return () => void (current = false);
+  }, [wanted, order.id, order.version]);
+  return loaded?.events;
+}
 const HISTORY_CONCURRENCY = 4;
 
 /**
- * The histories of the orders of a list (for their cards), each loaded once per version
- * of its order, a few at a time.
+ * The histories of the orders of a list, for what only the history says (the note of a
+ * return, the reason of an extension asked), each loaded once per version of its order,
+ * a few at a time. Cards and working days left come with the orders themselves.
  */
 export function useHistories(orders: readonly WorkOrder[]): Map<string, WorkOrderEvent[]> {
   const [histories, setHistories] = useState(new Map<string, WorkOrderEvent[]>());

@@ -20,6 +20,7 @@ on_both_backends!(
     background_sweeper_started_by_serve,
     one_damaged_order_does_not_stop_the_round,
     marks_do_not_make_an_action_stale,
+    working_days_left_and_cards_on_the_order,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,6 +171,188 @@ async fn cards_across_the_spring_festival_and_an_adjusted_saturday(backend: Back
     let o = get(&mut dispatcher, &id).await;
     assert_eq!(o.state, pb::WorkOrderState::InProgress as i32, "reminders never change the state");
     assert!(o.overdue);
+    test.stop().await;
+}
+
+/// An order's cards as the API shows them: kind, when given, and the supervision's
+/// reason.
+fn cards(o: &pb::WorkOrder) -> Vec<(pb::CardKind, DateTime<Utc>, pb::SupervisionReason)> {
+    o.cards
+        .iter()
+        .map(|c| {
+            let at = c.given_at.as_ref().expect("given_at");
+            (c.kind(), DateTime::from_timestamp(at.seconds, at.nanos as u32).expect("instant"), c.reason())
+        })
+        .collect()
+}
+
+/// The orders of a list, by id.
+async fn listed(client: &mut Clients) -> HashMap<String, pb::WorkOrder> {
+    let page = client
+        .orders
+        .list_work_orders(pb::ListWorkOrdersRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    page.work_orders.into_iter().map(|o| (o.id.clone(), o)).collect()
+}
+
+/// `working_days_left` and `cards` on the orders the API gives (GetWorkOrder,
+/// ListWorkOrders, the order of an ActionResponse), as the clock moves across the
+/// Spring Festival, an adjusted working Saturday and plain weekends, and as the sweeper
+/// gives its cards.
+async fn working_days_left_and_cards_on_the_order(backend: Backend) {
+    use pb::CardKind::{Red, Supervision, Yellow};
+    use pb::SupervisionReason::{Overdue, Unspecified};
+    let clock = ManualClock::new(sh("2026-02-13 10:00"));
+    let Some(test) = TestApp::spawn_with_clock(backend, Some(clock.clone())).await else { return };
+    let app = instance(test.db.url(), clock.clone()).await;
+    let mut agent = test.sign_in("agent").await;
+    let mut dispatcher = test.sign_in("dispatcher").await;
+    let mut counsel = test.sign_in("counsel").await;
+    let at = |t: &str| {
+        clock.set(sh(t));
+        sh(t)
+    };
+
+    // Dispatched on Friday 13 February: sign-off is due at the end of the adjusted
+    // working Saturday the 14th, the one working day left.
+    let order = routed_order(&mut agent, "o-days").await;
+    let id = order.id.clone();
+    assert_eq!((order.working_days_left, cards(&order)), (Some(1), vec![]));
+    at("2026-02-14 08:00");
+    let o = get(&mut counsel, &id).await;
+    assert_eq!((o.working_days_left, o.overdue), (Some(0), false), "due today");
+    assert!(o.cards.is_empty(), "no card before the sweeper gives one");
+    assert_eq!(sweep_once(&app, sh("2026-02-14 08:00")).await.unwrap().yellow_cards, 1);
+    let o = get(&mut counsel, &id).await;
+    assert_eq!(cards(&o), [(Yellow, sh("2026-02-14 08:00"), Unspecified)]);
+    assert_eq!(cards(&listed(&mut counsel).await[&id]), cards(&o), "the list shows the same card");
+
+    // Signed off that Saturday: five working days (24 to 27 February and the adjusted
+    // Saturday the 28th) after the holiday block. The sign-off's card no longer stands.
+    at("2026-02-14 12:00");
+    let o = order_of(
+        counsel
+            .orders
+            .sign_off_work_order(pb::SignOffWorkOrderRequest {
+                id: id.clone(),
+                version: o.version,
+                ..Default::default()
+            })
+            .await
+            .expect("sign off"),
+    );
+    assert_eq!(o.current_due, Some(ts(sh("2026-03-01 00:00"))));
+    assert_eq!((o.working_days_left, cards(&o)), (Some(5), vec![]));
+    for (t, left) in [
+        ("2026-02-16 09:00", 5), // a Monday inside the Spring Festival
+        ("2026-02-21 15:00", 5), // a Saturday inside it
+        ("2026-02-24 09:00", 4), // the first working day after it
+        ("2026-02-27 23:59", 1), // Friday: the adjusted Saturday is left
+        ("2026-02-28 00:00", 0), // that Saturday, from its first minute
+    ] {
+        at(t);
+        let o = get(&mut counsel, &id).await;
+        assert_eq!((o.working_days_left, o.overdue), (Some(left), false), "at {t}");
+    }
+    assert_eq!(sweep_once(&app, at("2026-02-28 00:30")).await.unwrap().yellow_cards, 1);
+
+    // Overdue from Sunday 1 March: no working day missed yet until Monday. The red card
+    // and the supervision come with the sweeper; the reply's yellow card stays listed.
+    at("2026-03-01 09:00");
+    let o = get(&mut counsel, &id).await;
+    assert_eq!((o.working_days_left, o.overdue), (Some(0), true));
+    assert_eq!(cards(&o), [(Yellow, sh("2026-02-28 00:30"), Unspecified)]);
+    let r = sweep_once(&app, sh("2026-03-01 09:00")).await.unwrap();
+    assert_eq!((r.red_cards, r.supervisions), (1, 1), "{r:?}");
+    let marked = [
+        (Yellow, sh("2026-02-28 00:30"), Unspecified),
+        (Red, sh("2026-03-01 09:00"), Unspecified),
+        (Supervision, sh("2026-03-01 09:00"), Overdue),
+    ];
+    assert_eq!(cards(&get(&mut counsel, &id).await), marked);
+    at("2026-03-02 09:00");
+    assert_eq!(get(&mut dispatcher, &id).await.working_days_left, Some(-1));
+
+    // Another order, signed off on Thursday 5 March: due at the end of Thursday the
+    // 12th, across a plain weekend; the first one stays overdue across it.
+    at("2026-03-05 09:00");
+    let other = routed_order(&mut agent, "o-days-other").await;
+    let signed = order_of(
+        counsel
+            .orders
+            .sign_off_work_order(pb::SignOffWorkOrderRequest {
+                id: other.id.clone(),
+                version: other.version,
+                ..Default::default()
+            })
+            .await
+            .expect("sign off"),
+    );
+    assert_eq!((signed.current_due, signed.working_days_left), (Some(ts(sh("2026-03-13 00:00"))), Some(5)));
+    for (t, overdue, left) in [
+        ("2026-03-06 17:00", -5, 4),
+        ("2026-03-07 10:00", -5, 4), // the weekend adds nothing, and takes nothing
+        ("2026-03-08 22:00", -5, 4),
+        ("2026-03-09 08:00", -6, 3),
+    ] {
+        at(t);
+        let (o, p) = (get(&mut dispatcher, &id).await, get(&mut counsel, &other.id).await);
+        assert_eq!((o.working_days_left, o.overdue), (Some(overdue), true), "at {t}");
+        assert_eq!((p.working_days_left, p.overdue), (Some(left), false), "at {t}");
+    }
+
+    // One list, each order with its own count and cards.
+    for client in [&mut dispatcher, &mut counsel] {
+        let list = listed(client).await;
+        assert_eq!((list[&id].working_days_left, cards(&list[&id])), (Some(-6), marked.to_vec()));
+        assert_eq!((list[&other.id].working_days_left, cards(&list[&other.id])), (Some(3), vec![]));
+    }
+
+    // The calendar in force counts: a city admin makes Tuesday 10 March a day off.
+    let mut admin = test.sign_in("admin").await;
+    let calendar = admin
+        .time_limits
+        .get_holiday_calendar(pb::GetHolidayCalendarRequest::default())
+        .await
+        .expect("calendar")
+        .into_inner();
+    let mut days = calendar.years.into_iter().find(|y| y.year == 2026).expect("2026").days;
+    days.push(pb::HolidayDay {
+        date: "2026-03-10".into(),
+        kind: pb::DayKind::Holiday as i32,
+        name: "测试假日".into(),
+    });
+    admin
+        .time_limits
+        .set_holiday_year(pb::SetHolidayYearRequest { year: 2026, days })
+        .await
+        .expect("set 2026");
+    assert_eq!(get(&mut counsel, &other.id).await.working_days_left, Some(2));
+
+    // Replied: while the dispatcher reviews it no clock runs and no card stands; the
+    // county's supervision does.
+    let version = get(&mut counsel, &id).await.version;
+    let o = order_of(
+        counsel
+            .orders
+            .reply_work_order(pb::ReplyWorkOrderRequest {
+                id: id.clone(),
+                version,
+                result: Some(pb::HandlingResult {
+                    resolved: true,
+                    notes: "已电话联系并答复".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("reply"),
+    );
+    assert_eq!(o.state, pb::WorkOrderState::ReplyUnderReview as i32);
+    assert_eq!((o.working_days_left, cards(&o)), (None, vec![marked[2]]));
+    assert_eq!(cards(&listed(&mut dispatcher).await[&id]), [marked[2]]);
     test.stop().await;
 }
 

@@ -27,6 +27,11 @@ export default async function counsel(t) {
   const banner = await page.textContent("[data-testid=new-order]");
   t.check(banner?.includes(order.number), `no new-order banner naming ${order.number} (saw: ${banner})`);
   t.check((await page.textContent(row))?.includes("前进村"), "the row does not name the village 前进村");
+  // Sign-off is due by the end of the next working day, whatever today is.
+  t.check(
+    (await page.textContent(`${row} [data-testid=due]`))?.includes("剩 1 个工作日"),
+    "the row does not show 剩 1 个工作日",
+  );
   await t.shot(page, "counsel-inbox.png");
 
   // Open it: the caller's words and the history; sign off.
@@ -37,6 +42,13 @@ export default async function counsel(t) {
   await page.click("[data-testid=sign-off]");
   await page.waitForSelector("[data-testid=open-reply]");
   await page.waitForSelector("[data-testid=history] [data-kind=signed_off]");
+  // The reply limit, in working days as the API counts them.
+  const signed = await agent.orders.getWorkOrder({ id: order.id });
+  const due = await page.textContent(".order-detail [data-testid=due]");
+  t.check(
+    signed.workingDaysLeft !== undefined && due?.includes(`剩 ${signed.workingDaysLeft} 个工作日`),
+    `the order shows "${due}", the API ${signed.workingDaysLeft} working days left`,
+  );
 
   // Reply: the form says which field is wrong, in words beside it.
   await page.click("[data-testid=open-reply]");

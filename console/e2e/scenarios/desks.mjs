@@ -54,7 +54,16 @@ export default async function desks(t) {
     (await callback.textContent(row(order.number)))?.includes("13800138000"),
     "the callback desk does not show the full number",
   );
+  t.check(
+    (await callback.textContent(`${row(order.number)} [data-testid=due]`))?.includes("剩 1 个工作日"),
+    "the callback desk does not show 剩 1 个工作日",
+  );
   await t.shot(callback, "callback.png");
+  // The row's detail reads the history when it is opened.
+  await callback.click(inRow(order.number, "details"));
+  await callback.waitForSelector(`li${row(order.number)} [data-testid=history] [data-kind=reply_passed]`, {
+    timeout: 15_000,
+  });
   await callback.click(inRow(order.number, `rate-${Satisfaction.SATISFIED}`));
   await callback.waitForSelector(row(order.number), { state: "detached" });
 

@@ -2,7 +2,7 @@ import type { ComponentChildren } from "preact";
 import type { WorkOrder, WorkOrderEvent } from "../gen/hotline/v1/work_order_pb.js";
 import { useUnitName, usePersonName } from "../directory";
 import { enumLabel, formatDateTime, formatYuan, useT, type Key, type T } from "../i18n";
-import { cardsOf, date, payload, WorkOrderState } from "../orders";
+import { date, payload, WorkOrderState } from "../orders";
 import { CardBadges, DueText, StateBadge } from "./Badges";
 import { Icon } from "./Icon";
 
@@ -93,7 +93,6 @@ export function OrderDetail({ order, events }: { order: WorkOrder; events: reado
   const township = useUnitName(order.place?.townshipId);
   const assignee = usePersonName(order.target?.assigneeId || undefined);
   const unit = useUnitName(order.target && !order.target.assigneeId ? order.target.unitId : undefined);
-  const cards = cardsOf(order, events);
   const created = date(order.createdAt);
   const result = order.result;
   const contacted = date(result?.contactedAt);
@@ -103,7 +102,7 @@ export function OrderDetail({ order, events }: { order: WorkOrder; events: reado
       <div class="order-head">
         <span class="order-number">{order.number}</span>
         <StateBadge state={order.state} />
-        <CardBadges order={order} cards={cards} />
+        <CardBadges order={order} />
       </div>
       <dl class="facts">
         <Fact label={t("order.village")}>

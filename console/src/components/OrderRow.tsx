@@ -1,4 +1,4 @@
-import type { WorkOrder, WorkOrderEvent } from "../gen/hotline/v1/work_order_pb.js";
+import type { WorkOrder } from "../gen/hotline/v1/work_order_pb.js";
 import { useUnitName } from "../directory";
 import { enumLabel, useT } from "../i18n";
 import { cardsOf } from "../orders";
@@ -8,20 +8,10 @@ import { CardBadges, DueText, StateBadge } from "./Badges";
  * One order in a list: number, state, village, category, time left and cards; a link
  * to the order when `href` is given.
  */
-export function OrderRow({
-  order,
-  events,
-  href,
-  fresh,
-}: {
-  order: WorkOrder;
-  events?: readonly WorkOrderEvent[];
-  href?: string;
-  fresh?: boolean;
-}) {
+export function OrderRow({ order, href, fresh }: { order: WorkOrder; href?: string; fresh?: boolean }) {
   const t = useT();
   const village = useUnitName(order.place?.villageId);
-  const cards = cardsOf(order, events);
+  const cards = cardsOf(order);
   const cls = `order-row${cards.yellow ? " has-yellow" : ""}${cards.red ? " has-red" : ""}${fresh ? " is-new" : ""}`;
   const body = (
     <>
@@ -33,7 +23,7 @@ export function OrderRow({
       <div class="row-bottom">
         <span>{enumLabel(t, "category", order.category)}</span>
         <DueText order={order} />
-        <CardBadges order={order} cards={cards} />
+        <CardBadges order={order} />
       </div>
     </>
   );

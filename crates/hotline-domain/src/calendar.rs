@@ -245,6 +245,21 @@ impl Calendar {
         count
     }
 
+    /// Whole working days from `now` to the deadline `due`: the working days after
+    /// today (the Shanghai date of `now`) up to and including the last day `due` covers
+    /// (a due at 00:00 Shanghai covers the day before, any other instant its own day).
+    ///
+    /// Today never counts, whatever the hour: 0 while the deadline falls today or before
+    /// the next working day begins; 1 when it ends with the next working day; and so on.
+    /// Days off between (weekends, holidays) do not count, adjusted working days do.
+    /// Once `now` is past `due` the count is negative: minus the working days after
+    /// that last day up to and including today, so 0 until the first working day after
+    /// it begins, -1 on that day. At `due` itself (not yet past) it is 0.
+    pub fn working_days_left(&self, now: DateTime<Utc>, due: DateTime<Utc>) -> i64 {
+        let left = self.working_days_between(shanghai_date(now), last_day_of(due));
+        if now > due { left } else { left.max(0) }
+    }
+
     /// When a yellow card is due: one working day before `due`.
     ///
     /// Rule: take the last day the due covers (a due at 00:00 Shanghai covers the day

@@ -1,5 +1,6 @@
 //! The electronic work order (电子工单) and what it carries.
 
+use crate::calendar::Calendar;
 use crate::model::{
     CallbackMethod, CancelReason, Category, Channel, DeadlineKind, ReturnReason, Satisfaction, State,
     Subcategory, Urgency,
@@ -149,5 +150,11 @@ impl WorkOrder {
     /// Overdue: open and past the deadline it is running against.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         matches!(self.current_deadline(), Some((_, due)) if now > due)
+    }
+
+    /// Whole working days from `now` to the deadline the order runs against now, on
+    /// `calendar` ([`Calendar::working_days_left`]); `None` without a current deadline.
+    pub fn working_days_left(&self, now: DateTime<Utc>, calendar: &Calendar) -> Option<i64> {
+        self.current_deadline().map(|(_, due)| calendar.working_days_left(now, due))
     }
 }

@@ -76,6 +76,50 @@ impl Raised {
     }
 }
 
+/// A reminder the sweeper gave an order, and when: what readers of the order see as its
+/// cards and supervision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub reminder: Reminder,
+    pub given_at: DateTime<Utc>,
+}
+
+impl Mark {
+    /// Reads a reminder event back with its time; `None` for every other event.
+    pub fn from_event(kind: EventKind, payload: &serde_json::Value, at: DateTime<Utc>) -> Option<Mark> {
+        Raised::from_event(kind, payload).map(|Raised(reminder)| Mark { reminder, given_at: at })
+    }
+}
+
+impl WorkOrder {
+    /// The marks that stand on the order as it is, out of `given` (the reminders of its
+    /// history, oldest first): the yellow and red cards given for the deadline it runs
+    /// against now, and the county's supervision, once per reason. A card given for an
+    /// earlier deadline (before a sign-off, an extension, an escalation, a redo) no longer
+    /// stands; while a dispatcher reviews a return or a reply no deadline runs and no card
+    /// stands; supervision stands as long as the order is open. An order no longer open
+    /// (closed, cancelled, archived) carries none: its history keeps them.
+    pub fn marks(&self, given: impl IntoIterator<Item = Mark>) -> Vec<Mark> {
+        let mut standing: Vec<Mark> = Vec::new();
+        if !self.state.is_open() {
+            return standing;
+        }
+        let current = self.current_deadline();
+        for mark in given {
+            let stands = match mark.reminder {
+                Reminder::YellowCard { deadline, due } | Reminder::RedCard { deadline, due } => {
+                    current == Some((deadline, due))
+                }
+                Reminder::Supervision { .. } => true,
+            };
+            if stands && !standing.iter().any(|m| m.reminder == mark.reminder) {
+                standing.push(mark);
+            }
+        }
+        standing
+    }
+}
+
 /// The reminders due on `order` at `now` that `history` does not hold yet, in the order
 /// they should be recorded.
 pub fn reminders_due(

@@ -69,6 +69,9 @@ enum_map!(callback_method, callback_method_pb, CallbackMethod, d::CallbackMethod
     Phone <=> Phone, Sms <=> Sms, Visit <=> Visit,
 });
 enum_map!(day_kind, day_kind_pb, DayKind, d::DayKind, { Holiday <=> Holiday, Workday <=> Workday });
+enum_map!(supervision_reason, supervision_reason_pb, SupervisionReason, d::sweep::SupervisionReason, {
+    Overdue <=> Overdue, DissatisfiedTwice <=> DissatisfiedTwice,
+});
 enum_map!(unit_level, unit_level_pb, UnitLevel, d::UnitLevel, {
     City <=> City, County <=> County, Township <=> Township, Village <=> Village,
 });
@@ -229,7 +232,28 @@ fn target_pb(t: &d::Target) -> pb::Target {
     pb::Target { unit_id: t.unit_id.clone(), assignee_id: t.assignee_id.clone().unwrap_or_default() }
 }
 
-pub fn order_pb(o: &d::WorkOrder, view: CallerView, now: DateTime<Utc>) -> pb::WorkOrder {
+/// A sweeper's mark as the API shows it.
+pub fn card_pb(mark: &d::sweep::Mark) -> pb::Card {
+    use d::sweep::Reminder;
+    let (kind, reason) = match mark.reminder {
+        Reminder::YellowCard { .. } => (pb::CardKind::Yellow, 0),
+        Reminder::RedCard { .. } => (pb::CardKind::Red, 0),
+        Reminder::Supervision { reason } => (pb::CardKind::Supervision, supervision_reason_pb(reason)),
+    };
+    pb::Card { kind: kind as i32, given_at: Some(timestamp(mark.given_at)), reason }
+}
+
+/// An order as the API shows it at `now`: the caller as `view` lets the reader see
+/// them, the working days left counted on `calendar`, and `marks`, the sweeper's marks
+/// that stand on it ([`d::WorkOrder::marks`]). Readers go through `crate::orders`,
+/// which reads the marks.
+pub fn order_pb(
+    o: &d::WorkOrder,
+    view: CallerView,
+    now: DateTime<Utc>,
+    calendar: &d::Calendar,
+    marks: &[d::sweep::Mark],
+) -> pb::WorkOrder {
     let dl = &o.deadlines;
     pb::WorkOrder {
         id: o.id.to_string(),
@@ -284,6 +308,10 @@ pub fn order_pb(o: &d::WorkOrder, view: CallerView, now: DateTime<Utc>) -> pb::W
         created_by: o.created_by.to_string(),
         created_at: Some(timestamp(o.created_at)),
         updated_at: Some(timestamp(o.updated_at)),
+        working_days_left: o
+            .working_days_left(now, calendar)
+            .map(|n| i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })),
+        cards: marks.iter().map(card_pb).collect(),
     }
 }
 

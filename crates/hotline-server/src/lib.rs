@@ -21,6 +21,7 @@ pub mod holidays;
 pub mod import;
 pub mod limits;
 pub mod metrics;
+pub mod orders;
 pub mod paging;
 pub mod privacy;
 pub mod queue;

@@ -90,6 +90,10 @@ pub trait Dialect: sqlx::Connection + Send + Sized + 'static {
     /// text does not depend on the list's length; `in (..)` on SQLite.
     fn push_any(q: &mut Sql<Self>, items: Vec<String>, negated: bool);
 
+    /// Like [`Dialect::push_any`], for a uuid column: `= any($n::uuid[])` on
+    /// PostgreSQL, `in (..)` over the hyphenated text SQLite stores.
+    fn push_any_uuid(q: &mut Sql<Self>, ids: &[Uuid]);
+
     /// The microseconds from instant `earlier` to instant `later` (SQL expressions), as
     /// a bigint.
     fn micros_between(later: &str, earlier: &str) -> String;

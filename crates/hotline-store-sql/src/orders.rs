@@ -8,7 +8,7 @@ use crate::records::{
 use crate::{Backend, Dialect, R, Sql, SqlStore, directory, page_cursor};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
+use hotline_domain::{EventDraft, EventKind, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
     OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, SchemaVersions,
@@ -609,6 +609,19 @@ impl<B: Backend> Store for SqlStore<B> {
             // Every order has its creation event: none means no such order.
             return Err(StoreError::not_found("work order", order_id));
         }
+        rows.iter().map(event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(orders = order_ids.len()))]
+    async fn order_marks(&self, order_ids: &[Uuid]) -> Result<Vec<Event>> {
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = EventKind::ALL.iter().filter(|k| k.is_system_mark()).map(|k| k.as_str().to_owned());
+        let mut q = Sql::new("select * from work_order_events where order_id");
+        q.push_any_uuid(order_ids).push(" and kind").push_any(marks.collect());
+        q.push(" order by order_id, seq");
+        let rows = q.fetch_all(&mut *self.read().await?).await?;
         rows.iter().map(event_from_row).collect()
     }
 

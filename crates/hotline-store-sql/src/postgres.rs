@@ -52,6 +52,11 @@ impl Dialect for PgConnection {
         q.push(if negated { " <> all(" } else { " = any(" }).push_bind(Arg::List(items)).push(")");
     }
 
+    fn push_any_uuid(q: &mut Sql<Self>, ids: &[Uuid]) {
+        let ids = ids.iter().map(Uuid::to_string).collect();
+        q.push(" = any(").push_bind(Arg::List(ids)).push("::uuid[])");
+    }
+
     fn micros_between(later: &str, earlier: &str) -> String {
         format!("(extract(epoch from ({later} - {earlier})) * 1000000)::bigint")
     }

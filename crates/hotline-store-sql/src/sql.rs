@@ -61,6 +61,13 @@ impl<C: Dialect> Sql<C> {
         self
     }
 
+    /// Appends a condition that the uuid expression before it is one of `ids` (see
+    /// [`Dialect::push_any_uuid`]).
+    pub fn push_any_uuid(&mut self, ids: &[uuid::Uuid]) -> &mut Self {
+        C::push_any_uuid(self, ids);
+        self
+    }
+
     /// Appends a condition that the expression before it is none of `items`.
     pub fn push_none_of(&mut self, items: Vec<String>) -> &mut Self {
         C::push_any(self, items, true);

@@ -53,6 +53,10 @@ impl Dialect for SqliteConnection {
         q.push(if negated { " not in " } else { " in " }).push_list(items);
     }
 
+    fn push_any_uuid(q: &mut Sql<Self>, ids: &[Uuid]) {
+        q.push(" in ").push_list(ids.iter().copied());
+    }
+
     fn micros_between(later: &str, earlier: &str) -> String {
         format!("({later} - {earlier})")
     }

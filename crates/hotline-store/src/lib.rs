@@ -356,6 +356,10 @@ pub trait Store:
     async fn list_orders(&self, filter: &OrderFilter, page: &PageRequest) -> Result<Page<WorkOrder>>;
     /// The order's whole history, oldest first.
     async fn order_events(&self, order_id: Uuid) -> Result<Vec<Event>>;
+    /// The system marks ([`EventKind::is_system_mark`]: the sweeper's cards and the
+    /// county's supervision) of these orders, in one read, by order and oldest first. An
+    /// unknown id has none.
+    async fn order_marks(&self, order_ids: &[Uuid]) -> Result<Vec<Event>>;
 
     // ---- request ids ---------------------------------------------------------------
 

@@ -14,7 +14,6 @@ import { byUrgency, OPEN_STATES, WorkOrderState } from "../../orders";
 import { href, navigate, useRoute } from "../../router";
 import { useSession } from "../../session";
 import { useLiveOrders } from "../../useLiveOrders";
-import { useHistories } from "../../useOrder";
 import { OrderView } from "./OrderView";
 
 /** Events after which an order awaits the handler's sign-off anew. */
@@ -48,7 +47,6 @@ export default function Inbox() {
   const mine = (o: WorkOrder) => user.role !== Role.COUNSEL || o.target?.assigneeId === user.personId;
   const live = useLiveOrders(OPEN_STATES, { keep: mine, changed: arrived });
   const sorted = useMemo(() => [...live.orders.values()].sort(byUrgency), [live.orders]);
-  const histories = useHistories(sorted);
 
   const opened = route[0] === "order" && route[1] ? route[1] : undefined;
   useEffect(() => {
@@ -127,7 +125,7 @@ export default function Inbox() {
             <ul class="orders" data-testid="inbox">
               {sorted.map((o) => (
                 <li key={o.id}>
-                  <OrderRow order={o} events={histories.get(o.id)} href={href("order", o.id)} fresh={fresh.has(o.id)} />
+                  <OrderRow order={o} href={href("order", o.id)} fresh={fresh.has(o.id)} />
                 </li>
               ))}
             </ul>

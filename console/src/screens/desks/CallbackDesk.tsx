@@ -19,7 +19,6 @@ import { enumLabel, formatYuan, useT, type Key } from "../../i18n";
 import { byDue, WorkOrderState } from "../../orders";
 import { useLiveOrders } from "../../useLiveOrders";
 import { useOrderAction, type ActionProps } from "../../useOrderAction";
-import { useHistories } from "../../useOrder";
 import { DeskRow } from "./DeskRow";
 
 const RATINGS = [Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED, Satisfaction.DISSATISFIED];
@@ -91,7 +90,6 @@ export default function CallbackDesk() {
   const live = useLiveOrders([WorkOrderState.AWAITING_CALLBACK]);
   const [notice, setNotice] = useState<{ tone: "success" | "warn"; text: string }>();
   const rows = useMemo(() => [...live.orders.values()].sort(byDue), [live.orders]);
-  const histories = useHistories(rows);
 
   function done(answer: ActionResponse, what: Key) {
     if (!answer.workOrder) return;
@@ -135,7 +133,6 @@ export default function CallbackDesk() {
               <DeskRow
                 key={o.id}
                 order={o}
-                events={histories.get(o.id)}
                 context={
                   <>
                     <div class="callback-caller">

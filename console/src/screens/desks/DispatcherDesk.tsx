@@ -28,7 +28,11 @@ type Desk = {
   Decision: FunctionComponent<DecisionProps>;
   /** What the decision is about, in a line or two. */
   context: (t: T, order: WorkOrder, events: readonly WorkOrderEvent[] | undefined) => string | undefined;
+  /** Whether `context` reads the orders' histories (else they are read only for a detail opened). */
+  history?: true;
 };
+
+const NONE: WorkOrder[] = [];
 
 const note = (events: readonly WorkOrderEvent[] | undefined, kind: string, field: string) => {
   const value = latest(events, kind) && payload(latest(events, kind)!)[field];
@@ -48,6 +52,7 @@ export const DESKS: Desk[] = [
     label: "desk.returns",
     state: WorkOrderState.RETURN_UNDER_REVIEW,
     Decision: ReturnDecision,
+    history: true,
     context: (t, o, ev) =>
       [
         `${t("order.pendingReturn")}${t("sep.colon")}${enumLabel(t, "returnReason", o.pendingReturnReason)}`,
@@ -61,6 +66,7 @@ export const DESKS: Desk[] = [
     label: "desk.extensions",
     state: WorkOrderState.EXTENSION_UNDER_REVIEW,
     Decision: ExtensionDecision,
+    history: true,
     context: (t, o, ev) =>
       [t("order.pendingExtension", { n: o.pendingExtensionDays }), note(ev, "extension_requested", "reason")]
         .filter(Boolean)
@@ -110,7 +116,7 @@ export default function DispatcherDesk() {
     () => [...live.orders.values()].filter((o) => o.state === desk.state).sort(byDue),
     [live.orders, desk],
   );
-  const histories = useHistories(rows);
+  const histories = useHistories(desk.history ? rows : NONE);
   const counts = useMemo(() => {
     const n = new Map<WorkOrderState, number>();
     for (const o of live.orders.values()) n.set(o.state, (n.get(o.state) ?? 0) + 1);
@@ -164,7 +170,7 @@ export default function DispatcherDesk() {
               events={histories.get(o.id)}
               context={desk.context(t, o, histories.get(o.id))}
             >
-              <desk.Decision key={o.id} order={o} events={histories.get(o.id)} onDone={done} onStale={() => stale(o)} />
+              <desk.Decision key={o.id} order={o} onDone={done} onStale={() => stale(o)} />
             </DeskRow>
           ))}
         </ul>

@@ -7,14 +7,11 @@ import { Button } from "../../components/Button";
 import { CandidatePicker } from "../../components/CandidatePicker";
 import { Field } from "../../components/Field";
 import { usePersonName, useUnitName } from "../../directory";
-import type { ActionResponse, Target, WorkOrder, WorkOrderEvent } from "../../gen/hotline/v1/work_order_pb.js";
+import type { ActionResponse, Target, WorkOrder } from "../../gen/hotline/v1/work_order_pb.js";
 import { useT } from "../../i18n";
 import { useOrderAction, type ActionProps } from "../../useOrderAction";
 
-export type DecisionProps = Pick<ActionProps, "onDone" | "onStale"> & {
-  order: WorkOrder;
-  events?: readonly WorkOrderEvent[];
-};
+export type DecisionProps = Pick<ActionProps, "onDone" | "onStale"> & { order: WorkOrder };
 
 const base = (o: WorkOrder) => ({ id: o.id, version: o.version });
 const text = (v: string) => v.trim();

@@ -6,8 +6,7 @@ import { CardBadges, DueText } from "../../components/Badges";
 import { usePersonName, useUnitName } from "../../directory";
 import type { WorkOrder } from "../../gen/hotline/v1/work_order_pb.js";
 import { enumLabel, useT } from "../../i18n";
-import { cardsOf, date } from "../../orders";
-import { useHistories } from "../../useOrder";
+import { date } from "../../orders";
 import { limited, type Bump } from "./data";
 
 const SHOWN = 30;
@@ -33,7 +32,6 @@ export function Overdue({ bump }: { bump: Bump }) {
   const t = useT();
   const [orders, setOrders] = useState<WorkOrder[]>();
   const [more, setMore] = useState(false);
-  const histories = useHistories(orders ?? []);
 
   useEffect(() => {
     let live = true;
@@ -68,7 +66,7 @@ export function Overdue({ bump }: { bump: Bump }) {
           <li key={o.id} class="overdue-card" data-number={o.number}>
             <div class="overdue-top">
               <strong class="order-number">{o.number}</strong>
-              <CardBadges order={o} cards={cardsOf(o, histories.get(o.id))} />
+              <CardBadges order={o} />
             </div>
             <div class="overdue-mid">
               <Place order={o} /> · {enumLabel(t, "category", o.category)}

@@ -184,3 +184,41 @@ fn a_later_notice_changes_deadlines() {
     // Now the next working day is Mon 4 Jan.
     assert_eq!(cal.add_working_days(sh("2026-12-31 10:00"), 1), utc("2027-01-04T16:00:00Z"));
 }
+
+#[test]
+fn working_days_left_across_weekends_holidays_and_adjusted_days() {
+    let left = |now: &str, due: &str| CALENDAR.working_days_left(sh(now), sh(due));
+    // Due at the end of Thursday 12 March 2026 (a plain week).
+    let due = "2026-03-13 00:00";
+    assert_eq!(left("2026-03-05 09:00", due), 5, "Fri 6, Mon 9 .. Thu 12");
+    assert_eq!(left("2026-03-06 23:59", due), 4, "the time of day does not count");
+    assert_eq!(left("2026-03-07 10:00", due), 4, "Saturday: Mon 9 .. Thu 12");
+    assert_eq!(left("2026-03-08 10:00", due), 4, "Sunday");
+    assert_eq!(left("2026-03-11 00:00", due), 1);
+    assert_eq!(left("2026-03-12 08:00", due), 0, "due today");
+    assert_eq!(left("2026-03-13 00:00", due), 0, "at the deadline itself, not past it");
+    assert_eq!(left("2026-03-13 00:01", due), -1, "overdue on Friday: one working day late");
+    assert_eq!(left("2026-03-14 12:00", due), -1, "Saturday adds nothing");
+    assert_eq!(left("2026-03-16 09:00", due), -2);
+
+    // Due at the end of the adjusted working Saturday 28 February 2026, after the Spring
+    // Festival (15-23 February): the holiday does not count, the Saturday does.
+    let due = "2026-03-01 00:00";
+    assert_eq!(left("2026-02-14 12:00", due), 5, "24, 25, 26, 27 and Saturday 28 February");
+    assert_eq!(left("2026-02-20 12:00", due), 5, "inside the holiday");
+    assert_eq!(left("2026-02-27 12:00", due), 1, "the adjusted Saturday is a working day");
+    assert_eq!(left("2026-02-28 23:59", due), 0);
+    assert_eq!(left("2026-03-01 09:00", due), 0, "overdue on a Sunday: no working day missed yet");
+    assert_eq!(left("2026-03-02 09:00", due), -1);
+
+    // A due within a day (an urgent limit in hours) falling on a day off: nothing left
+    // before it, whatever the day.
+    assert_eq!(left("2026-03-07 08:00", "2026-03-07 10:00"), 0);
+    assert_eq!(left("2026-03-07 11:00", "2026-03-07 10:00"), 0);
+
+    // The order's own count runs against its current deadline.
+    let order = register(Category::Consultation, Urgency::Normal, sh("2026-02-13 10:00"));
+    assert_eq!(order.working_days_left(sh("2026-02-13 10:00"), &CALENDAR), Some(1), "dispatch by Sat 14th");
+    let closed = WorkOrder { state: State::Closed, ..order };
+    assert_eq!(closed.working_days_left(sh("2026-02-13 10:00"), &CALENDAR), None);
+}

@@ -163,3 +163,42 @@ fn sweep_until_covers_every_card_due() {
         }
     }
 }
+
+#[test]
+fn marks_that_stand_are_those_of_the_current_deadline_and_supervision() {
+    use hotline_domain::sweep::Mark;
+    let mut order = dispatched("2026-02-13 09:00", "2026-02-13 10:00");
+    let mut history = Vec::new();
+    let mut given = Vec::new();
+    let mut sweep_at = |order: &mut WorkOrder, now: &str| {
+        for r in sweep(order, &mut history, now) {
+            given.push(Mark { reminder: r, given_at: sh(now) });
+        }
+        given.clone()
+    };
+    let sign_off_due = order.deadlines.sign_off_due.unwrap();
+    let yellow = Reminder::YellowCard { deadline: DeadlineKind::SignOff, due: sign_off_due };
+    let red = Reminder::RedCard { deadline: DeadlineKind::SignOff, due: sign_off_due };
+    let supervision = Reminder::Supervision { reason: SupervisionReason::Overdue };
+    let reminders = |marks: Vec<Mark>| marks.into_iter().map(|m| m.reminder).collect::<Vec<_>>();
+
+    let all = sweep_at(&mut order, "2026-02-14 08:00");
+    assert_eq!(order.marks(all.clone()), vec![Mark { reminder: yellow, given_at: sh("2026-02-14 08:00") }]);
+    let all = sweep_at(&mut order, "2026-02-15 00:01");
+    assert_eq!(reminders(order.marks(all.clone())), vec![yellow, red, supervision]);
+    // A mark given twice (two readers of one history) is listed once.
+    let doubled: Vec<Mark> = all.iter().chain(&all).copied().collect();
+    assert_eq!(order.marks(doubled).len(), 3);
+
+    // Signed off: the sign-off cards no longer stand; the supervision does.
+    let signed = order
+        .apply(&Command::SignOff, &actor(Role::Counsel), &ctx(sh("2026-02-24 09:00")))
+        .expect("sign off")
+        .order;
+    assert_eq!(reminders(signed.marks(all.clone())), vec![supervision]);
+    // While a dispatcher reviews the reply no card stands; closed, nothing does.
+    let replied = WorkOrder { state: State::ReplyUnderReview, ..signed.clone() };
+    assert_eq!(reminders(replied.marks(all.clone())), vec![supervision]);
+    let closed = WorkOrder { state: State::Closed, ..signed };
+    assert!(closed.marks(all).is_empty());
+}

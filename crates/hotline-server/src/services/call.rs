@@ -2,8 +2,9 @@ use crate::access::{call_view, order_view};
 use crate::app::App;
 use crate::authz::actor;
 use crate::authz::{Named, Reach, Scope};
-use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, order_pb, uuid};
+use crate::convert::{self, call_pb, code, instant, optional_yuan, or_default, uuid};
 use crate::error::{ApiResult, respond};
+use crate::orders::orders_pb;
 use crate::privacy::{Seen, record_views};
 use crate::requests::request_key;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
@@ -136,9 +137,10 @@ impl CallSvc {
         let seen = calls.iter().zip(&call_views).map(|(c, v)| Seen::call(c, *v));
         let seen = seen.chain(orders.iter().zip(&order_views).map(|(o, v)| Seen::order(o, *v)));
         record_views(&self.app, actor, "GetCallerHistory", seen).await?;
+        let shown: Vec<_> = orders.iter().zip(order_views).collect();
         Ok(pb::GetCallerHistoryResponse {
             calls: calls.iter().zip(call_views).map(|(c, v)| call_pb(c, v)).collect(),
-            work_orders: orders.iter().zip(order_views).map(|(o, v)| order_pb(o, v, now)).collect(),
+            work_orders: orders_pb(&self.app, &shown, now, &self.app.time_limits.current().calendar).await?,
         })
     }
 }

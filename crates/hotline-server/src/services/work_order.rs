@@ -2,14 +2,17 @@ use crate::access::order_view;
 use crate::app::App;
 use crate::authz::Scope;
 use crate::authz::actor;
-use crate::convert::{self, event_pb, instant, optional_code, or_default, order_pb};
+use crate::convert::{self, event_pb, instant, optional_code, or_default};
 use crate::error::{ApiResult, respond};
+use crate::orders::{order_pb, orders_pb};
 use crate::privacy::{Seen, record_views};
 use crate::requests::{repeat_or, request_key};
+use chrono::{DateTime, Utc};
 use hotline_domain::routing::Matter;
 use hotline_domain::values::{limits, parse_optional_text, parse_text};
 use hotline_domain::{
-    Action, Actor, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target, WorkOrder,
+    Action, Actor, Calendar, CallbackMethod, Command, FieldError, NewOrder, ReturnDecision, State, Target,
+    WorkOrder,
 };
 use hotline_proto::v1::{self as pb, work_order_service_server::WorkOrderService};
 use hotline_store::{Event, OrderFilter, RequestKey, Store, StoreError, TargetStatus, Wrote};
@@ -41,19 +44,20 @@ impl WorkOrderSvc {
         WorkOrderSvc { app }
     }
 
-    /// The response to an action; a full view of the caller in it is recorded, under the
-    /// action's name (e.g. `sign_off`).
+    /// The response to an action, the order shown at `now` on `calendar`; a full view of
+    /// the caller in it is recorded, under the action's name (e.g. `sign_off`).
     async fn action_response(
         &self,
         actor: &Actor,
         action: Action,
-        order: &WorkOrder,
-        event: &Event,
+        (order, event): (&WorkOrder, &Event),
+        now: DateTime<Utc>,
+        calendar: &Calendar,
     ) -> ApiResult<pb::ActionResponse> {
         let view = order_view(actor, order);
         record_views(&self.app, actor, action.as_str(), [Seen::order(order, view)]).await?;
         Ok(pb::ActionResponse {
-            work_order: Some(order_pb(order, view, self.app.now())),
+            work_order: Some(order_pb(&self.app, order, view, now, calendar).await?),
             event: Some(event_pb(event)),
         })
     }
@@ -113,7 +117,9 @@ impl WorkOrderSvc {
                 let event = events.iter().find(|e| e.id == event_id).ok_or_else(|| {
                     StoreError::other(format!("registered event {event_id} of order {order_id} not found"))
                 })?;
-                self.action_response(&scope.actor, cmd.action(), &order, event).await
+                let limits = self.app.time_limits.current();
+                let (actor, action) = (&scope.actor, cmd.action());
+                self.action_response(actor, action, (&order, event), self.app.now(), &limits.calendar).await
             }
             other => Err(StoreError::other(format!("the request id of an action names {other:?}")).into()),
         }
@@ -139,10 +145,11 @@ impl WorkOrderSvc {
         // a mark the sweeper puts on it in between is decided again. A concurrent repeat of
         // this very request that won the race leaves its own event: stale, then answered
         // from the registry by `act`.
+        let limits = self.app.time_limits.current();
         for _ in 0..=MAX_MARK_RACES {
             check_version(&order, version, self.app.store.as_ref()).await?;
             let now = self.app.now();
-            let transition = order.apply(cmd, actor, &self.app.time_limits.current().ctx(now))?;
+            let transition = order.apply(cmd, actor, &limits.ctx(now))?;
             match self
                 .app
                 .store
@@ -151,7 +158,8 @@ impl WorkOrderSvc {
             {
                 Ok(event) => {
                     tracing::info!(order_id = %id, action = %cmd.action(), to = %transition.order.state, "work order changed");
-                    return self.action_response(actor, cmd.action(), &transition.order, &event).await;
+                    let changed = (&transition.order, &event);
+                    return self.action_response(actor, cmd.action(), changed, now, &limits.calendar).await;
                 }
                 Err(StoreError::Stale { .. }) => order = self.app.store.get_order(id).await?,
                 Err(e) => return Err(e.into()),
@@ -175,7 +183,9 @@ impl WorkOrderSvc {
             Wrote::Order(id) => {
                 record_order(id);
                 let order = self.app.store.get_order(id).await?;
-                Ok(order_pb(&order, order_view(&scope.actor, &order), self.app.now()))
+                let view = order_view(&scope.actor, &order);
+                let limits = self.app.time_limits.current();
+                order_pb(&self.app, &order, view, self.app.now(), &limits.calendar).await
             }
             other => Err(StoreError::other(format!("the request id of a creation names {other:?}")).into()),
         }
@@ -280,7 +290,7 @@ impl WorkOrderSvc {
         let (order, _) = recorded.value;
         record_order(order.id);
         tracing::info!(order_id = %order.id, number = %order.number, created = recorded.created, state = %order.state, "work order created");
-        Ok(order_pb(&order, order_view(&actor, &order), now))
+        order_pb(&self.app, &order, order_view(&actor, &order), now, &limits.calendar).await
     }
 
     async fn get(&self, req: Request<pb::GetWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {
@@ -296,7 +306,8 @@ impl WorkOrderSvc {
         let actor = &scope.actor;
         let view = order_view(actor, &order);
         record_views(&self.app, actor, "GetWorkOrder", [Seen::order(&order, view)]).await?;
-        Ok(order_pb(&order, view, self.app.now()))
+        let limits = self.app.time_limits.current();
+        order_pb(&self.app, &order, view, self.app.now(), &limits.calendar).await
     }
 
     async fn list(&self, req: Request<pb::ListWorkOrdersRequest>) -> ApiResult<pb::ListWorkOrdersResponse> {
@@ -336,8 +347,9 @@ impl WorkOrderSvc {
         let views: Vec<_> = result.items.iter().map(|o| order_view(actor, o)).collect();
         let seen = result.items.iter().zip(&views).map(|(o, v)| Seen::order(o, *v));
         record_views(&self.app, actor, "ListWorkOrders", seen).await?;
+        let shown: Vec<_> = result.items.iter().zip(views).collect();
         Ok(pb::ListWorkOrdersResponse {
-            work_orders: result.items.iter().zip(views).map(|(o, v)| order_pb(o, v, now)).collect(),
+            work_orders: orders_pb(&self.app, &shown, now, &self.app.time_limits.current().calendar).await?,
             next_page_token: self.app.tokens.pages.next(actor, r, result.next_cursor),
         })
     }

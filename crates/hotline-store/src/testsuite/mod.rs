@@ -84,6 +84,7 @@ macro_rules! store_tests {
             sweep::sweep_pages_due_orders_by_deadline,
             sweep::sweep_finds_orders_dissatisfied_twice,
             sweep::sweep_lease_is_granted,
+            sweep::sweep_marks_of_many_orders_in_one_read,
         );
         // These take the store shared, for tasks of their own.
         $crate::store_tests!(@shared $setup;

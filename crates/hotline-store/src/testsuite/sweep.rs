@@ -108,3 +108,47 @@ pub async fn sweep_lease_is_granted(store: &dyn Store) {
     let again = store.try_sweep_lease().await.unwrap().expect("given back when released");
     again.release().await;
 }
+
+pub async fn sweep_marks_of_many_orders_in_one_read(store: &dyn Store) {
+    let due = at("2026-12-20T00:00:00Z");
+    let a = order(store, due, State::AwaitingSignOff).await;
+    let b = order(store, due, State::InProgress).await;
+    let c = order(store, due, State::AwaitingSignOff).await;
+    // Each order's events after its dispatch: marks and one lifecycle event between.
+    let append = |o: WorkOrder, kinds: Vec<EventKind>| async move {
+        let mut o = o;
+        let mut seqs = Vec::new();
+        for kind in kinds {
+            let next = moved(&o, o.state, 1);
+            let e = event_for(&o, &next, kind, Uuid::new_v4(), Role::System);
+            let stored = store.save_transition(o.version, &next, &e, None, None).await.expect("save");
+            seqs.push((kind, stored.seq, stored.id));
+            o = next;
+        }
+        seqs
+    };
+    let of_a = append(a.clone(), vec![EventKind::YellowCard, EventKind::Escalated, EventKind::RedCard]).await;
+    let of_b = append(b.clone(), vec![EventKind::Supervised]).await;
+    append(c.clone(), vec![EventKind::Escalated]).await;
+
+    let marks = store.order_marks(&[b.id, a.id, c.id, Uuid::new_v4()]).await.expect("order_marks");
+    assert!(marks.iter().all(|e| e.kind.is_system_mark()), "{marks:?}");
+    let of = |id: Uuid| {
+        marks.iter().filter(|e| e.order_id == id).map(|e| (e.kind, e.seq, e.id)).collect::<Vec<_>>()
+    };
+    assert_eq!(of(a.id), vec![of_a[0], of_a[2]], "oldest first, the escalation left out");
+    assert_eq!(of(b.id), of_b);
+    assert!(of(c.id).is_empty());
+    // Grouped by order.
+    let orders: Vec<Uuid> = marks.iter().map(|e| e.order_id).collect();
+    let mut grouped = orders.clone();
+    grouped.dedup();
+    assert_eq!(grouped.len(), 2, "{orders:?}");
+    // The events come back whole, as the history has them.
+    let history = store.order_events(a.id).await.unwrap();
+    assert_eq!(
+        marks.iter().find(|e| e.order_id == a.id),
+        history.iter().find(|e| e.kind == EventKind::YellowCard)
+    );
+    assert!(store.order_marks(&[]).await.unwrap().is_empty());
+}

@@ -148,6 +148,38 @@ export declare type CallbackRecord = Message<"hotline.v1.CallbackRecord"> & {
 export declare const CallbackRecordSchema: GenMessage<CallbackRecord>;
 
 /**
+ * A mark that stands on an order now (see docs/api.md, "Working days left and cards").
+ *
+ * @generated from message hotline.v1.Card
+ */
+export declare type Card = Message<"hotline.v1.Card"> & {
+  /**
+   * @generated from field: hotline.v1.CardKind kind = 1;
+   */
+  kind: CardKind;
+
+  /**
+   * when the sweeper gave it
+   *
+   * @generated from field: google.protobuf.Timestamp given_at = 2;
+   */
+  givenAt?: Timestamp | undefined;
+
+  /**
+   * set for supervision only
+   *
+   * @generated from field: hotline.v1.SupervisionReason reason = 3;
+   */
+  reason: SupervisionReason;
+};
+
+/**
+ * Describes the message hotline.v1.Card.
+ * Use `create(CardSchema)` to create a new message.
+ */
+export declare const CardSchema: GenMessage<Card>;
+
+/**
  * @generated from message hotline.v1.WorkOrder
  */
 export declare type WorkOrder = Message<"hotline.v1.WorkOrder"> & {
@@ -337,6 +369,24 @@ export declare type WorkOrder = Message<"hotline.v1.WorkOrder"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 35;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Whole working days from now to `current_due` on the holiday calendar in force:
+   * 0 = due today (or before the next working day begins), 1 = by the end of the next
+   * working day; negative once overdue. Unset when `current_due` is. See docs/api.md,
+   * "Working days left and cards".
+   *
+   * @generated from field: optional int32 working_days_left = 36;
+   */
+  workingDaysLeft?: number | undefined;
+
+  /**
+   * The sweeper's marks that stand now: the yellow and red cards of `current_due`, and
+   * the county's supervision; oldest first. None once the order is closed.
+   *
+   * @generated from field: repeated hotline.v1.Card cards = 37;
+   */
+  cards: Card[];
 };
 
 /**
@@ -1455,6 +1505,75 @@ export enum CallbackMethod {
  * Describes the enum hotline.v1.CallbackMethod.
  */
 export declare const CallbackMethodSchema: GenEnum<CallbackMethod>;
+
+/**
+ * A mark the time-limit sweeper puts on an open order: a flag, not a state.
+ *
+ * @generated from enum hotline.v1.CardKind
+ */
+export enum CardKind {
+  /**
+   * @generated from enum value: CARD_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * 黄牌: less than one working day left before the deadline
+   *
+   * @generated from enum value: CARD_KIND_YELLOW = 1;
+   */
+  YELLOW = 1,
+
+  /**
+   * 红牌: the deadline has passed
+   *
+   * @generated from enum value: CARD_KIND_RED = 2;
+   */
+  RED = 2,
+
+  /**
+   * 督办: the county supervises the order
+   *
+   * @generated from enum value: CARD_KIND_SUPERVISION = 3;
+   */
+  SUPERVISION = 3,
+}
+
+/**
+ * Describes the enum hotline.v1.CardKind.
+ */
+export declare const CardKindSchema: GenEnum<CardKind>;
+
+/**
+ * Why the county supervises an order.
+ *
+ * @generated from enum hotline.v1.SupervisionReason
+ */
+export enum SupervisionReason {
+  /**
+   * @generated from enum value: SUPERVISION_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * it went past a deadline
+   *
+   * @generated from enum value: SUPERVISION_REASON_OVERDUE = 1;
+   */
+  OVERDUE = 1,
+
+  /**
+   * its caller was dissatisfied twice
+   *
+   * @generated from enum value: SUPERVISION_REASON_DISSATISFIED_TWICE = 2;
+   */
+  DISSATISFIED_TWICE = 2,
+}
+
+/**
+ * Describes the enum hotline.v1.SupervisionReason.
+ */
+export declare const SupervisionReasonSchema: GenEnum<SupervisionReason>;
 
 /**
  * Electronic work orders (电子工单) and every step of their lifecycle.

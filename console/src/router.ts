@@ -9,8 +9,14 @@ function current(): string[] {
 export function useRoute(): string[] {
   const [route, setRoute] = useState(current);
   useEffect(() => {
-    const update = () => setRoute(current());
+    const update = () =>
+      setRoute((was) => {
+        const now = current();
+        return now.join("/") === was.join("/") ? was : now;
+      });
     window.addEventListener("hashchange", update);
+    // Effects run after the first paint: a change of the hash in between is read now.
+    update();
     return () => window.removeEventListener("hashchange", update);
   }, []);
   return route;

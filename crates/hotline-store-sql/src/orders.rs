@@ -12,8 +12,8 @@ use hotline_domain::{EventDraft, Phone, Place, State, UnitLevel, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Directory, Event, EventSnapshot, ImportSummary, MAX_PAGE_SIZE, OrderCursor,
     OrderFilter, Page, PageRequest, Person, PersonFilter, Recorded, RequestKey, Result, SchemaVersions,
-    Station, Store, StoreError, TargetStatus, Unit, User, Wrote, encode_cursor, order_day, order_number,
-    repeat, repeated_call, repeated_order, username_key,
+    Station, Store, StoreError, TargetStatus, Unit, User, Wrote, WroteColumns, encode_cursor, order_day,
+    order_number, repeat, repeated_call, repeated_order, username_key,
 };
 use uuid::Uuid;
 
@@ -25,17 +25,20 @@ pub(crate) async fn register<C: Dialect>(
     key: &RequestKey,
     wrote: Wrote,
 ) -> Result<()> {
-    let (call_id, order_id, event_id) = wrote.columns();
+    let w = wrote.columns();
     Sql::new(
-        "insert into request_ids (user_id, request_id, fingerprint, call_id, order_id, event_id) \
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into request_ids \
+         (user_id, request_id, fingerprint, call_id, order_id, event_id, ledger_kind, ledger_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(key.user_id)
     .bind(&key.id)
     .bind(keys.request_fingerprint(&key.digest))
-    .bind(call_id)
-    .bind(order_id)
-    .bind(event_id)
+    .bind(w.call_id)
+    .bind(w.order_id)
+    .bind(w.event_id)
+    .bind(w.ledger_kind)
+    .bind(w.ledger_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -539,7 +542,7 @@ impl<B: Backend> Store for SqlStore<B> {
     #[tracing::instrument(skip_all)]
     async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
         let row = Sql::new(
-            "select fingerprint, call_id, order_id, event_id from request_ids \
+            "select fingerprint, call_id, order_id, event_id, ledger_kind, ledger_id from request_ids \
              where user_id = $1 and request_id = $2",
         )
         .bind(key.user_id)
@@ -548,7 +551,13 @@ impl<B: Backend> Store for SqlStore<B> {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let r = R(&row);
-        let wrote = Wrote::from_columns(r.opt("call_id")?, r.opt("order_id")?, r.opt("event_id")?)?;
+        let wrote = Wrote::from_columns(WroteColumns {
+            call_id: r.opt("call_id")?,
+            order_id: r.opt("order_id")?,
+            event_id: r.opt("event_id")?,
+            ledger_kind: r.opt("ledger_kind")?,
+            ledger_id: r.opt("ledger_id")?,
+        })?;
         repeat(&self.keys, key, &r.get::<Vec<u8>>("fingerprint")?, wrote).map(Some)
     }
 

@@ -10,6 +10,8 @@ mod caller;
 pub mod citygen;
 mod directory;
 mod import;
+mod ledger;
+pub mod ledgergen;
 mod numbering;
 mod outbox;
 mod page;
@@ -28,6 +30,7 @@ pub mod testsuite;
 pub use caller::*;
 pub use directory::*;
 pub use import::*;
+pub use ledger::*;
 pub use numbering::*;
 pub use outbox::*;
 pub use page::*;
@@ -230,6 +233,7 @@ pub trait Store:
     + PoolInfo
     + OutboxStore
     + PrivacyStore
+    + LedgerStore
     + Send
     + Sync
     + 'static

@@ -6,11 +6,21 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    let protos: Vec<PathBuf> =
-        ["common", "auth", "directory", "call", "work_order", "routing", "seats", "statistics", "audit"]
-            .iter()
-            .map(|name| root.join(format!("hotline/v1/{name}.proto")))
-            .collect();
+    let protos: Vec<PathBuf> = [
+        "common",
+        "auth",
+        "directory",
+        "call",
+        "work_order",
+        "routing",
+        "seats",
+        "statistics",
+        "audit",
+        "ledger",
+    ]
+    .iter()
+    .map(|name| root.join(format!("hotline/v1/{name}.proto")))
+    .collect();
     let well_known = protoc_bin_vendored::include_path()?;
 
     let mut config = tonic_prost_build::Config::new();

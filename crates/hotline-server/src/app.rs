@@ -50,6 +50,8 @@ pub struct App {
     pub sweeper: Arc<crate::sweeper::Sweeper>,
     /// Rate limits, stream caps, message size and deadlines.
     pub limits: Arc<crate::limits::Limits>,
+    /// The duties of counsel and teams, and the on-site radius.
+    pub ledger: Arc<hotline_domain::ledger::LedgerPolicy>,
 }
 
 impl App {

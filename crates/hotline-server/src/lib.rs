@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod paging;
 pub mod privacy;
 pub mod queue;
+pub mod report;
 pub mod requests;
 pub mod rollup;
 pub mod routing;

@@ -69,6 +69,10 @@ paged!(
     pb::ListUnitsRequest => "hotline.v1.DirectoryService/ListUnits",
     pb::ListPeopleRequest => "hotline.v1.DirectoryService/ListPeople",
     pb::ListCallerDataViewsRequest => "hotline.v1.AuditService/ListCallerDataViews",
+    pb::ListVisitsRequest => "hotline.v1.LedgerService/ListVisits",
+    pb::ListRecordsRequest => "hotline.v1.LedgerService/ListRecords",
+    pb::ListMonthlyReportsRequest => "hotline.v1.LedgerService/ListMonthlyReports",
+    pb::ListMeetingsRequest => "hotline.v1.LedgerService/ListMeetings",
 );
 
 // The watch stream, bound to its `unit_id` (see `services::watch`).

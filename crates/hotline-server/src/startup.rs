@@ -6,8 +6,8 @@ use crate::auth::{Tokens, load_or_create_key};
 use crate::config::{Config, redact_url};
 use crate::metrics::RpcLayer;
 use crate::services::{
-    AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
-    TelephonySvc, WorkOrderSvc,
+    AuditSvc, AuthSvc, CallSvc, DirectorySvc, LedgerSvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc,
+    StatisticsSvc, TelephonySvc, WorkOrderSvc,
 };
 use anyhow::Context;
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
@@ -109,6 +109,7 @@ pub async fn serve(
         QueueServiceServer::<QueueSvc>::NAME,
         StatisticsServiceServer::<StatisticsSvc>::NAME,
         pb::audit_service_server::AuditServiceServer::<AuditSvc>::NAME,
+        pb::ledger_service_server::LedgerServiceServer::<LedgerSvc>::NAME,
     ];
     for name in &services {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
@@ -218,6 +219,10 @@ pub async fn serve(
             pb::audit_service_server::AuditServiceServer::new(AuditSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
         )
+        .add_service(
+            pb::ledger_service_server::LedgerServiceServer::new(LedgerSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
@@ -303,6 +308,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         events: Arc::new(crate::events::Events::new(crate::bus::from_config(config)?)),
         sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweeper.interval_secs)),
         limits: Arc::new(crate::limits::Limits::from_config(config)?),
+        ledger: Arc::new(config.ledger.policy()?),
     })
 }
 

@@ -456,8 +456,8 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
     async fn list_visits(&self, filter: &LedgerFilter, page: &PageRequest) -> Result<Page<Visit>> {
         let mut q = Sql::new("select * from ledger_visits where true");
         push_filter(&mut q, filter, Some("day"), true);
-        if filter.flagged_only {
-            q.push(" and flagged");
+        if let Some(review) = filter.review {
+            q.push(" and review = ").push_bind(review.as_str());
         }
         let key_of = |v: &Visit| (day_text(v.day), v.id);
         page_of(&mut *self.read().await?, q, "day", page, visit_from_row, key_of).await

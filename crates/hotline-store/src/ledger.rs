@@ -137,8 +137,8 @@ pub struct LedgerFilter {
     /// Days (visits, records, meetings), both ends included.
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    /// Visits: flagged ones only.
-    pub flagged_only: bool,
+    /// Visits: those in this state of review.
+    pub review: Option<VisitReview>,
     /// Reports.
     pub month: Option<Month>,
     pub state: Option<ReportState>,

@@ -7,7 +7,7 @@
 //! most 100,000,000,000.00 yuan is far below the half fen `round` forgives.
 
 use crate::orders::register;
-use crate::{Arg, Backend, Dialect, R, ReadRow, Sql, SqlStore, directory::CHUNK, page_cursor};
+use crate::{Arg, Backend, Dialect, R, ReadRow, Sql, SqlStore, page_cursor};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use hotline_domain::ledger::{
@@ -522,10 +522,14 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
     #[tracing::instrument(skip_all, fields(records = records.len()))]
     async fn insert_records(&self, records: &[Record]) -> Result<u64> {
         let rows: Vec<Vec<Arg>> = records.iter().map(record_values::<B::Conn>).collect::<Result<_>>()?;
+        // As many rows a statement as the dialect binds well (on SQLite, 500 rows of 17
+        // values spent two thirds of a generated year's write binding them).
+        let per_statement =
+            (<B::Conn as Dialect>::VALUES_PER_STATEMENT / RECORD_COLUMNS.split(", ").count()).max(1);
         B::write_alone(self, move |c| {
             Box::pin(async move {
                 let mut written = 0;
-                for chunk in rows.chunks(CHUNK) {
+                for chunk in rows.chunks(per_statement) {
                     let mut q = Sql::new(format!("insert into ledger_records ({RECORD_COLUMNS}) "));
                     q.push_rows(chunk.iter().cloned());
                     q.push(" on conflict (id) do nothing");

@@ -6,8 +6,9 @@
 //!
 //! Village functions go to a random village and its counsel; the township kinds of
 //! review, half of the contract reviews and some lectures to a random township's team and
-//! one of its people. Days are spread over the year. The same directory, year and seed
-//! always give the same records (and the same ids, so writing them again adds nothing).
+//! one of its people. Days are spread over the year; the records come in the order of
+//! their ids, which follow their days. The same directory, year and seed always give the
+//! same records (and the same ids, so writing them again adds nothing).
 
 use crate::{Directory, Record};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -182,8 +183,12 @@ pub fn year(dir: &Directory, year: i32, seed: u64, created_by: Uuid) -> Vec<Reco
         let p = &posts[rng.gen_range(0..posts.len())];
         let person = p.people[rng.gen_range(0..p.people.len())].clone();
         let occurred_on = first + Duration::days(rng.gen_range(0..days));
+        let created_at = start_of(occurred_on) + Duration::hours(18);
         out.push(Record {
-            id: uuid::Builder::from_random_bytes(rng.r#gen()).into_uuid(),
+            // Time-ordered (version 7) from the day of entry, so that records written in
+            // order of their day go to the end of the indexes.
+            id: uuid::Builder::from_unix_timestamp_millis(created_at.timestamp_millis() as u64, &rng.r#gen())
+                .into_uuid(),
             person_id: person,
             unit_id: p.unit.clone(),
             duty: p.duty,
@@ -194,7 +199,7 @@ pub fn year(dir: &Directory, year: i32, seed: u64, created_by: Uuid) -> Vec<Reco
             work_order_id: None,
             note: None,
             created_by,
-            created_at: start_of(occurred_on) + Duration::hours(18),
+            created_at,
         });
     };
     let subject = |rng: &mut StdRng| SUBJECTS[rng.gen_range(0..SUBJECTS.len())];
@@ -287,6 +292,7 @@ pub fn year(dir: &Directory, year: i32, seed: u64, created_by: Uuid) -> Vec<Reco
             Detail::ContractReview { title: "合同审查".into(), amount, loss_recovered: loss },
         );
     }
+    out.sort_by_key(|r| r.id);
     out
 }
 

@@ -657,6 +657,9 @@ pub struct Board {
     pub shortfalls: Vec<Shortfall>,
 }
 
+/// Working days counted, and working days with visits awaiting review only.
+type DaySets = (BTreeSet<NaiveDate>, BTreeSet<NaiveDate>);
+
 /// The compliance board of `month` at `now`: every duty holder's figures and every
 /// shortfall (see the module's docs). Rows and shortfalls are in the order of the
 /// inputs' posts (counsel, then teams, then villages; the reports with the counsel).
@@ -672,8 +675,8 @@ pub fn compliance(
     let education_due = policy.education_due_by(month);
     let working = |d: &NaiveDate| month.contains(*d) && calendar.is_working_day(*d);
     // Counted and pending days per (person, township) of village duty, and per team.
-    let mut counsel_days: HashMap<(&str, &str), (BTreeSet<NaiveDate>, BTreeSet<NaiveDate>)> = HashMap::new();
-    let mut team_days: HashMap<&str, (BTreeSet<NaiveDate>, BTreeSet<NaiveDate>)> = HashMap::new();
+    let mut counsel_days: HashMap<(&str, &str), DaySets> = HashMap::new();
+    let mut team_days: HashMap<&str, DaySets> = HashMap::new();
     let villages_of: HashMap<(&str, &str), HashSet<&str>> = inputs
         .counsel
         .iter()
@@ -698,7 +701,7 @@ pub fn compliance(
             slot.1.insert(v.day);
         }
     }
-    let count = |slot: Option<&(BTreeSet<NaiveDate>, BTreeSet<NaiveDate>)>| match slot {
+    let count = |slot: Option<&DaySets>| match slot {
         Some((counted, pending)) => (counted.len() as u32, pending.difference(counted).count() as u32),
         None => (0, 0),
     };
@@ -1167,7 +1170,7 @@ mod tests {
             r(Function::Education, "lecture", 2, 150, 0, 0),
             r(Function::Education, "board", 1, 0, 3, 0),
             r(Function::Education, "letters", 1, 0, 200, 0),
-            r(Function::ContractReview, "contract", 2, 0, 0, 1_234_56),
+            r(Function::ContractReview, "contract", 2, 0, 0, 123_456),
         ];
         let orders = [
             OrderTally { category: Category::Consultation, resolved: false, count: 7 },

@@ -1,5 +1,5 @@
 //! Client request ids: one id names one request of one user, across every RPC that takes
-//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions).
+//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions, the ledger's writes).
 //!
 //! A write made under an id registers it, in its own transaction, with the request's
 //! fingerprint and what the write made. So an id names at most one write, and of two

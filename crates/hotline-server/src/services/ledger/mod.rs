@@ -38,6 +38,8 @@ const CHECK_IN_BACK: Duration = Duration::days(7);
 const LONGEST_VISIT: Duration = Duration::hours(24);
 /// How far back a record may be dated.
 const RECORD_BACK_DAYS: i64 = 400;
+/// The most people one meeting names.
+const MAX_ATTENDEES: usize = 500;
 
 pub struct LedgerSvc {
     app: App,
@@ -413,15 +415,20 @@ impl LedgerSvc {
         let work_order_id = match optional_code("work_order_id", &r.work_order_id)? {
             None => None,
             Some(raw) => {
-                let order = if raw.starts_with("GD") {
-                    scope.not_found(self.app.store.get_order_by_number(&raw).await)
+                let found = if raw.starts_with("GD") {
+                    self.app.store.get_order_by_number(&raw).await
                 } else {
-                    scope.not_found(self.app.store.get_order(convert::uuid("work_order_id", &raw)?).await)
+                    self.app.store.get_order(convert::uuid("work_order_id", &raw)?).await
                 };
-                let order =
-                    order.map_err(|_| ApiError::denied("work_order_id is not an order assigned to you"))?;
+                // A missing order and another's get one answer.
+                let not_yours = || ApiError::denied("work_order_id is not an order assigned to you");
+                let order = match found {
+                    Ok(order) => order,
+                    Err(StoreError::NotFound { .. }) => return Err(not_yours()),
+                    Err(e) => return Err(e.into()),
+                };
                 if order.target.as_ref().and_then(|t| t.assignee_id.as_deref()) != Some(me.as_str()) {
-                    return Err(ApiError::denied("work_order_id is not an order assigned to you"));
+                    return Err(not_yours());
                 }
                 let placed = match post.duty {
                     Duty::Village => order.place.village_id == unit_id,
@@ -789,8 +796,9 @@ impl LedgerSvc {
             if post.duty != Duty::Team {
                 return Err(FieldError::new("township_id", "must be a township").into());
             }
-            if r.attendee_ids.is_empty() {
-                return Err(FieldError::new("attendee_ids", "must name who attended").into());
+            if r.attendee_ids.is_empty() || r.attendee_ids.len() > MAX_ATTENDEES {
+                let msg = format!("must name who attended: 1 to {MAX_ATTENDEES} people");
+                return Err(FieldError::new("attendee_ids", msg).into());
             }
             let built = self.app.routing.current(self.app.store.as_ref()).await?;
             let township = built.index.unit_path(&township_id);

@@ -101,6 +101,7 @@ pub struct Clients {
     pub map: MapServiceClient<Authed>,
     pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
     pub time_limits: pb::time_limit_service_client::TimeLimitServiceClient<Authed>,
+    pub ledger: pb::ledger_service_client::LedgerServiceClient<Authed>,
 }
 
 /// One signed-in user's clients of the queue services.
@@ -171,6 +172,16 @@ impl TestApp {
         let console = Arc::new(console);
         let with_console = |app: &mut hotline_server::App| app.console = console.clone();
         Some(TestApp::spawn_on(db, None, &with_console, configure, None).await)
+    }
+
+    /// Like [`TestApp::spawn_with_clock`], with the configuration changed by `configure`.
+    pub async fn spawn_custom(
+        backend: Backend,
+        clock: Option<Arc<dyn hotline_server::Clock>>,
+        configure: &dyn Fn(&mut Config),
+    ) -> Option<TestApp> {
+        let db = TestDb::create(backend).await?;
+        Some(TestApp::spawn_on(db, clock, &|_| {}, configure, None).await)
     }
 
     /// Like [`TestApp::spawn`], with the configuration changed by `configure` (e.g. a
@@ -366,7 +377,11 @@ impl TestApp {
             routing: RoutingServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             map: MapServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-            time_limits: pb::time_limit_service_client::TimeLimitServiceClient::with_interceptor(ch, bearer),
+            time_limits: pb::time_limit_service_client::TimeLimitServiceClient::with_interceptor(
+                ch.clone(),
+                bearer.clone(),
+            ),
+            ledger: pb::ledger_service_client::LedgerServiceClient::with_interceptor(ch, bearer),
         }
     }
 
@@ -431,8 +446,20 @@ impl TestApp {
 
     /// Row counts of every table, to prove a refused request wrote nothing.
     pub async fn table_counts(&self) -> Vec<(String, i64)> {
-        const TABLES: &[&str] =
-            &["calls", "work_orders", "work_order_events", "request_ids", "users", "units", "people"];
+        const TABLES: &[&str] = &[
+            "calls",
+            "work_orders",
+            "work_order_events",
+            "request_ids",
+            "users",
+            "units",
+            "people",
+            "ledger_visits",
+            "ledger_records",
+            "ledger_nine_ones",
+            "ledger_reports",
+            "ledger_meetings",
+        ];
         let mut out = Vec::new();
         match &self.db {
             TestDb::Sqlite(_, url) | TestDb::Shared(url) if url.starts_with("sqlite:") => {
@@ -524,5 +551,64 @@ pub fn sample_call(request_id: &str) -> pb::RecordCallRequest {
         summary: "邻居盖房占了我家宅基地，想请村里调解".into(),
         amount_in_dispute: "12000.50".into(),
         ..Default::default()
+    }
+}
+
+/// A visit as the ledger stores it, for fixtures written straight to the store (a person
+/// with no account, a visit of another day): checked in at `at`, open, flagged and
+/// awaiting review when `flagged`.
+pub fn visit(
+    person: &str,
+    unit: &str,
+    duty: hotline_domain::ledger::Duty,
+    (township, county): (&str, &str),
+    at: chrono::DateTime<chrono::Utc>,
+    flagged: bool,
+) -> hotline_store::Visit {
+    hotline_store::Visit {
+        id: uuid::Uuid::now_v7(),
+        person_id: person.into(),
+        unit_id: unit.into(),
+        duty,
+        township_id: township.into(),
+        county_id: county.into(),
+        day: hotline_domain::ledger::day_of(at),
+        check_in: hotline_store::Position { at, latitude: 36.35, longitude: 115.88, distance_km: Some(0.5) },
+        check_out: None,
+        flagged,
+        review: flagged.then_some(hotline_domain::ledger::VisitReview::Pending),
+        review_note: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        created_by: uuid::Uuid::nil(),
+        created_at: at,
+    }
+}
+
+/// A submitted monthly report as the ledger stores it (version 1), for fixtures.
+pub fn submitted_report(
+    person: &str,
+    (township, county): (&str, &str),
+    month: hotline_domain::ledger::Month,
+    at: chrono::DateTime<chrono::Utc>,
+) -> hotline_store::MonthlyReport {
+    hotline_store::MonthlyReport {
+        id: uuid::Uuid::now_v7(),
+        person_id: person.into(),
+        township_id: township.into(),
+        county_id: county.into(),
+        month,
+        state: hotline_domain::ledger::ReportState::Submitted,
+        version: 1,
+        figures: Default::default(),
+        note: None,
+        first_submitted_at: at,
+        submitted_at: at,
+        due_at: hotline_domain::ledger::LedgerPolicy::default().report_due(month),
+        reviewed_by: None,
+        reviewed_at: None,
+        return_reason: None,
+        created_by: uuid::Uuid::nil(),
+        updated_at: at,
     }
 }

@@ -105,6 +105,15 @@ struct Fixture {
     order_in: String,
     order_out: String,
     agent2_id: String,
+    /// Open visits of counsel P0001 and lead P0003, a visit awaiting review in their
+    /// township, and one in county 371521.
+    visit_counsel: String,
+    visit_lead: String,
+    visit_pending_in: String,
+    visit_out: String,
+    /// Submitted monthly reports in township 371502101 and in 371521101.
+    report_in: String,
+    report_out: String,
 }
 
 const PHONE_IN: &str = "13800138000";
@@ -136,12 +145,60 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .expect("order out")
         .into_inner();
+    // The ledger's fixtures, written to the store: P0005 (阳谷县) has no account.
+    use hotline_domain::ledger::{Duty, Month, day_of};
+    let now = chrono::Utc::now();
+    let sha = ("371502101", "371502");
+    let yanggu = ("371521101", "371521");
+    let store = &app.store;
+    let mut visits = Vec::new();
+    for v in [
+        hotline_tests::visit(
+            "P0001",
+            "371502101001",
+            Duty::Village,
+            sha,
+            now - chrono::Duration::hours(1),
+            false,
+        ),
+        hotline_tests::visit("P0003", "371502101", Duty::Team, sha, now - chrono::Duration::hours(1), false),
+        hotline_tests::visit(
+            "P0002",
+            "371502101003",
+            Duty::Village,
+            sha,
+            now - chrono::Duration::hours(1),
+            true,
+        ),
+        hotline_tests::visit(
+            "P0005",
+            "371521101001",
+            Duty::Village,
+            yanggu,
+            now - chrono::Duration::hours(1),
+            true,
+        ),
+    ] {
+        visits.push(store.check_in(&v, None).await.expect("visit").value.id.to_string());
+    }
+    let month = Month::of(day_of(now));
+    let report_in = hotline_tests::submitted_report("P0002", sha, month, now);
+    let report_out = hotline_tests::submitted_report("P0005", yanggu, month, now);
+    for r in [&report_in, &report_out] {
+        store.submit_report(r, None, None).await.expect("report");
+    }
     Fixture {
         call_in: call_in.id,
         call_out: call_out.id,
         order_in: order_in.id,
         order_out: order_out.id,
         agent2_id: agent2.user.id,
+        visit_counsel: visits[0].clone(),
+        visit_lead: visits[1].clone(),
+        visit_pending_in: visits[2].clone(),
+        visit_out: visits[3].clone(),
+        report_in: report_in.id.to_string(),
+        report_out: report_out.id.to_string(),
     }
 }
 
@@ -426,6 +483,134 @@ fn bodies(method: &str, f: &Fixture, username: &str) -> (Vec<u8>, Option<Vec<u8>
         "PassOnRedo" => action!(PassOnRedoRequest {}),
         "CancelWorkOrder" => action!(CancelWorkOrderRequest { reason: pb::CancelReason::Duplicate as i32 }),
         "ArchiveWorkOrder" => action!(ArchiveWorkOrderRequest {}),
+        // LedgerService. Writers write at their own township (both demo writers serve
+        // 371502101) and are refused at 371521101.
+        "CheckIn" => {
+            let three_days_ago = chrono::Utc::now() - chrono::Duration::days(3);
+            let mk = |unit: &str| pb::CheckInRequest {
+                unit_id: unit.into(),
+                latitude: 36.35,
+                longitude: 115.88,
+                at: ts(three_days_ago),
+                ..Default::default()
+            };
+            pair(mk("371502101"), mk("371521101"))
+        }
+        "CheckOut" => {
+            let own = if username == "lead" { &f.visit_lead } else { &f.visit_counsel };
+            let mk = |id: &str| pb::CheckOutRequest {
+                visit_id: id.into(),
+                latitude: 36.35,
+                longitude: 115.88,
+                ..Default::default()
+            };
+            pair(mk(own), mk(&f.visit_out))
+        }
+        "ReviewVisit" => {
+            let mk =
+                |id: &str| pb::ReviewVisitRequest { visit_id: id.into(), accept: true, ..Default::default() };
+            pair(mk(&f.visit_pending_in), mk(&f.visit_out))
+        }
+        "ListVisits" => pair(
+            pb::ListVisitsRequest::default(),
+            pb::ListVisitsRequest {
+                counsel_id: "P0005".into(),
+                unit_id: "371521".into(),
+                ..Default::default()
+            },
+        ),
+        "CreateRecord" => {
+            let mk = |unit: &str| pb::CreateRecordRequest {
+                unit_id: unit.into(),
+                detail: Some(pb::create_record_request::Detail::Document(pb::DocumentReviewed {
+                    kind: pb::DocumentKind::MajorDecision as i32,
+                    title: "征地补偿方案".into(),
+                })),
+                ..Default::default()
+            };
+            pair(mk("371502101"), mk("371521101"))
+        }
+        "ListRecords" => pair(
+            pb::ListRecordsRequest::default(),
+            pb::ListRecordsRequest {
+                counsel_id: "P0005".into(),
+                unit_id: "371521".into(),
+                ..Default::default()
+            },
+        ),
+        "SetNineOne" => {
+            let today = hotline_domain::ledger::day_of(chrono::Utc::now());
+            let mk = |village: &str| pb::SetNineOneRequest {
+                village_id: village.into(),
+                year: chrono::Datelike::year(&today),
+                item: pb::NineOne::ContactCard as i32,
+                done_on: today.to_string(),
+                ..Default::default()
+            };
+            pair(mk("371502101001"), mk("371521101001"))
+        }
+        "GetNineOnes" => {
+            let mk = |village: &str| pb::GetNineOnesRequest { village_id: village.into(), year: 2025 };
+            pair(mk("371502101001"), mk("371521101001"))
+        }
+        "SubmitMonthlyReport" => {
+            let month = hotline_domain::ledger::Month::of(hotline_domain::ledger::day_of(chrono::Utc::now()));
+            let mk = |township: &str| pb::SubmitMonthlyReportRequest {
+                township_id: township.into(),
+                month: month.to_string(),
+                ..Default::default()
+            };
+            pair(mk(""), mk("371521101"))
+        }
+        "ReviewMonthlyReport" => {
+            let mk = |id: &str| pb::ReviewMonthlyReportRequest {
+                id: id.into(),
+                version: 1,
+                approve: true,
+                ..Default::default()
+            };
+            pair(mk(&f.report_in), mk(&f.report_out))
+        }
+        "ListMonthlyReports" => pair(
+            pb::ListMonthlyReportsRequest::default(),
+            pb::ListMonthlyReportsRequest {
+                counsel_id: "P0005".into(),
+                unit_id: "371521".into(),
+                ..Default::default()
+            },
+        ),
+        "RecordMeeting" => {
+            let today = hotline_domain::ledger::day_of(chrono::Utc::now());
+            let mk = |township: &str, who: &str| pb::RecordMeetingRequest {
+                township_id: township.into(),
+                held_on: today.to_string(),
+                attendee_ids: vec![who.into()],
+                ..Default::default()
+            };
+            pair(mk("", "P0001"), mk("371521101", "P0005"))
+        }
+        "ListMeetings" => pair(
+            pb::ListMeetingsRequest::default(),
+            pb::ListMeetingsRequest { unit_id: "371521".into(), ..Default::default() },
+        ),
+        "GetComplianceBoard" => {
+            let month = hotline_domain::ledger::Month::of(hotline_domain::ledger::day_of(chrono::Utc::now()));
+            let mk =
+                |unit: &str| pb::GetComplianceBoardRequest { unit_id: unit.into(), month: month.to_string() };
+            pair(mk(""), mk("371521"))
+        }
+        "GetYearReport" => pair(
+            pb::GetYearReportRequest { year: 2025, county_id: String::new() },
+            pb::GetYearReportRequest { year: 2025, county_id: "371521".into() },
+        ),
+        "ExportYearReport" => {
+            let mk = |county: &str| pb::ExportYearReportRequest {
+                year: 2025,
+                county_id: county.into(),
+                format: pb::ReportFormat::Csv as i32,
+            };
+            pair(mk(""), mk("371521"))
+        }
         _ => panic!("{method} has no case in the authorization matrix test; add one"),
     }
 }

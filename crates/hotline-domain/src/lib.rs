@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod error;
 pub mod fund;
 pub mod geo;
+pub mod ledger;
 pub mod lifecycle;
 pub mod model;
 pub mod order;

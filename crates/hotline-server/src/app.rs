@@ -52,6 +52,8 @@ pub struct App {
     pub limits: Arc<crate::limits::Limits>,
     /// The browser console's files, served on the API's listener.
     pub console: Arc<crate::console::Console>,
+    /// The duties of counsel and teams, and the on-site radius.
+    pub ledger: Arc<hotline_domain::ledger::LedgerPolicy>,
 }
 
 impl App {

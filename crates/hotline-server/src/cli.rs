@@ -1,5 +1,6 @@
 //! The `hotline` command line: `serve`, `health`, `user add`, `user deactivate`,
-//! `directory import`, `demo seed`, `caller-keys rotate`, `generate-key`.
+//! `directory import`, `demo seed`, `demo generate`, `report year`, `caller-keys rotate`,
+//! `generate-key`.
 
 use crate::app::truncate_micros;
 use crate::config::{Config, LogFormat};
@@ -52,6 +53,9 @@ pub enum Command {
     /// The keys caller data is sealed with.
     #[command(subcommand)]
     CallerKeys(CallerKeysCommand),
+    /// Reports of the counsel programme.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Ask a running server's gRPC health service whether it is serving: exit status 0
     /// when it answers SERVING, 1 otherwise (for container health checks).
     Health(HealthArgs),
@@ -82,6 +86,27 @@ pub struct HealthArgs {
     /// Seconds to wait for the answer.
     #[arg(long, default_value_t = 3)]
     pub timeout_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The year's report (every figure of the report's table), from the ledger and the
+    /// work orders, as CSV or a spreadsheet (docs/operations.md, "The year's report").
+    Year {
+        /// The year.
+        #[arg(long)]
+        year: i32,
+        /// A county's report; the whole city's when left out.
+        #[arg(long)]
+        county: Option<String>,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::report::Format,
+        /// The file to write (never over an existing one); the report's own name
+        /// (`ledger-<year>-<county or city>.<format>`) in the current directory when left
+        /// out.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,17 +179,25 @@ pub enum DemoCommand {
     /// Load the demo directory and one user per role (password: hotline-demo-1).
     Seed,
     /// Write a whole city's directory (135 townships, 6,405 villages, 1,874 people,
-    /// stations and institutions with coordinates) as a JSON directory file.
+    /// stations and institutions with coordinates) as a JSON directory file. With
+    /// `--import`, import it and write a year of ledger records at the report's scale
+    /// (124,063 services whose figures are exactly the report's).
     Generate {
         /// Where to write it.
         #[arg(long, default_value = "city.json")]
         out: PathBuf,
-        /// The same seed gives the same city.
+        /// The same seed gives the same city (and the same ledger).
         #[arg(long, default_value_t = 12348)]
         seed: u64,
-        /// Also import it into the database.
+        /// Also import it into the database, with a year of the ledger.
         #[arg(long)]
         import: bool,
+        /// The year of the ledger written with `--import`.
+        #[arg(long, default_value_t = 2025)]
+        ledger_year: i32,
+        /// Import the directory only, without the ledger.
+        #[arg(long)]
+        no_ledger: bool,
     },
 }
 
@@ -220,7 +253,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs one command with the configuration settled.
 async fn command(command: Command, config: Config) -> anyhow::Result<()> {
-    if let Command::Demo(DemoCommand::Generate { out, seed, import }) = &command {
+    if let Command::Demo(DemoCommand::Generate { out, seed, import, .. }) = &command {
         let started = std::time::Instant::now();
         let dir = hotline_store::citygen::generate(*seed);
         let json = serde_json::to_string(&dir)?;
@@ -270,9 +303,42 @@ async fn command(command: Command, config: Config) -> anyhow::Result<()> {
             let dir = import::read_file(&file, format)?;
             import_and_report(store.as_ref(), &dir).await
         }
-        Command::Demo(DemoCommand::Generate { out, .. }) => {
+        Command::Demo(DemoCommand::Generate { out, seed, ledger_year, no_ledger, .. }) => {
             let dir = import::read_file(&out, Some(Format::Json))?;
-            import_and_report(store.as_ref(), &dir).await
+            import_and_report(store.as_ref(), &dir).await?;
+            if no_ledger {
+                return Ok(());
+            }
+            let started = std::time::Instant::now();
+            let records =
+                hotline_store::ledgergen::year(&dir, ledger_year, seed, crate::sweeper::SYSTEM_USER_ID);
+            let written = store.insert_records(&records).await?;
+            println!(
+                "wrote {written} ledger records of {ledger_year} ({} generated; the same seed writes the same \
+                 records once) in {:.2?}",
+                records.len(),
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Report(ReportCommand::Year { year, county, format, out }) => {
+            let figures = crate::report::year_figures(store.as_ref(), year, county.as_deref()).await?;
+            let exported = crate::report::export(format, year, county.as_deref(), &figures)?;
+            let path = out.unwrap_or_else(|| PathBuf::from(&exported.file_name));
+            anyhow::ensure!(
+                !path.exists(),
+                "{} exists; the report is never written over a file",
+                path.display()
+            );
+            std::fs::write(&path, &exported.content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "wrote the {year} report of {} to {} ({} services)",
+                county.as_deref().unwrap_or("the city"),
+                path.display(),
+                figures.services
+            );
+            Ok(())
         }
         Command::Health(_) | Command::GenerateKey { .. } | Command::Backup { .. } => {
             unreachable!("answered before the store opens")

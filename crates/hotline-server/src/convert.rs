@@ -28,6 +28,8 @@ macro_rules! enum_map {
     };
 }
 
+pub(crate) use enum_map;
+
 enum_map!(category, category_pb, Category, d::Category, {
     Consultation <=> Consultation, LegalAid <=> LegalAid, Mediation <=> Mediation,
     LegalEducation <=> LegalEducation,
@@ -136,6 +138,18 @@ pub fn instant(field: &str, t: &prost_types::Timestamp) -> Result<DateTime<Utc>,
         return Err(FieldError::new(field, "is before the year 2000"));
     }
     Ok(at)
+}
+
+/// A point on the earth in degrees, from the request's `latitude` and `longitude`:
+/// -90 to 90 and -180 to 180.
+pub fn coordinates(latitude: f64, longitude: f64) -> Result<(f64, f64), FieldError> {
+    if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
+        return Err(FieldError::new("latitude", "must be -90 to 90"));
+    }
+    if !longitude.is_finite() || !(-180.0..=180.0).contains(&longitude) {
+        return Err(FieldError::new("longitude", "must be -180 to 180"));
+    }
+    Ok((latitude, longitude))
 }
 
 pub fn page(p: Option<&pb::PageRequest>) -> Result<PageRequest, FieldError> {

@@ -25,6 +25,7 @@ pub mod orders;
 pub mod paging;
 pub mod privacy;
 pub mod queue;
+pub mod report;
 pub mod requests;
 pub mod rollup;
 pub mod routing;

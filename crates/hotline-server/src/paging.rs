@@ -70,6 +70,10 @@ paged!(
     pb::ListPeopleRequest => "hotline.v1.DirectoryService/ListPeople",
     pb::ListCallerDataViewsRequest => "hotline.v1.AuditService/ListCallerDataViews",
     pb::ListUsersRequest => "hotline.v1.AuthService/ListUsers",
+    pb::ListVisitsRequest => "hotline.v1.LedgerService/ListVisits",
+    pb::ListRecordsRequest => "hotline.v1.LedgerService/ListRecords",
+    pb::ListMonthlyReportsRequest => "hotline.v1.LedgerService/ListMonthlyReports",
+    pb::ListMeetingsRequest => "hotline.v1.LedgerService/ListMeetings",
 );
 
 // The watch stream, bound to its `unit_id` (see `services::watch`).

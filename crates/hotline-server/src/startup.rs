@@ -6,8 +6,8 @@ use crate::auth::{Tokens, load_or_create_key};
 use crate::config::{Config, redact_url};
 use crate::metrics::RpcLayer;
 use crate::services::{
-    AuditSvc, AuthSvc, CallSvc, DirectorySvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc,
-    TelephonySvc, TimeLimitSvc, WorkOrderSvc,
+    AuditSvc, AuthSvc, CallSvc, DirectorySvc, LedgerSvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc,
+    StatisticsSvc, TelephonySvc, TimeLimitSvc, WorkOrderSvc,
 };
 use anyhow::Context;
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
@@ -110,6 +110,7 @@ pub async fn serve(
         StatisticsServiceServer::<StatisticsSvc>::NAME,
         pb::audit_service_server::AuditServiceServer::<AuditSvc>::NAME,
         pb::time_limit_service_server::TimeLimitServiceServer::<TimeLimitSvc>::NAME,
+        pb::ledger_service_server::LedgerServiceServer::<LedgerSvc>::NAME,
     ];
     for name in &services {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
@@ -228,6 +229,10 @@ pub async fn serve(
             pb::time_limit_service_server::TimeLimitServiceServer::new(TimeLimitSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
         )
+        .add_service(
+            pb::ledger_service_server::LedgerServiceServer::new(LedgerSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
@@ -319,6 +324,7 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         sweeper: Arc::new(crate::sweeper::Sweeper::new(config.sweeper.interval_secs)),
         limits: Arc::new(crate::limits::Limits::from_config(config)?),
         console: Arc::new(crate::console::Console::embedded()),
+        ledger: Arc::new(config.ledger.policy()?),
     })
 }
 

@@ -114,6 +114,12 @@ pub trait Dialect: sqlx::Connection + Send + Sized + 'static {
 
     /// Like [`Dialect::FOR_UPDATE`], passing over rows another transaction holds.
     const FOR_UPDATE_SKIP_LOCKED: &'static str;
+
+    /// About how many values one statement of a bulk write should bind. SQLite looks
+    /// each parameter up by name in a list as long as the statement's parameters, so
+    /// binding n values costs n² steps: a few hundred a statement keep that small, where
+    /// PostgreSQL is better served by fewer, larger statements (fewer round trips).
+    const VALUES_PER_STATEMENT: usize;
 }
 
 /// Reads one column of a row: `None` for NULL, an error naming the column for a value

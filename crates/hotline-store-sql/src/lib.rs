@@ -14,6 +14,7 @@
 
 mod dialect;
 mod directory;
+mod ledger;
 mod orders;
 mod outbox;
 mod privacy;

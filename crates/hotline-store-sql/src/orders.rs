@@ -28,8 +28,8 @@ pub(crate) async fn register<C: Dialect>(
     let c = wrote.columns();
     Sql::new(
         "insert into request_ids \
-         (user_id, request_id, fingerprint, call_id, order_id, event_id, created_user_id) \
-         values ($1, $2, $3, $4, $5, $6, $7)",
+         (user_id, request_id, fingerprint, call_id, order_id, event_id, created_user_id, ledger_kind, ledger_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(key.user_id)
     .bind(&key.id)
@@ -38,6 +38,8 @@ pub(crate) async fn register<C: Dialect>(
     .bind(c.order_id)
     .bind(c.event_id)
     .bind(c.created_user_id)
+    .bind(c.ledger_kind)
+    .bind(c.ledger_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -628,7 +630,7 @@ impl<B: Backend> Store for SqlStore<B> {
     #[tracing::instrument(skip_all)]
     async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
         let row = Sql::new(
-            "select fingerprint, call_id, order_id, event_id, created_user_id from request_ids \
+            "select fingerprint, call_id, order_id, event_id, created_user_id, ledger_kind, ledger_id from request_ids \
              where user_id = $1 and request_id = $2",
         )
         .bind(key.user_id)
@@ -642,6 +644,8 @@ impl<B: Backend> Store for SqlStore<B> {
             order_id: r.opt("order_id")?,
             event_id: r.opt("event_id")?,
             created_user_id: r.opt("created_user_id")?,
+            ledger_kind: r.opt("ledger_kind")?,
+            ledger_id: r.opt("ledger_id")?,
         })?;
         repeat(&self.keys, key, &r.get::<Vec<u8>>("fingerprint")?, wrote).map(Some)
     }

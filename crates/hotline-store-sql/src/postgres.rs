@@ -76,6 +76,7 @@ impl Dialect for PgConnection {
 
     const FOR_UPDATE: &'static str = " for update";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = " for update skip locked";
+    const VALUES_PER_STATEMENT: usize = 10_000;
 }
 
 fn value<'r, T>(row: &'r PgRow, col: &str) -> Result<Option<T>>

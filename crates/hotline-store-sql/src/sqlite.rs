@@ -77,6 +77,7 @@ impl Dialect for SqliteConnection {
 
     const FOR_UPDATE: &'static str = "";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
+    const VALUES_PER_STATEMENT: usize = 400;
 }
 
 fn value<'r, T>(row: &'r SqliteRow, col: &str) -> Result<Option<T>>

@@ -10,6 +10,8 @@ mod caller;
 pub mod citygen;
 mod directory;
 mod import;
+mod ledger;
+pub mod ledgergen;
 mod numbering;
 mod outbox;
 mod page;
@@ -29,6 +31,7 @@ mod time_limits;
 pub use caller::*;
 pub use directory::*;
 pub use import::*;
+pub use ledger::*;
 pub use numbering::*;
 pub use outbox::*;
 pub use page::*;
@@ -240,6 +243,7 @@ pub trait Store:
     + OutboxStore
     + PrivacyStore
     + TimeLimitStore
+    + LedgerStore
     + Send
     + Sync
     + 'static

@@ -1,5 +1,6 @@
 //! Client request ids: one id names one request of one user, across every RPC that takes
-//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions, `CreateUser`).
+//! one (`RecordCall`, `CreateWorkOrder`, the work-order actions, `CreateUser`, the
+//! ledger's writes).
 //!
 //! A write made under an id registers it, in its own transaction, with the request's
 //! fingerprint and what the write made. So an id names at most one write, and of two
@@ -49,38 +50,85 @@ pub enum Wrote {
     Action { order_id: Uuid, event_id: i64 },
     /// A new user (`CreateUser`).
     User(Uuid),
+    /// A write to the duty ledger: what it wrote, or changed.
+    Ledger { kind: LedgerWrite, id: Uuid },
+}
+
+/// What a write to the ledger wrote (see [`crate::LedgerStore`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerWrite {
+    Visit,
+    Record,
+    NineOne,
+    Report,
+    Meeting,
+}
+
+impl LedgerWrite {
+    pub const ALL: [LedgerWrite; 5] = [
+        LedgerWrite::Visit,
+        LedgerWrite::Record,
+        LedgerWrite::NineOne,
+        LedgerWrite::Report,
+        LedgerWrite::Meeting,
+    ];
+
+    /// The name in the registry's `ledger_kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerWrite::Visit => "visit",
+            LedgerWrite::Record => "record",
+            LedgerWrite::NineOne => "nine_one",
+            LedgerWrite::Report => "report",
+            LedgerWrite::Meeting => "meeting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LedgerWrite> {
+        LedgerWrite::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// The registry's columns of what a request wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WroteColumns {
     pub call_id: Option<Uuid>,
     pub order_id: Option<Uuid>,
     pub event_id: Option<i64>,
     pub created_user_id: Option<Uuid>,
+    pub ledger_kind: Option<String>,
+    pub ledger_id: Option<Uuid>,
 }
 
 impl Wrote {
     /// The registry's columns.
     pub fn columns(self) -> WroteColumns {
-        let none = WroteColumns::default();
         match self {
-            Wrote::Call(id) => WroteColumns { call_id: Some(id), ..none },
-            Wrote::Order(id) => WroteColumns { order_id: Some(id), ..none },
+            Wrote::Call(id) => WroteColumns { call_id: Some(id), ..Default::default() },
+            Wrote::Order(id) => WroteColumns { order_id: Some(id), ..Default::default() },
             Wrote::Action { order_id, event_id } => {
-                WroteColumns { order_id: Some(order_id), event_id: Some(event_id), ..none }
+                WroteColumns { order_id: Some(order_id), event_id: Some(event_id), ..Default::default() }
             }
-            Wrote::User(id) => WroteColumns { created_user_id: Some(id), ..none },
+            Wrote::User(id) => WroteColumns { created_user_id: Some(id), ..Default::default() },
+            Wrote::Ledger { kind, id } => WroteColumns {
+                ledger_kind: Some(kind.as_str().to_owned()),
+                ledger_id: Some(id),
+                ..Default::default()
+            },
         }
     }
 
     /// From the registry's columns.
     pub fn from_columns(c: WroteColumns) -> Result<Wrote> {
-        match (c.call_id, c.order_id, c.event_id, c.created_user_id) {
-            (Some(id), None, None, None) => Ok(Wrote::Call(id)),
-            (None, Some(id), None, None) => Ok(Wrote::Order(id)),
-            (None, Some(order_id), Some(event_id), None) => Ok(Wrote::Action { order_id, event_id }),
-            (None, None, None, Some(id)) => Ok(Wrote::User(id)),
+        let ledger = c.ledger_kind.as_deref().and_then(LedgerWrite::parse);
+        match (c.call_id, c.order_id, c.event_id, c.created_user_id, ledger, c.ledger_id) {
+            (Some(id), None, None, None, None, None) => Ok(Wrote::Call(id)),
+            (None, Some(id), None, None, None, None) => Ok(Wrote::Order(id)),
+            (None, Some(order_id), Some(event_id), None, None, None) => {
+                Ok(Wrote::Action { order_id, event_id })
+            }
+            (None, None, None, Some(id), None, None) => Ok(Wrote::User(id)),
+            (None, None, None, None, Some(kind), Some(id)) => Ok(Wrote::Ledger { kind, id }),
             _ => Err(StoreError::other(format!("a registered request id names {c:?}"))),
         }
     }

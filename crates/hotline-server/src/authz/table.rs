@@ -88,6 +88,14 @@ const HANDLERS: &[(Role, Reach)] = &[(COUNSEL, Own), (LEAD, Township)];
 /// Changing a person's availability.
 const AVAILABILITY_KEEPERS: &[(Role, Reach)] = &[(LEAD, Township), (CM, County), (ADMIN, City)];
 const TELEPHONY: &[(Role, Reach)] = &[(CTI, City)];
+/// Writing one's own ledger: a counsel, and a station lead on their team's township.
+const LEDGER_WRITERS: &[(Role, Reach)] = &[(COUNSEL, Own), (LEAD, Own)];
+/// Reading the ledger: a counsel their own, the others within their unit.
+const LEDGER_READERS: &[(Role, Reach)] = &[(COUNSEL, Own), (LEAD, Township), (CM, County), (ADMIN, City)];
+/// What managers read of the ledger: townships, counties, the city.
+const LEDGER_MANAGERS: &[(Role, Reach)] = &[(LEAD, Township), (CM, County), (ADMIN, City)];
+/// The year's report: of a county, or of the city.
+const YEAR_REPORT_READERS: &[(Role, Reach)] = &[(CM, County), (ADMIN, City)];
 
 /// The `WatchWorkOrders` stream of `WorkOrderService`.
 pub const WATCH_WORK_ORDERS: &str = "/hotline.v1.WorkOrderService/WatchWorkOrders";
@@ -215,6 +223,23 @@ pub static TABLE: &[Rule] = &[
         Action::Archive,
         &[(D, City), (ADMIN, City)],
     ),
+    // LedgerService
+    Rule::new("/hotline.v1.LedgerService/CheckIn", LEDGER_WRITERS),
+    Rule::new("/hotline.v1.LedgerService/CheckOut", LEDGER_WRITERS),
+    Rule::new("/hotline.v1.LedgerService/ReviewVisit", &[(LEAD, Township), (CM, County)]),
+    Rule::new("/hotline.v1.LedgerService/ListVisits", LEDGER_READERS),
+    Rule::new("/hotline.v1.LedgerService/CreateRecord", LEDGER_WRITERS),
+    Rule::new("/hotline.v1.LedgerService/ListRecords", LEDGER_READERS),
+    Rule::new("/hotline.v1.LedgerService/SetNineOne", &[(COUNSEL, Own)]),
+    Rule::new("/hotline.v1.LedgerService/GetNineOnes", LEDGER_READERS),
+    Rule::new("/hotline.v1.LedgerService/SubmitMonthlyReport", &[(COUNSEL, Own)]),
+    Rule::new("/hotline.v1.LedgerService/ReviewMonthlyReport", &[(LEAD, Township)]),
+    Rule::new("/hotline.v1.LedgerService/ListMonthlyReports", LEDGER_READERS),
+    Rule::new("/hotline.v1.LedgerService/RecordMeeting", &[(LEAD, Township)]),
+    Rule::new("/hotline.v1.LedgerService/ListMeetings", LEDGER_MANAGERS),
+    Rule::new("/hotline.v1.LedgerService/GetComplianceBoard", LEDGER_MANAGERS),
+    Rule::new("/hotline.v1.LedgerService/GetYearReport", YEAR_REPORT_READERS),
+    Rule::new("/hotline.v1.LedgerService/ExportYearReport", YEAR_REPORT_READERS),
 ];
 
 /// The row of a method path, if the table has one.

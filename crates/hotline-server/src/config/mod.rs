@@ -1,5 +1,5 @@
 //! Layered configuration in sections (`[listen]`, `[database]`, `[tls]`, `[log]`,
-//! `[limits]`, `[auth]`, `[keys]`, `[redis]`, `[sweeper]`, `[policy]`, `[telemetry]`,
+//! `[limits]`, `[auth]`, `[keys]`, `[redis]`, `[sweeper]`, `[policy]`, `[ledger]`, `[telemetry]`,
 //! `[demo]`): built-in
 //! defaults, then a TOML file (`--config` / `HOTLINE_CONFIG`), then `HOTLINE_*`
 //! environment variables, then command-line flags. A file naming a setting by its flat
@@ -30,6 +30,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub sweeper: SweeperConfig,
     pub policy: PolicyConfig,
+    pub ledger: LedgerConfig,
     pub telemetry: TelemetryConfig,
     pub demo: DemoConfig,
 }
@@ -334,6 +335,49 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig { sla_file: None, routing_file: None, calendar_files: Vec::new(), wrap_up_max_secs: 60 }
+    }
+}
+
+/// `[ledger]`: the duties of village counsel and township teams, and how on-site days
+/// are checked (see docs/architecture.md, "The duty ledger").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// A check-in or check-out farther than this many kilometres from the village's (or
+    /// township's) position is flagged for review (not refused).
+    pub on_site_radius_km: f64,
+    /// On-site working days a month required of each village counsel (in their villages
+    /// of a township) and of each township team.
+    pub min_on_site_days: u32,
+    /// Legal-education events a year required of each village and each township team.
+    pub min_education_events: u32,
+    /// A month's report is due by the end of this day (1 to 28) of the next month.
+    pub report_due_day: u32,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        let p = hotline_domain::ledger::LedgerPolicy::default();
+        LedgerConfig {
+            on_site_radius_km: p.radius_km,
+            min_on_site_days: p.min_on_site_days,
+            min_education_events: p.min_education_events,
+            report_due_day: p.report_due_day,
+        }
+    }
+}
+
+impl LedgerConfig {
+    /// The policy, checked.
+    pub fn policy(&self) -> anyhow::Result<hotline_domain::ledger::LedgerPolicy> {
+        let p = hotline_domain::ledger::LedgerPolicy {
+            radius_km: self.on_site_radius_km,
+            min_on_site_days: self.min_on_site_days,
+            min_education_events: self.min_education_events,
+            report_due_day: self.report_due_day,
+        };
+        p.check().map_err(|e| anyhow::anyhow!("[ledger] {e}"))?;
+        Ok(p)
     }
 }
 

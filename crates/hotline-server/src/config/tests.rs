@@ -321,6 +321,23 @@ fn the_example_file_loads_and_its_commented_lines_show_the_defaults() {
         (all.policy.calendar_files, all.policy.wrap_up_max_secs),
         (d.policy.calendar_files, d.policy.wrap_up_max_secs)
     );
+    assert_eq!(format!("{:?}", all.ledger), format!("{:?}", d.ledger));
+}
+
+#[test]
+fn the_ledger_section_sets_the_duties_and_refuses_impossible_ones() {
+    let d = Config::default();
+    let p = d.ledger.policy().unwrap();
+    assert_eq!((p.radius_km, p.min_on_site_days, p.min_education_events, p.report_due_day), (3.0, 4, 2, 5));
+    let file = File::new("[ledger]\non_site_radius_km = 1.5\nreport_due_day = 10\n");
+    let c = load(Some(&file.0), &[("HOTLINE_LEDGER__MIN_ON_SITE_DAYS", "6")]).unwrap();
+    let p = c.ledger.policy().unwrap();
+    assert_eq!((p.radius_km, p.min_on_site_days, p.report_due_day), (1.5, 6, 10));
+    let file = File::new("[ledger]\nreport_due_day = 31\n");
+    let err = load(Some(&file.0), &[]).unwrap().ledger.policy().unwrap_err();
+    assert!(err.to_string().contains("report_due_day"), "{err}");
+    let err = load(None, &[("HOTLINE_LEDGER__RADIUS", "2")]).unwrap_err();
+    assert!(err.contains("ledger.radius"), "{err}");
 }
 
 #[test]

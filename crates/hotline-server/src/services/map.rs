@@ -83,12 +83,7 @@ impl MapSvc {
         req: Request<pb::FindNearbyInstitutionsRequest>,
     ) -> ApiResult<pb::FindNearbyInstitutionsResponse> {
         let r = req.get_ref();
-        if !r.latitude.is_finite() || !(-90.0..=90.0).contains(&r.latitude) {
-            return Err(FieldError::new("latitude", "must be -90 to 90").into());
-        }
-        if !r.longitude.is_finite() || !(-180.0..=180.0).contains(&r.longitude) {
-            return Err(FieldError::new("longitude", "must be -180 to 180").into());
-        }
+        crate::convert::coordinates(r.latitude, r.longitude)?;
         let (radius, kinds, limit) = search(r.radius_km, &r.kinds, r.limit)?;
         self.find(r.latitude, r.longitude, radius, &kinds, limit).await
     }

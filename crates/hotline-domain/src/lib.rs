@@ -10,6 +10,7 @@ pub mod geo;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+pub mod programme;
 pub mod queue;
 pub mod routing;
 pub mod sla;

@@ -17,6 +17,7 @@ mod directory;
 mod orders;
 mod outbox;
 mod privacy;
+mod programme;
 mod queue;
 mod records;
 mod routing;

@@ -49,6 +49,8 @@ pub enum Wrote {
     Action { order_id: Uuid, event_id: i64 },
     /// A new user (`CreateUser`).
     User(Uuid),
+    /// A payment from the fund (`PayCounsel`).
+    Payment(Uuid),
 }
 
 /// The registry's columns of what a request wrote.
@@ -58,6 +60,7 @@ pub struct WroteColumns {
     pub order_id: Option<Uuid>,
     pub event_id: Option<i64>,
     pub created_user_id: Option<Uuid>,
+    pub payment_id: Option<Uuid>,
 }
 
 impl Wrote {
@@ -71,16 +74,18 @@ impl Wrote {
                 WroteColumns { order_id: Some(order_id), event_id: Some(event_id), ..none }
             }
             Wrote::User(id) => WroteColumns { created_user_id: Some(id), ..none },
+            Wrote::Payment(id) => WroteColumns { payment_id: Some(id), ..none },
         }
     }
 
     /// From the registry's columns.
     pub fn from_columns(c: WroteColumns) -> Result<Wrote> {
-        match (c.call_id, c.order_id, c.event_id, c.created_user_id) {
-            (Some(id), None, None, None) => Ok(Wrote::Call(id)),
-            (None, Some(id), None, None) => Ok(Wrote::Order(id)),
-            (None, Some(order_id), Some(event_id), None) => Ok(Wrote::Action { order_id, event_id }),
-            (None, None, None, Some(id)) => Ok(Wrote::User(id)),
+        match (c.call_id, c.order_id, c.event_id, c.created_user_id, c.payment_id) {
+            (Some(id), None, None, None, None) => Ok(Wrote::Call(id)),
+            (None, Some(id), None, None, None) => Ok(Wrote::Order(id)),
+            (None, Some(order_id), Some(event_id), None, None) => Ok(Wrote::Action { order_id, event_id }),
+            (None, None, None, Some(id), None) => Ok(Wrote::User(id)),
+            (None, None, None, None, Some(id)) => Ok(Wrote::Payment(id)),
             _ => Err(StoreError::other(format!("a registered request id names {c:?}"))),
         }
     }

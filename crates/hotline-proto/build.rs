@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "statistics",
         "audit",
         "time_limits",
+        "programme",
     ]
     .iter()
     .map(|name| root.join(format!("hotline/v1/{name}.proto")))

@@ -52,6 +52,10 @@ pub struct App {
     pub limits: Arc<crate::limits::Limits>,
     /// The browser console's files, served on the API's listener.
     pub console: Arc<crate::console::Console>,
+    /// The programme policy in force (fund rates, board text).
+    pub programme: Arc<crate::programme::Programme>,
+    /// Where the assessment's ledger compliance comes from.
+    pub compliance: Arc<dyn crate::programme::Compliance>,
 }
 
 impl App {

@@ -113,6 +113,7 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Directory> {
                 villages: Vec::new(),
                 active: true,
                 capacity: 30,
+                photo_ref: None,
             });
             person.villages.push(r.village_id.clone());
         }

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod metrics;
 pub mod paging;
 pub mod privacy;
+pub mod programme;
 pub mod queue;
 pub mod requests;
 pub mod rollup;

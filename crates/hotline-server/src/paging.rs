@@ -70,6 +70,9 @@ paged!(
     pb::ListPeopleRequest => "hotline.v1.DirectoryService/ListPeople",
     pb::ListCallerDataViewsRequest => "hotline.v1.AuditService/ListCallerDataViews",
     pb::ListUsersRequest => "hotline.v1.AuthService/ListUsers",
+    pb::ListPaymentsRequest => "hotline.v1.FundService/ListPayments",
+    pb::GetAccountStatementRequest => "hotline.v1.FundService/GetAccountStatement",
+    pb::ListDisqualificationsRequest => "hotline.v1.AssessmentService/ListDisqualifications",
 );
 
 // The watch stream, bound to its `unit_id` (see `services::watch`).

@@ -101,6 +101,9 @@ pub struct Clients {
     pub map: MapServiceClient<Authed>,
     pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
     pub time_limits: pb::time_limit_service_client::TimeLimitServiceClient<Authed>,
+    pub fund: pb::fund_service_client::FundServiceClient<Authed>,
+    pub assessment: pb::assessment_service_client::AssessmentServiceClient<Authed>,
+    pub disclosure: pb::disclosure_service_client::DisclosureServiceClient<Authed>,
 }
 
 /// One signed-in user's clients of the queue services.
@@ -366,7 +369,16 @@ impl TestApp {
             routing: RoutingServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             map: MapServiceClient::with_interceptor(ch.clone(), bearer.clone()),
             audit: pb::audit_service_client::AuditServiceClient::with_interceptor(ch.clone(), bearer.clone()),
-            time_limits: pb::time_limit_service_client::TimeLimitServiceClient::with_interceptor(ch, bearer),
+            time_limits: pb::time_limit_service_client::TimeLimitServiceClient::with_interceptor(
+                ch.clone(),
+                bearer.clone(),
+            ),
+            fund: pb::fund_service_client::FundServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            assessment: pb::assessment_service_client::AssessmentServiceClient::with_interceptor(
+                ch.clone(),
+                bearer.clone(),
+            ),
+            disclosure: pb::disclosure_service_client::DisclosureServiceClient::with_interceptor(ch, bearer),
         }
     }
 

@@ -211,9 +211,9 @@ impl AssessmentSvc {
         let scope = Scope::of(&self.app, &req).await?;
         let r = req.get_ref();
         let person_id = code("person_id", &r.person_id)?;
+        scope.check_filter(&self.app, &[("person_id", Named::Person(&person_id))]).await?;
         let reason = parse_text("reason", &r.reason, limits::NOTE)?;
         let successor = optional_code("successor_id", &r.successor_id)?;
-        scope.check_filter(&self.app, &[("person_id", Named::Person(&person_id))]).await?;
         let disqualified = self.app.store.disqualified().await?;
         if disqualified.contains_key(&person_id) {
             return Err(DomainError::Precondition(format!(

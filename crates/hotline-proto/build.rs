@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "audit",
         "time_limits",
         "ledger",
+        "programme",
     ]
     .iter()
     .map(|name| root.join(format!("hotline/v1/{name}.proto")))

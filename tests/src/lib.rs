@@ -102,6 +102,9 @@ pub struct Clients {
     pub audit: pb::audit_service_client::AuditServiceClient<Authed>,
     pub time_limits: pb::time_limit_service_client::TimeLimitServiceClient<Authed>,
     pub ledger: pb::ledger_service_client::LedgerServiceClient<Authed>,
+    pub fund: pb::fund_service_client::FundServiceClient<Authed>,
+    pub assessment: pb::assessment_service_client::AssessmentServiceClient<Authed>,
+    pub disclosure: pb::disclosure_service_client::DisclosureServiceClient<Authed>,
 }
 
 /// One signed-in user's clients of the queue services.
@@ -381,7 +384,16 @@ impl TestApp {
                 ch.clone(),
                 bearer.clone(),
             ),
-            ledger: pb::ledger_service_client::LedgerServiceClient::with_interceptor(ch, bearer),
+            ledger: pb::ledger_service_client::LedgerServiceClient::with_interceptor(
+                ch.clone(),
+                bearer.clone(),
+            ),
+            fund: pb::fund_service_client::FundServiceClient::with_interceptor(ch.clone(), bearer.clone()),
+            assessment: pb::assessment_service_client::AssessmentServiceClient::with_interceptor(
+                ch.clone(),
+                bearer.clone(),
+            ),
+            disclosure: pb::disclosure_service_client::DisclosureServiceClient::with_interceptor(ch, bearer),
         }
     }
 

@@ -114,6 +114,9 @@ struct Fixture {
     /// Submitted monthly reports in township 371502101 and in 371521101.
     report_in: String,
     report_out: String,
+    /// Proposed disqualifications in county 371502 and in county 371521.
+    disqualification_in: String,
+    disqualification_out: String,
 }
 
 const PHONE_IN: &str = "13800138000";
@@ -187,7 +190,26 @@ async fn fixture(app: &TestApp) -> Fixture {
     for r in [&report_in, &report_out] {
         store.submit_report(r, None, None).await.expect("report");
     }
+    let propose = |username: &'static str, person: &'static str| async move {
+        let mut c = pb::assessment_service_client::AssessmentServiceClient::with_interceptor(
+            app.channel(),
+            app.bearer(username).await,
+        );
+        c.propose_disqualification(pb::ProposeDisqualificationRequest {
+            person_id: person.into(),
+            reason: "考核不合格".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("propose")
+        .into_inner()
+        .id
+    };
+    let disqualification_in = propose("county", "P0002").await;
+    let disqualification_out = propose("county2", "P0005").await;
     Fixture {
+        disqualification_in,
+        disqualification_out,
         call_in: call_in.id,
         call_out: call_out.id,
         order_in: order_in.id,
@@ -274,6 +296,84 @@ fn bodies(method: &str, f: &Fixture, username: &str) -> (Vec<u8>, Option<Vec<u8>
         "GetHolidayCalendar" => (e(pb::GetHolidayCalendarRequest {}), None),
         // A year out of range: allowed callers get INVALID_ARGUMENT and nothing is stored.
         "SetHolidayYear" => (e(pb::SetHolidayYearRequest { year: 1900, days: Vec::new() }), None),
+        // A year out of range: allowed callers get INVALID_ARGUMENT and nothing is allocated.
+        "AllocateFund" => {
+            (e(pb::AllocateFundRequest { year: 1900, amount: "1.00".into(), ..Default::default() }), None)
+        }
+        // Nothing allocated: allowed callers get NOT_FOUND.
+        "GetFundYear" => (e(pb::GetFundYearRequest { year: 2026 }), None),
+        "ListAccounts" => {
+            pair(pb::ListAccountsRequest::default(), pb::ListAccountsRequest { unit_id: "371521".into() })
+        }
+        // No account is open: allowed callers get NOT_FOUND.
+        "GetAccountStatement" => pair(
+            pb::GetAccountStatementRequest { unit_id: "371502101".into(), ..Default::default() },
+            pb::GetAccountStatementRequest { unit_id: "371521101".into(), ..Default::default() },
+        ),
+        // No account is open: allowed callers get FAILED_PRECONDITION and nothing is paid.
+        "PayCounsel" => {
+            let mk = |unit: &str, person: &str| pb::PayCounselRequest {
+                account_unit_id: unit.into(),
+                person_id: person.into(),
+                service_kind: "on_site_day".into(),
+                service_ref: "LEDGER-1".into(),
+                ..Default::default()
+            };
+            pair(mk("371502101", "P0001"), mk("371521101", "P0005"))
+        }
+        "ListPayments" => pair(
+            pb::ListPaymentsRequest::default(),
+            pb::ListPaymentsRequest {
+                account_unit_id: "371521101".into(),
+                person_id: "P0005".into(),
+                ..Default::default()
+            },
+        ),
+        "GetProgrammePolicy" => (e(pb::GetProgrammePolicyRequest {}), None),
+        "SetProgrammePolicy" => (e(pb::SetProgrammePolicyRequest { toml: "not [toml".into() }), None),
+        "GetAssessment" => pair(
+            pb::GetAssessmentRequest {
+                year: 2026,
+                kind: pb::AssessmentKind::Counsel as i32,
+                ..Default::default()
+            },
+            pb::GetAssessmentRequest {
+                year: 2026,
+                kind: pb::AssessmentKind::Counsel as i32,
+                county_id: "371521".into(),
+                township_id: "371521101".into(),
+                ..Default::default()
+            },
+        ),
+        "GetTenBest" => (e(pb::GetTenBestRequest { year: 2026, min_volume: 0 }), None),
+        // No reason: allowed callers get INVALID_ARGUMENT and nothing is proposed.
+        "ProposeDisqualification" => pair(
+            pb::ProposeDisqualificationRequest { person_id: "P0001".into(), ..Default::default() },
+            pb::ProposeDisqualificationRequest { person_id: "P0005".into(), ..Default::default() },
+        ),
+        // An unknown proposal: allowed callers get NOT_FOUND and nothing is decided.
+        "DecideDisqualification" => (
+            e(pb::DecideDisqualificationRequest {
+                id: uuid::Uuid::new_v4().to_string(),
+                confirm: true,
+                note: String::new(),
+            }),
+            None,
+        ),
+        "GetDisqualification" => pair(
+            pb::GetDisqualificationRequest { id: f.disqualification_in.clone() },
+            pb::GetDisqualificationRequest { id: f.disqualification_out.clone() },
+        ),
+        "ListDisqualifications" => pair(
+            pb::ListDisqualificationsRequest::default(),
+            pb::ListDisqualificationsRequest { county_id: "371521".into(), ..Default::default() },
+        ),
+        "GetVillageBoard" => {
+            (e(pb::GetVillageBoardRequest { village_id: "371502101001".into(), ..Default::default() }), None)
+        }
+        "GetTownshipBoard" => {
+            (e(pb::GetTownshipBoardRequest { township_id: "371502101".into(), ..Default::default() }), None)
+        }
         "RecordCall" => (e(sample_call("")), None),
         "GetCall" => {
             pair(pb::GetCallRequest { id: f.call_in.clone() }, pb::GetCallRequest { id: f.call_out.clone() })

@@ -18,6 +18,7 @@ on_both_backends!(
     a_record_from_a_work_order_counts_once,
     monthly_reports_meetings_and_nine_ones,
     compliance_across_national_day,
+    the_assessment_counts_the_ledger,
     the_generated_year_gives_the_report,
 );
 
@@ -778,6 +779,67 @@ fn october_2025_working_days() -> u32 {
             workday.contains(&key) || (!weekend && !holiday.contains(&key))
         })
         .count() as u32
+}
+
+async fn the_assessment_counts_the_ledger(backend: Backend) {
+    let Some((app, clock)) = spawn_at(backend, "2026-01-05 08:00").await else { return };
+    let mut counsel = app.sign_in("counsel").await;
+    // 张明 is assessed: an order of 2026 closed.
+    closed_order(&app, QIANJIN.0, pb::Category::Consultation).await;
+    // January 2026: four working days on site and the report on time; February: nothing.
+    for at in ["2026-01-05 09:00", "2026-01-06 09:00", "2026-01-07 09:00", "2026-01-08 09:00"] {
+        day_on_site(&mut counsel, &clock, at, QIANJIN.0).await;
+    }
+    clock.set(sh("2026-02-02 09:00"));
+    counsel
+        .ledger
+        .submit_monthly_report(pb::SubmitMonthlyReportRequest {
+            month: "2026-01".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("report");
+    let assess = |at: &'static str| {
+        let (app, clock) = (&app, &clock);
+        async move {
+            clock.set(sh(at));
+            let mut admin = app.sign_in("admin").await;
+            admin
+                .assessment
+                .get_assessment(pb::GetAssessmentRequest {
+                    year: 2026,
+                    kind: pb::AssessmentKind::Counsel as i32,
+                    ..Default::default()
+                })
+                .await
+                .expect("assessment")
+                .into_inner()
+        }
+    };
+    // While January runs no month has ended: nothing owed yet, compliance 1.
+    let a = assess("2026-01-20 09:00").await;
+    assert_eq!(a.compliance_source, "ledger");
+    let e = a.entries.iter().find(|e| e.id == "P0001").expect("张明 assessed");
+    assert_eq!(e.compliance, 1.0);
+    // January and February ended. Owed: January's days on site (met) and report (met,
+    // due 5 February), February's days (missed; its report is due 5 March, not yet), and
+    // for each of his two villages the education event due by February (missed): 2 of 5.
+    let a = assess("2026-03-02 09:00").await;
+    let e = a.entries.iter().find(|e| e.id == "P0001").expect("张明 assessed");
+    assert_eq!(e.compliance, 0.4);
+    assert!((e.score - e.hotline_score * 0.4).abs() < 1e-9, "{} {}", e.score, e.hotline_score);
+    // A lecture in each village: 4 of 5.
+    clock.set(sh("2026-03-02 10:00"));
+    for unit in [QIANJIN.0, WANGZHUANG.0] {
+        counsel
+            .ledger
+            .create_record(record(unit, "2026-02-10", education(pb::EducationKind::Lecture, 40, 0)))
+            .await
+            .expect("lecture");
+    }
+    let a = assess("2026-03-02 11:00").await;
+    let e = a.entries.iter().find(|e| e.id == "P0001").expect("张明 assessed");
+    assert_eq!(e.compliance, 0.8);
 }
 
 async fn compliance_across_national_day(backend: Backend) {

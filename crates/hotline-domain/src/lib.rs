@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod model;
 pub mod order;
+pub mod programme;
 pub mod queue;
 pub mod routing;
 pub mod sla;

@@ -68,6 +68,9 @@ named_enum!(
         RedCard => "red_card",
         Escalated => "escalated",
         Supervised => "supervised",
+        /// The order went to another handler outside the commands: its counsel was
+        /// disqualified.
+        Reassigned => "reassigned",
     }
 );
 
@@ -269,5 +272,62 @@ pub fn states_for_role(action: Action, role: Role) -> &'static [State] {
     match (action, role) {
         (Action::Cancel, Role::SeatAgent) => &[State::Registered],
         _ => states_for(action),
+    }
+}
+
+impl WorkOrder {
+    /// Sends an open order to `target` outside the lifecycle's commands (its counsel was
+    /// disqualified): the state stays, and so do the history and everyone who acted on
+    /// it. An order awaiting sign-off gets a fresh sign-off deadline, as a new dispatch
+    /// would (its new handler's time starts now); every other deadline stands. `why` is
+    /// the event's payload, to which `previous_target` and `target` are added.
+    pub fn reassign(
+        &self,
+        target: Target,
+        why: serde_json::Value,
+        actor: &Actor,
+        ctx: &Ctx<'_>,
+    ) -> Transition {
+        let now = ctx.now;
+        let mut order = WorkOrder { version: self.version + 1, updated_at: now, ..self.clone() };
+        let previous = order.target.replace(target.clone());
+        if order.state == State::AwaitingSignOff {
+            order.dispatched_at = Some(now);
+            order.deadlines.sign_off_due = Some(ctx.policy.due(
+                crate::model::DeadlineKind::SignOff,
+                order.category,
+                order.urgency,
+                order.complex,
+                now,
+                ctx.calendar,
+            ));
+        }
+        let mut payload = match why {
+            serde_json::Value::Object(map) => map,
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert("reason".into(), other);
+                map
+            }
+        };
+        payload
+            .insert("previous_target".into(), serde_json::to_value(&previous).expect("a target serialises"));
+        payload.insert("target".into(), serde_json::to_value(&target).expect("a target serialises"));
+        if order.state == State::AwaitingSignOff {
+            payload.insert(
+                "sign_off_due".into(),
+                serde_json::to_value(order.deadlines.sign_off_due).expect("time"),
+            );
+        }
+        let event = EventDraft {
+            kind: EventKind::Reassigned,
+            actor_id: actor.user_id,
+            actor_role: actor.role,
+            at: now,
+            from_state: Some(self.state),
+            to_state: order.state,
+            payload: serde_json::Value::Object(payload),
+        };
+        Transition { order, event }
     }
 }

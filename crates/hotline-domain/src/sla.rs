@@ -326,7 +326,7 @@ impl SlaPolicy {
 
 /// A document toml refused, named by the dotted key its error points at: the key of the
 /// line (under the table above it), or the table a header line names.
-fn syntax_error(text: &str, e: &toml::de::Error) -> PolicyError {
+pub(crate) fn syntax_error(text: &str, e: &toml::de::Error) -> PolicyError {
     let message = e.message().trim();
     let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
         return PolicyError::Syntax(message.to_owned());

@@ -80,18 +80,44 @@ impl OrderCounts {
     /// satisfaction (0.3), on-time sign-off (0.2) and one minus the redo rate (0.2),
     /// over the rates that have a denominator; `None` when none has.
     pub fn score(&self) -> Option<f64> {
-        let parts = [
+        weighted(&[
             (0.3, self.on_time_close_rate()),
             (0.3, self.satisfaction_rate()),
             (0.2, self.on_time_sign_off_rate()),
             (0.2, self.redo_rate().map(|r| 1.0 - r)),
-        ];
-        let (w, sum) = parts
-            .iter()
-            .filter_map(|(w, r)| r.map(|r| (*w, w * r)))
-            .fold((0.0, 0.0), |(tw, ts), (w, s)| (tw + w, ts + s));
-        (w > 0.0).then(|| 100.0 * sum / w)
+        ])
     }
+
+    /// The hotline part of the year's assessment, 0 to 100: the weighted mean of on-time
+    /// close (0.25), satisfaction (0.25), on-time sign-off (0.20), one minus the redo rate
+    /// (0.15) and one minus the return rate (0.15), over the rates that have a
+    /// denominator; `None` when none has. The rates are this type's, as every figure
+    /// reports them.
+    pub fn hotline_assessment(&self) -> Option<f64> {
+        weighted(&[
+            (0.25, self.on_time_close_rate()),
+            (0.25, self.satisfaction_rate()),
+            (0.20, self.on_time_sign_off_rate()),
+            (0.15, self.redo_rate().map(|r| 1.0 - r)),
+            (0.15, self.return_rate().map(|r| 1.0 - r)),
+        ])
+    }
+}
+
+/// 100 x the weighted mean of the rates present.
+fn weighted(parts: &[(f64, Option<f64>)]) -> Option<f64> {
+    let (w, sum) = parts
+        .iter()
+        .filter_map(|(w, r)| r.map(|r| (*w, w * r)))
+        .fold((0.0, 0.0), |(tw, ts), (w, s)| (tw + w, ts + s));
+    (w > 0.0).then(|| 100.0 * sum / w)
+}
+
+/// The year's assessment score of a counsel or a township team, 0 to 100: the hotline
+/// part ([`OrderCounts::hotline_assessment`]) times `compliance`, the share of the
+/// ledger's duties met (0 to 1; 1 is neutral). `None` without a hotline part.
+pub fn assessment_score(counts: &OrderCounts, compliance: f64) -> Option<f64> {
+    counts.hotline_assessment().map(|h| h * compliance.clamp(0.0, 1.0))
 }
 
 /// One place in a ranking.
@@ -107,10 +133,20 @@ pub struct Ranked {
 /// first) then id. Groups with fewer than `min_volume` orders or no score are left out.
 /// At most `top` are returned.
 pub fn rank(groups: Vec<(String, OrderCounts)>, min_volume: u64, top: usize) -> Vec<Ranked> {
+    rank_by(groups, min_volume, top, |_, c| c.score())
+}
+
+/// Like [`rank`], by the score `score` gives each group (its id and counts).
+pub fn rank_by(
+    groups: Vec<(String, OrderCounts)>,
+    min_volume: u64,
+    top: usize,
+    score: impl Fn(&str, &OrderCounts) -> Option<f64>,
+) -> Vec<Ranked> {
     let mut scored: Vec<(String, f64, OrderCounts)> = groups
         .into_iter()
         .filter(|(_, c)| c.volume >= min_volume)
-        .filter_map(|(id, c)| c.score().map(|s| (id, s, c)))
+        .filter_map(|(id, c)| score(&id, &c).map(|s| (id, s, c)))
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.volume.cmp(&a.2.volume)).then_with(|| a.0.cmp(&b.0)));
     scored
@@ -164,5 +200,27 @@ mod tests {
         assert_eq!(ids, ["c", "a", "b"]);
         assert_eq!(r[0].rank, 1);
         assert_eq!(rank(vec![("a".into(), g(5, 9))], 1, 0).len(), 0);
+    }
+
+    #[test]
+    fn the_assessment_adds_returns_and_scales_by_compliance() {
+        let c = OrderCounts {
+            volume: 10,
+            dispatched: 10,
+            returned: 2,
+            closed_dispatched: 4,
+            closed_on_time: 3,
+            called_back: 4,
+            satisfied: 2,
+            redone: 1,
+            signed_off: 5,
+            signed_off_on_time: 5,
+            ..Default::default()
+        };
+        // 0.25*0.75 + 0.25*0.5 + 0.2*1 + 0.15*0.75 + 0.15*0.8 = 0.745
+        assert!((c.hotline_assessment().unwrap() - 74.5).abs() < 1e-9);
+        assert!((assessment_score(&c, 1.0).unwrap() - 74.5).abs() < 1e-9);
+        assert!((assessment_score(&c, 0.5).unwrap() - 37.25).abs() < 1e-9);
+        assert_eq!(assessment_score(&OrderCounts { volume: 1, ..Default::default() }, 1.0), None);
     }
 }

@@ -54,6 +54,10 @@ pub struct App {
     pub console: Arc<crate::console::Console>,
     /// The duties of counsel and teams, and the on-site radius.
     pub ledger: Arc<hotline_domain::ledger::LedgerPolicy>,
+    /// The programme policy in force (fund rates, board text).
+    pub programme: Arc<crate::programme::Programme>,
+    /// Where the assessment's ledger compliance comes from.
+    pub compliance: Arc<dyn crate::programme::Compliance>,
 }
 
 impl App {

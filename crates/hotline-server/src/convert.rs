@@ -421,6 +421,7 @@ pub fn person_pb(p: &st::Person) -> pb::Person {
         villages: p.villages.clone(),
         active: p.active,
         capacity: p.capacity,
+        photo_ref: p.photo_ref.clone().unwrap_or_default(),
     }
 }
 

@@ -105,12 +105,13 @@ pub fn directory() -> Directory {
             name: name.into(),
             kind,
             organization: Some(org.into()),
-            phone: None,
+            phone: Some(format!("0635-82410{}", &id[3..])),
             team_township_id: team.map(|(t, _)| t.into()),
             team_role: team.map(|(_, r)| r),
             villages: villages.iter().map(|v| (*v).into()).collect(),
             active: true,
             capacity: 30,
+            photo_ref: Some(format!("photos/{id}.jpg")),
         };
     let people = vec![
         person(

@@ -55,6 +55,7 @@ impl From<ApiError> for Status {
                     Status::aborted(format!("{s}: it was changed by someone else; reload it and try again"))
                 }
                 StoreError::Invalid(_) => Status::invalid_argument(s.to_string()),
+                StoreError::Precondition(_) => Status::failed_precondition(s.to_string()),
                 StoreError::RequestReused { request_id } => Status::invalid_argument(format!(
                     "request_id: `{request_id}` already names another request of yours; \
                      send each new request with a new id"

@@ -113,6 +113,7 @@ pub fn parse_csv(text: &str) -> anyhow::Result<Directory> {
                 villages: Vec::new(),
                 active: true,
                 capacity: 30,
+                photo_ref: None,
             });
             person.villages.push(r.village_id.clone());
         }
@@ -171,6 +172,12 @@ pub fn check(dir: &Directory) -> anyhow::Result<()> {
         text(format!("people[{i}].id"), &p.id)?;
         text(format!("people[{i}].name"), &p.name)?;
         phone(format!("people[{i}].phone"), p.phone.as_deref())?;
+        if let Some(photo) = &p.photo_ref {
+            anyhow::ensure!(
+                photo.chars().count() <= 500 && !photo.chars().any(char::is_control),
+                "people[{i}].photo_ref is longer than 500 characters or holds control characters"
+            );
+        }
         anyhow::ensure!(p.capacity >= 0, "people[{i}].capacity must not be negative");
         anyhow::ensure!(
             p.team_township_id.is_some() == p.team_role.is_some(),

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod orders;
 pub mod paging;
 pub mod privacy;
+pub mod programme;
 pub mod queue;
 pub mod report;
 pub mod requests;

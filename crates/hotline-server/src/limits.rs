@@ -28,6 +28,10 @@ use uuid::Uuid;
 /// The path of the sign-in RPC, limited more tightly per address.
 pub(crate) const SIGN_IN_PATH: &str = "/hotline.v1.AuthService/SignIn";
 
+/// The service whose RPCs the public reads without a token (the disclosure boards):
+/// limited per address by a bucket of its own.
+pub(crate) const PUBLIC_READS_PREFIX: &str = "/hotline.v1.DisclosureService/";
+
 /// How often idle buckets are dropped, so that memory stays bounded by the clients of
 /// the last few seconds.
 const EVICT_EVERY: Duration = Duration::from_secs(10);
@@ -111,6 +115,7 @@ pub struct Limits {
     per_address: Bucket<IpAddr>,
     sign_in_per_address: Bucket<IpAddr>,
     sign_in_per_username: Bucket<String>,
+    public_reads_per_address: Bucket<IpAddr>,
     /// Open streams per user.
     pub streams: Arc<StreamPermits>,
     /// Largest request message accepted, in bytes.
@@ -167,6 +172,12 @@ impl Limits {
                 minute,
                 "to sign in as this user",
             ),
+            public_reads_per_address: Bucket::new(
+                limits.address_public_reads_per_minute,
+                limits.address_public_reads_per_minute,
+                minute,
+                "for the disclosure boards from this address",
+            ),
             streams: Arc::new(StreamPermits::new(limits.max_streams_per_user)),
             max_message_bytes: limits.max_message_bytes,
             request_timeout: Duration::from_secs(u64::from(limits.request_timeout_secs.max(1))),
@@ -189,6 +200,7 @@ impl Limits {
                 address_requests_per_second: 0,
                 address_sign_ins_per_minute: 0,
                 username_sign_ins_per_minute: 0,
+                address_public_reads_per_minute: 0,
                 max_streams_per_user: 0,
                 max_calls_in_flight: 0,
                 max_sign_ins_in_flight: 0,
@@ -217,6 +229,7 @@ impl Limits {
             + self.per_address.len()
             + self.sign_in_per_address.len()
             + self.sign_in_per_username.len()
+            + self.public_reads_per_address.len()
     }
 
     /// Drops the buckets of clients that are full again (idle), at most every few seconds.
@@ -236,6 +249,7 @@ impl Limits {
         self.per_address.evict();
         self.sign_in_per_address.evict();
         self.sign_in_per_username.evict();
+        self.public_reads_per_address.evict();
     }
 
     /// The client's address: the trusted proxy header's last entry when configured and
@@ -264,6 +278,9 @@ impl Limits {
             self.per_address.check(&ip)?;
             if req.uri().path() == SIGN_IN_PATH {
                 self.sign_in_per_address.check(&ip)?;
+            }
+            if req.uri().path().starts_with(PUBLIC_READS_PREFIX) {
+                self.public_reads_per_address.check(&ip)?;
             }
         }
         // A token that does not verify is refused by the authorization layer; only

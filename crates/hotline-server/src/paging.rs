@@ -74,6 +74,9 @@ paged!(
     pb::ListRecordsRequest => "hotline.v1.LedgerService/ListRecords",
     pb::ListMonthlyReportsRequest => "hotline.v1.LedgerService/ListMonthlyReports",
     pb::ListMeetingsRequest => "hotline.v1.LedgerService/ListMeetings",
+    pb::ListPaymentsRequest => "hotline.v1.FundService/ListPayments",
+    pb::GetAccountStatementRequest => "hotline.v1.FundService/GetAccountStatement",
+    pb::ListDisqualificationsRequest => "hotline.v1.AssessmentService/ListDisqualifications",
 );
 
 // The watch stream, bound to its `unit_id` (see `services::watch`).

@@ -6,8 +6,8 @@ use crate::auth::{Tokens, load_or_create_key};
 use crate::config::{Config, redact_url};
 use crate::metrics::RpcLayer;
 use crate::services::{
-    AuditSvc, AuthSvc, CallSvc, DirectorySvc, LedgerSvc, MapSvc, QueueSvc, RoutingSvc, SeatSvc,
-    StatisticsSvc, TelephonySvc, TimeLimitSvc, WorkOrderSvc,
+    AssessmentSvc, AuditSvc, AuthSvc, CallSvc, DirectorySvc, DisclosureSvc, FundSvc, LedgerSvc, MapSvc,
+    QueueSvc, RoutingSvc, SeatSvc, StatisticsSvc, TelephonySvc, TimeLimitSvc, WorkOrderSvc,
 };
 use anyhow::Context;
 use hotline_domain::{Calendar, RoutingPolicy, SlaPolicy};
@@ -111,6 +111,9 @@ pub async fn serve(
         pb::audit_service_server::AuditServiceServer::<AuditSvc>::NAME,
         pb::time_limit_service_server::TimeLimitServiceServer::<TimeLimitSvc>::NAME,
         pb::ledger_service_server::LedgerServiceServer::<LedgerSvc>::NAME,
+        pb::fund_service_server::FundServiceServer::<FundSvc>::NAME,
+        pb::assessment_service_server::AssessmentServiceServer::<AssessmentSvc>::NAME,
+        pb::disclosure_service_server::DisclosureServiceServer::<DisclosureSvc>::NAME,
     ];
     for name in &services {
         health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
@@ -233,6 +236,18 @@ pub async fn serve(
             pb::ledger_service_server::LedgerServiceServer::new(LedgerSvc::new(app.clone()))
                 .max_decoding_message_size(max_message),
         )
+        .add_service(
+            pb::fund_service_server::FundServiceServer::new(FundSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            pb::assessment_service_server::AssessmentServiceServer::new(AssessmentSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            pb::disclosure_service_server::DisclosureServiceServer::new(DisclosureSvc::new(app.clone()))
+                .max_decoding_message_size(max_message),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     ticker.abort();
@@ -325,6 +340,10 @@ pub async fn build_app(config: &Config, store: Arc<dyn Store>) -> anyhow::Result
         limits: Arc::new(crate::limits::Limits::from_config(config)?),
         console: Arc::new(crate::console::Console::embedded()),
         ledger: Arc::new(config.ledger.policy()?),
+        programme: Arc::new(crate::programme::Programme::new(crate::programme::configured_policy(
+            config.policy.programme_file.as_deref(),
+        )?)),
+        compliance: Arc::new(crate::programme::LedgerCompliance),
     })
 }
 

@@ -63,6 +63,11 @@ pub async fn check_new_user(store: &dyn Store, new: NewUser, now: DateTime<Utc>)
             }
             Err(e) => return Err(e.into()),
         }
+        // A disqualified counsel signs in as counsel no more (docs/architecture.md,
+        // "Disqualification").
+        if role == Role::Counsel && store.disqualified().await?.contains_key(p) {
+            return Err(FieldError::new("person_id", format!("person `{p}` was disqualified")).into());
+        }
         let built = crate::routing::Built::from_snapshot(store.routing_snapshot().await?);
         if !built.index.serves(p, &unit) {
             return Err(FieldError::new(

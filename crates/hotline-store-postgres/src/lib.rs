@@ -285,7 +285,7 @@ impl Backend for PostgresBackend {
         let (unit, person) = target.map_or((None, None), |(u, p)| (Some(u), p));
         let row = Sql::new(
             "select c.*, exists (select 1 from units where id = $2) as target_unit_exists, \
-             (select active from people where id = $3) as target_person_active, \
+             (select active and disqualified_at is null from people where id = $3) as target_person_active, \
              (select version from directory_version where id = 1) as target_directory_version \
              from calls c where c.id = $1",
         )

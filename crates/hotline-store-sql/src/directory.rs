@@ -82,7 +82,7 @@ pub(crate) async fn import<C: Dialect>(conn: &mut C, dir: &Directory) -> Result<
     for chunk in dir.people.chunks(CHUNK) {
         let mut q = Sql::new(
             "insert into people (id, name, kind, organization, phone, team_township_id, \
-             team_role, active, capacity) ",
+             team_role, active, capacity, photo_ref) ",
         );
         q.push_rows(chunk.iter().map(|p| {
             [
@@ -95,13 +95,14 @@ pub(crate) async fn import<C: Dialect>(conn: &mut C, dir: &Directory) -> Result<
                 p.team_role.map(|r| r.as_str()).into(),
                 p.active.into(),
                 p.capacity.into(),
+                p.photo_ref.as_deref().into(),
             ]
         }));
         q.push(
             " on conflict (id) do update set name = excluded.name, kind = excluded.kind, \
              organization = excluded.organization, phone = excluded.phone, \
              team_township_id = excluded.team_township_id, team_role = excluded.team_role, \
-             active = excluded.active, capacity = excluded.capacity",
+             active = excluded.active, capacity = excluded.capacity, photo_ref = excluded.photo_ref",
         );
         q.execute(conn).await?;
 

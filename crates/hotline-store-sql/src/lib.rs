@@ -18,6 +18,7 @@ mod ledger;
 mod orders;
 mod outbox;
 mod privacy;
+mod programme;
 mod queue;
 mod records;
 mod routing;

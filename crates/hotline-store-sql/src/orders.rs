@@ -28,8 +28,9 @@ pub(crate) async fn register<C: Dialect>(
     let c = wrote.columns();
     Sql::new(
         "insert into request_ids \
-         (user_id, request_id, fingerprint, call_id, order_id, event_id, created_user_id, ledger_kind, ledger_id) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         (user_id, request_id, fingerprint, call_id, order_id, event_id, created_user_id, ledger_kind, ledger_id, \
+          payment_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(key.user_id)
     .bind(&key.id)
@@ -40,13 +41,14 @@ pub(crate) async fn register<C: Dialect>(
     .bind(c.created_user_id)
     .bind(c.ledger_kind)
     .bind(c.ledger_id)
+    .bind(c.payment_id)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// Appends an event with its snapshot, and its outbox row, in the caller's transaction.
-async fn insert_event<C: Dialect>(
+pub(crate) async fn insert_event<C: Dialect>(
     conn: &mut C,
     order_id: Uuid,
     seq: i64,
@@ -282,7 +284,7 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus> {
         let row = Sql::new(
             "select exists (select 1 from units where id = $1) as unit_exists, \
-             (select active from people where id = $2) as person_active, \
+             (select active and disqualified_at is null from people where id = $2) as person_active, \
              (select version from directory_version where id = 1) as directory_version",
         )
         .bind(unit_id)
@@ -630,7 +632,8 @@ impl<B: Backend> Store for SqlStore<B> {
     #[tracing::instrument(skip_all)]
     async fn repeat_of(&self, key: &RequestKey) -> Result<Option<Wrote>> {
         let row = Sql::new(
-            "select fingerprint, call_id, order_id, event_id, created_user_id, ledger_kind, ledger_id from request_ids \
+            "select fingerprint, call_id, order_id, event_id, created_user_id, ledger_kind, ledger_id, payment_id \
+             from request_ids \
              where user_id = $1 and request_id = $2",
         )
         .bind(key.user_id)
@@ -646,6 +649,7 @@ impl<B: Backend> Store for SqlStore<B> {
             created_user_id: r.opt("created_user_id")?,
             ledger_kind: r.opt("ledger_kind")?,
             ledger_id: r.opt("ledger_id")?,
+            payment_id: r.opt("payment_id")?,
         })?;
         repeat(&self.keys, key, &r.get::<Vec<u8>>("fingerprint")?, wrote).map(Some)
     }

@@ -130,6 +130,33 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
+/// Activates or deactivates a user in the caller's transaction; deactivating revokes
+/// every session of theirs not yet revoked. Returns the sessions revoked. NotFound for
+/// an unknown user.
+pub(crate) async fn set_active<C: Dialect>(
+    conn: &mut C,
+    user_id: Uuid,
+    active: bool,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let n = Sql::new("update users set active = $1 where id = $2")
+        .bind(active)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    if n == 0 {
+        return Err(StoreError::not_found("user", user_id));
+    }
+    if active {
+        return Ok(0);
+    }
+    Sql::new("update sessions set revoked_at = $1 where user_id = $2 and revoked_at is null")
+        .bind(at)
+        .bind(user_id)
+        .execute(conn)
+        .await
+}
+
 #[async_trait]
 impl<B: Backend> PrivacyStore for SqlStore<B> {
     #[tracing::instrument(skip_all)]
@@ -247,27 +274,7 @@ impl<B: Backend> PrivacyStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     async fn set_user_active(&self, user_id: Uuid, active: bool, at: DateTime<Utc>) -> Result<u64> {
-        self.write(move |c| {
-            Box::pin(async move {
-                let n = Sql::new("update users set active = $1 where id = $2")
-                    .bind(active)
-                    .bind(user_id)
-                    .execute(c)
-                    .await?;
-                if n == 0 {
-                    return Err(StoreError::not_found("user", user_id));
-                }
-                if active {
-                    return Ok(0);
-                }
-                Sql::new("update sessions set revoked_at = $1 where user_id = $2 and revoked_at is null")
-                    .bind(at)
-                    .bind(user_id)
-                    .execute(c)
-                    .await
-            })
-        })
-        .await
+        self.write(move |c| Box::pin(set_active(c, user_id, active, at))).await
     }
 
     async fn revocations(&self, now: DateTime<Utc>) -> Result<Revocations> {

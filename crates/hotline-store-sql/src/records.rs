@@ -320,5 +320,6 @@ pub fn person_from_row(row: &impl ReadRow) -> Result<Person> {
         villages: Vec::new(),
         active: r.get("active")?,
         capacity: r.get("capacity")?,
+        photo_ref: r.opt("photo_ref")?,
     })
 }

@@ -260,7 +260,7 @@ impl<B: Backend> RoutingStore for SqlStore<B> {
         let mut conn = self.read().await?;
         for chunk in person_ids.chunks(CHUNK) {
             let mut q = Sql::new(
-                "select p.id as id, p.active as active, p.capacity as capacity, \
+                "select p.id as id, (p.active and p.disqualified_at is null) as active, p.capacity as capacity, \
                  exists (select 1 from person_leaves l where l.person_id = p.id \
                    and l.cancelled_at is null and l.starts_at <= ",
             );

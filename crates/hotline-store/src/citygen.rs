@@ -337,6 +337,7 @@ pub fn generate(seed: u64) -> Directory {
             villages: Vec::new(),
             active: true,
             capacity: rng.gen_range(30..=60),
+            photo_ref: None,
         });
     }
     let members = PEOPLE - TOWNSHIPS;
@@ -378,6 +379,7 @@ pub fn generate(seed: u64) -> Directory {
                 // About one in seventy is away from service.
                 active: !rng.gen_bool(1.0 / 70.0),
                 capacity: rng.gen_range(15..=40),
+                photo_ref: None,
             });
         }
         for (k, v) in t.villages.iter().enumerate() {

@@ -99,6 +99,10 @@ pub struct Person {
     pub active: bool,
     /// Open orders they can carry at once.
     pub capacity: i32,
+    /// Their photo on the public disclosure boards: a reference (a URL or a file name)
+    /// the console resolves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_ref: Option<String>,
 }
 
 /// A whole directory or a part of one, as imported.

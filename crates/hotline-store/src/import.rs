@@ -206,6 +206,7 @@ mod tests {
             villages: villages.iter().map(|v| v.to_string()).collect(),
             active: true,
             capacity: 10,
+            photo_ref: None,
         }
     }
 

@@ -17,6 +17,7 @@ mod outbox;
 mod page;
 mod pool;
 mod privacy;
+mod programme;
 mod queue;
 mod request;
 pub mod rollup;
@@ -37,6 +38,7 @@ pub use outbox::*;
 pub use page::*;
 pub use pool::*;
 pub use privacy::*;
+pub use programme::*;
 pub use queue::*;
 pub use request::*;
 pub use routing::*;
@@ -70,6 +72,11 @@ pub enum StoreError {
     /// resolve; the message says which record and field.
     #[error("{0}")]
     Invalid(String),
+    /// A rule of the programme refuses the write (a payment larger than the account's
+    /// balance, a disqualification decided already); nothing was written. The text says
+    /// which rule, for the client.
+    #[error("{0}")]
+    Precondition(String),
     /// A request id that names another request of the same user (see [`RequestKey`]);
     /// nothing was written.
     #[error("request id `{request_id}` names another request")]
@@ -244,6 +251,8 @@ pub trait Store:
     + PrivacyStore
     + TimeLimitStore
     + LedgerStore
+    + FundStore
+    + DisqualificationStore
     + Send
     + Sync
     + 'static

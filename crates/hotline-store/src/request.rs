@@ -50,6 +50,8 @@ pub enum Wrote {
     Action { order_id: Uuid, event_id: i64 },
     /// A new user (`CreateUser`).
     User(Uuid),
+    /// A payment from the fund (`PayCounsel`).
+    Payment(Uuid),
     /// A write to the duty ledger: what it wrote, or changed.
     Ledger { kind: LedgerWrite, id: Uuid },
 }
@@ -98,6 +100,7 @@ pub struct WroteColumns {
     pub created_user_id: Option<Uuid>,
     pub ledger_kind: Option<String>,
     pub ledger_id: Option<Uuid>,
+    pub payment_id: Option<Uuid>,
 }
 
 impl Wrote {
@@ -115,20 +118,22 @@ impl Wrote {
                 ledger_id: Some(id),
                 ..Default::default()
             },
+            Wrote::Payment(id) => WroteColumns { payment_id: Some(id), ..Default::default() },
         }
     }
 
     /// From the registry's columns.
     pub fn from_columns(c: WroteColumns) -> Result<Wrote> {
         let ledger = c.ledger_kind.as_deref().and_then(LedgerWrite::parse);
-        match (c.call_id, c.order_id, c.event_id, c.created_user_id, ledger, c.ledger_id) {
-            (Some(id), None, None, None, None, None) => Ok(Wrote::Call(id)),
-            (None, Some(id), None, None, None, None) => Ok(Wrote::Order(id)),
-            (None, Some(order_id), Some(event_id), None, None, None) => {
+        match (c.call_id, c.order_id, c.event_id, c.created_user_id, ledger, c.ledger_id, c.payment_id) {
+            (Some(id), None, None, None, None, None, None) => Ok(Wrote::Call(id)),
+            (None, Some(id), None, None, None, None, None) => Ok(Wrote::Order(id)),
+            (None, Some(order_id), Some(event_id), None, None, None, None) => {
                 Ok(Wrote::Action { order_id, event_id })
             }
-            (None, None, None, Some(id), None, None) => Ok(Wrote::User(id)),
-            (None, None, None, None, Some(kind), Some(id)) => Ok(Wrote::Ledger { kind, id }),
+            (None, None, None, Some(id), None, None, None) => Ok(Wrote::User(id)),
+            (None, None, None, None, Some(kind), Some(id), None) => Ok(Wrote::Ledger { kind, id }),
+            (None, None, None, None, None, None, Some(id)) => Ok(Wrote::Payment(id)),
             _ => Err(StoreError::other(format!("a registered request id names {c:?}"))),
         }
     }

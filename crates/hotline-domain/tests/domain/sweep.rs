@@ -202,3 +202,29 @@ fn marks_that_stand_are_those_of_the_current_deadline_and_supervision() {
     let closed = WorkOrder { state: State::Closed, ..signed };
     assert!(closed.marks(all).is_empty());
 }
+
+#[test]
+fn a_reassignment_keeps_the_state_and_restarts_only_a_sign_off() {
+    let admin = actor(Role::CityAdmin);
+    let new = Target { unit_id: "371502101001".into(), assignee_id: Some("P0002".into()) };
+    let why = serde_json::json!({"reason": "disqualified"});
+    // Awaiting sign-off: the new handler's sign-off time starts now.
+    let waiting = dispatched("2026-03-02 09:00", "2026-03-02 10:00");
+    let t = waiting.reassign(new.clone(), why.clone(), &admin, &ctx(sh("2026-03-04 15:00")));
+    assert_eq!((t.order.state, t.order.version), (waiting.state, waiting.version + 1));
+    assert_eq!(t.order.target.as_ref(), Some(&new));
+    assert_eq!(t.order.dispatched_at, Some(sh("2026-03-04 15:00")));
+    assert!(t.order.deadlines.sign_off_due > waiting.deadlines.sign_off_due);
+    assert_eq!((t.event.kind, t.event.actor_role), (EventKind::Reassigned, Role::CityAdmin));
+    assert_eq!(t.event.from_state, Some(t.event.to_state));
+    assert_eq!(t.event.payload["reason"], "disqualified");
+    assert_eq!(t.event.payload["previous_target"], serde_json::to_value(&waiting.target).unwrap());
+    assert!(t.event.payload.get("sign_off_due").is_some());
+    // In progress: every deadline stands.
+    let working = order_in(State::InProgress);
+    let t = working.reassign(new, why, &admin, &ctx(sh("2026-03-04 15:00")));
+    assert_eq!(t.order.state, State::InProgress);
+    assert_eq!(t.order.deadlines, working.deadlines);
+    assert_eq!(t.order.dispatched_at, working.dispatched_at);
+    assert!(t.event.payload.get("sign_off_due").is_none());
+}

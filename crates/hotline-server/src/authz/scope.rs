@@ -198,10 +198,18 @@ impl Scope {
     /// their township, a counsel themselves. What the scope names is checked first by
     /// [`Scope::check_filter`] (`field` is the scope's field path).
     pub async fn stats_filter(&self, app: &App, f: &mut StatsFilter) -> ApiResult<()> {
+        self.stats_filter_at(app, f, "scope.").await
+    }
+
+    /// Like [`Scope::stats_filter`], for a request whose fields `county_id`,
+    /// `township_id` and `counsel_id` are at `prefix` (e.g. `scope.`, or `` at the top).
+    pub async fn stats_filter_at(&self, app: &App, f: &mut StatsFilter, prefix: &str) -> ApiResult<()> {
+        let fields =
+            [format!("{prefix}county_id"), format!("{prefix}township_id"), format!("{prefix}counsel_id")];
         let named: Vec<(&str, Named<'_>)> = [
-            ("scope.county_id", f.county_id.as_deref().map(Named::county)),
-            ("scope.township_id", f.township_id.as_deref().map(Named::township)),
-            ("scope.counsel_id", f.assignee_id.as_deref().map(Named::Person)),
+            (fields[0].as_str(), f.county_id.as_deref().map(Named::county)),
+            (fields[1].as_str(), f.township_id.as_deref().map(Named::township)),
+            (fields[2].as_str(), f.assignee_id.as_deref().map(Named::Person)),
         ]
         .into_iter()
         .filter_map(|(field, v)| Some((field, v?)))

@@ -96,6 +96,11 @@ const LEDGER_READERS: &[(Role, Reach)] = &[(COUNSEL, Own), (LEAD, Township), (CM
 const LEDGER_MANAGERS: &[(Role, Reach)] = &[(LEAD, Township), (CM, County), (ADMIN, City)];
 /// The year's report: of a county, or of the city.
 const YEAR_REPORT_READERS: &[(Role, Reach)] = &[(CM, County), (ADMIN, City)];
+/// The fund's accounts: the city admin all of them, a county manager their county's
+/// and its townships', a station lead their township's.
+const FUND_KEEPERS: &[(Role, Reach)] = &[(LEAD, Township), (CM, County), (ADMIN, City)];
+/// Disqualifications: proposed by the county, decided by the city.
+const DISQUALIFICATION_READERS: &[(Role, Reach)] = &[(CM, County), (ADMIN, City)];
 
 /// The `WatchWorkOrders` stream of `WorkOrderService`.
 pub const WATCH_WORK_ORDERS: &str = "/hotline.v1.WorkOrderService/WatchWorkOrders";
@@ -188,6 +193,32 @@ pub static TABLE: &[Rule] = &[
     Rule::new("/hotline.v1.TimeLimitService/SetTimeLimitPolicy", &[(ADMIN, City)]),
     Rule::new("/hotline.v1.TimeLimitService/GetHolidayCalendar", STAFF_CITY),
     Rule::new("/hotline.v1.TimeLimitService/SetHolidayYear", &[(ADMIN, City)]),
+    // FundService
+    Rule::new("/hotline.v1.FundService/AllocateFund", &[(ADMIN, City)]),
+    Rule::new("/hotline.v1.FundService/GetFundYear", FUND_KEEPERS),
+    Rule::new("/hotline.v1.FundService/ListAccounts", FUND_KEEPERS),
+    Rule::new("/hotline.v1.FundService/GetAccountStatement", FUND_KEEPERS),
+    Rule::new("/hotline.v1.FundService/PayCounsel", FUND_KEEPERS),
+    Rule::new(
+        "/hotline.v1.FundService/ListPayments",
+        &[(COUNSEL, Own), (LEAD, Township), (CM, County), (ADMIN, City)],
+    ),
+    Rule::new("/hotline.v1.FundService/GetProgrammePolicy", STAFF_CITY),
+    Rule::new("/hotline.v1.FundService/SetProgrammePolicy", &[(ADMIN, City)]),
+    // AssessmentService
+    Rule::new(
+        "/hotline.v1.AssessmentService/GetAssessment",
+        &[(COUNSEL, Own), (LEAD, Township), (CM, County), (ADMIN, City)],
+    ),
+    // The year's ten best are announced city-wide.
+    Rule::new("/hotline.v1.AssessmentService/GetTenBest", STAFF_CITY),
+    Rule::new("/hotline.v1.AssessmentService/ProposeDisqualification", &[(CM, County)]),
+    Rule::new("/hotline.v1.AssessmentService/DecideDisqualification", &[(ADMIN, City)]),
+    Rule::new("/hotline.v1.AssessmentService/GetDisqualification", DISQUALIFICATION_READERS),
+    Rule::new("/hotline.v1.AssessmentService/ListDisqualifications", DISQUALIFICATION_READERS),
+    // DisclosureService: the public boards answer without a token.
+    Rule::public("/hotline.v1.DisclosureService/GetVillageBoard"),
+    Rule::public("/hotline.v1.DisclosureService/GetTownshipBoard"),
     // WorkOrderService
     Rule {
         method: "/hotline.v1.WorkOrderService/CreateWorkOrder",

@@ -181,6 +181,9 @@ pub struct LimitsConfig {
     pub address_sign_ins_per_minute: u32,
     /// Sign-in attempts per minute for one username (also the burst; 0: no limit).
     pub username_sign_ins_per_minute: u32,
+    /// Reads of the public disclosure boards per minute from one address (also the
+    /// burst; 0: no limit). They need no token, so only the address limits them.
+    pub address_public_reads_per_minute: u32,
     /// Failed sign-ins within `lockout_window_minutes` that lock a username.
     pub lockout_failures: u32,
     /// The window failed sign-ins are counted in.
@@ -215,6 +218,7 @@ impl Default for LimitsConfig {
             address_burst: 4000,
             address_sign_ins_per_minute: 120,
             username_sign_ins_per_minute: 10,
+            address_public_reads_per_minute: 120,
             lockout_failures: 5,
             lockout_window_minutes: 15,
             lockout_minutes: 15,
@@ -324,6 +328,10 @@ pub struct PolicyConfig {
     /// Optional routing policy (TOML, see docs/operations.md); the built-in defaults
     /// otherwise. A policy saved through `SetRoutingPolicy` takes precedence.
     pub routing_file: Option<PathBuf>,
+    /// Optional programme policy: the rates the fund pays counsel at, and the disclosure
+    /// boards' duties and supervision phones (TOML, see docs/operations.md); the built-in
+    /// policy otherwise. A policy saved through `SetProgrammePolicy` takes precedence.
+    pub programme_file: Option<PathBuf>,
     /// Extra holiday calendar files (same CSV format as the shipped one), for years the
     /// shipped calendar does not cover yet.
     pub calendar_files: Vec<PathBuf>,
@@ -334,7 +342,13 @@ pub struct PolicyConfig {
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { sla_file: None, routing_file: None, calendar_files: Vec::new(), wrap_up_max_secs: 60 }
+        PolicyConfig {
+            sla_file: None,
+            routing_file: None,
+            programme_file: None,
+            calendar_files: Vec::new(),
+            wrap_up_max_secs: 60,
+        }
     }
 }
 

@@ -70,6 +70,7 @@ pub fn small_directory() -> Directory {
                 villages: vec!["371502001002".into(), "371502001001".into()],
                 active: true,
                 capacity: 12,
+                photo_ref: None,
             },
             Person {
                 id: "p-0002".into(),
@@ -82,6 +83,7 @@ pub fn small_directory() -> Directory {
                 villages: vec!["371502002001".into()],
                 active: true,
                 capacity: 8,
+                photo_ref: None,
             },
             Person {
                 id: "p-0003".into(),
@@ -94,6 +96,7 @@ pub fn small_directory() -> Directory {
                 villages: vec!["371521001001".into(), "371521001002".into()],
                 active: true,
                 capacity: 20,
+                photo_ref: None,
             },
             Person {
                 id: "p-0004".into(),
@@ -106,6 +109,7 @@ pub fn small_directory() -> Directory {
                 villages: vec![],
                 active: false,
                 capacity: 0,
+                photo_ref: None,
             },
         ],
         institutions: Vec::new(),
@@ -183,6 +187,7 @@ pub fn city_directory() -> Directory {
                 villages: Vec::new(),
                 active: i % 50 != 49,
                 capacity: 10,
+                photo_ref: None,
             }
         })
         .collect();
@@ -406,6 +411,7 @@ pub async fn directory_reimport_updates(store: &dyn Store) {
         villages: vec!["371521001002".into()],
         active: true,
         capacity: 5,
+        photo_ref: None,
     };
     let part = Directory {
         units: vec![renamed.clone(), new_village.clone()],

@@ -151,6 +151,13 @@ export declare type Person = Message<"hotline.v1.Person"> & {
    * @generated from field: int32 capacity = 10;
    */
   capacity: number;
+
+  /**
+   * their photo on the disclosure boards, if any
+   *
+   * @generated from field: string photo_ref = 11;
+   */
+  photoRef: string;
 };
 
 /**

@@ -1,0 +1,1 @@
+import{_ as e,r as t}from"./index-CkfQGX5l.js";function n({base:n,tabs:r,current:i}){return e(`nav`,{class:`tabs`,role:`tablist`,children:r.map(r=>e(`a`,{role:`tab`,class:`tab${r.id===i?` tab-current`:``}`,"aria-selected":r.id===i,href:t(n,r.id),"data-tab":r.id,children:[r.label,r.count!==void 0&&e(`span`,{class:`tab-count`,children:r.count})]},r.id))})}export{n as t};

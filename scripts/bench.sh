@@ -5,7 +5,10 @@
 # ratio, the server in open loop at 70% of that throughput, and its memory at rest, after
 # each load and at the end. With BENCH_HISTORY=N (e.g. 1000000), then for each backend:
 # the generated city and N historical orders loaded, the server's memory with them, and
-# every list and statistics RPC timed (`hotline-loadgen --figures`).
+# every list and statistics RPC timed (`hotline-loadgen --figures`). With BENCH_LEDGER=1,
+# for each backend: the generated city and its year of the duty ledger (`hotline demo
+# generate --import`), and the compliance boards, the year's report and its exports timed
+# (`hotline-loadgen --ledger-figures`). BENCH_INTAKE=0 leaves out the intake steps.
 # Usage: scripts/bench.sh [clients] [seconds]    (defaults: 8 clients, 30 s)
 # PostgreSQL from HOTLINE_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
 # BENCH_BACKENDS="sqlite postgres" to choose backends; BENCH_ROUNDS (default 50) rounds
@@ -66,6 +69,7 @@ mib() { awk "BEGIN { printf \"%.1f\", $1 / 1024 }"; }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
+  [ "${BENCH_INTAKE:-1}" = 1 ] || break
   echo "== $backend: raw intake limit (hotline-loadgen --raw), $CLIENTS clients, ${SECONDS_RUN}s"
   rawdb=$(fresh_db $backend hotline_bench_raw)
   settle $backend
@@ -127,5 +131,21 @@ if [ -n "${BENCH_HISTORY:-}" ]; then
     after=$(rss_kb $pid)
     kill -TERM $pid; wait $pid || true
     echo "== $backend: RSS with $BENCH_HISTORY orders: at rest $(mib $rest) MiB, after the figures $(mib $after) MiB"
+  done
+fi
+
+if [ -n "${BENCH_LEDGER:-}" ]; then
+  for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
+    echo "== $backend: the generated city and its year of the duty ledger"
+    url=$(fresh_db $backend hotline_bench_ledger)
+    keydir=$(mktemp -d -p "$SCRATCH")
+    HOTLINE_KEYS__CALLER_KEY_FILE="$keydir/caller.key" HOTLINE_LOG__LEVEL=warn \
+      "$HOTLINE" demo generate --import --out "$keydir/city.json" --database-url "$url"
+    start_server "$url"
+    settle $backend
+    echo "== $backend: the ledger's boards and the year's report, ${BENCH_ROUNDS:-50} rounds"
+    "$LOADGEN" --target "http://127.0.0.1:$PORT" --ledger-figures --rounds "${BENCH_ROUNDS:-50}" \
+      --report "$OUT/$backend-ledger.json"
+    kill -TERM $pid; wait $pid || true
   done
 fi

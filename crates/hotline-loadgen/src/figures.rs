@@ -31,6 +31,7 @@ pub(crate) struct Reader {
     pub(crate) stats: StatisticsServiceClient<Authed>,
     pub(crate) orders: WorkOrderServiceClient<Authed>,
     pub(crate) queue: pb::queue_service_client::QueueServiceClient<Authed>,
+    pub(crate) ledger: pb::ledger_service_client::LedgerServiceClient<Authed>,
 }
 
 pub(crate) async fn reader(channel: &Channel, username: &str, password: &str) -> anyhow::Result<Reader> {
@@ -44,7 +45,8 @@ pub(crate) async fn reader(channel: &Channel, username: &str, password: &str) ->
     Ok(Reader {
         stats: StatisticsServiceClient::with_interceptor(channel.clone(), token.clone()),
         orders: WorkOrderServiceClient::with_interceptor(channel.clone(), token.clone()),
-        queue: pb::queue_service_client::QueueServiceClient::with_interceptor(channel.clone(), token),
+        queue: pb::queue_service_client::QueueServiceClient::with_interceptor(channel.clone(), token.clone()),
+        ledger: pb::ledger_service_client::LedgerServiceClient::with_interceptor(channel.clone(), token),
     })
 }
 

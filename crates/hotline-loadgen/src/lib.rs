@@ -4,6 +4,7 @@
 pub mod driver;
 pub mod figures;
 pub mod history;
+pub mod ledger;
 pub mod mix;
 pub mod queue;
 pub mod raw;

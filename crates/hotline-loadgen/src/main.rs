@@ -97,6 +97,14 @@ struct Args {
     /// city administrator (--admin), --rounds times each, instead of the call workload.
     #[arg(long)]
     figures: bool,
+    /// Time the duty ledger's compliance boards, year's report and exports of
+    /// --ledger-year (as the county manager and the city administrator), --rounds times
+    /// each, instead of the call workload; on a database `hotline demo generate --import`
+    /// wrote.
+    #[arg(long)]
+    ledger_figures: bool,
+    #[arg(long, default_value_t = 2025)]
+    ledger_year: i32,
     #[arg(long, default_value_t = 50)]
     rounds: u32,
     #[arg(long, default_value = "county")]
@@ -143,25 +151,43 @@ async fn main() -> anyhow::Result<()> {
         .connect()
         .await
         .with_context(|| format!("connecting to {}", args.target))?;
-    if args.figures {
+    if args.figures || args.ledger_figures {
         let recorder = Recorder::default();
         let started = std::time::Instant::now();
-        let failure = hotline_loadgen::figures::run(
-            &channel,
-            &args.county_manager,
-            &args.admin,
-            &args.password,
-            args.rounds,
-            &recorder,
-        )
-        .await?;
+        let failure = if args.ledger_figures {
+            hotline_loadgen::ledger::run(
+                &channel,
+                &args.county_manager,
+                &args.admin,
+                &args.password,
+                args.rounds,
+                args.ledger_year,
+                &recorder,
+            )
+            .await?
+        } else {
+            hotline_loadgen::figures::run(
+                &channel,
+                &args.county_manager,
+                &args.admin,
+                &args.password,
+                args.rounds,
+                &recorder,
+            )
+            .await?
+        };
         let rows = recorder.summary();
         println!("{}", table(&rows, started.elapsed().as_secs_f64()));
         if let Some(f) = &failure {
             println!("first failure: {f}");
         }
         if let Some(path) = &args.report {
-            let report = serde_json::json!({ "figures": true, "rounds": args.rounds, "rpcs": rows });
+            let report = serde_json::json!({
+                "figures": args.figures,
+                "ledger_figures": args.ledger_figures,
+                "rounds": args.rounds,
+                "rpcs": rows,
+            });
             std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
         }
         anyhow::ensure!(failure.is_none(), "some requests failed");

@@ -10,6 +10,7 @@
 
 use crate::orders::{insert_event, register};
 use crate::records::order_from_row;
+use crate::routing::{policy_from_row, save_policy, stored_policy};
 use crate::{Backend, Dialect, R, ReadRow, Sql, SqlStore, page_cursor, push_order_assignments};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -501,31 +502,13 @@ impl<B: Backend> FundStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all)]
     async fn stored_programme_policy(&self) -> Result<Option<StoredPolicy>> {
-        let row = Sql::new("select * from programme_policy where id = 1")
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.map(|row| {
-            let r = R(&row);
-            Ok(StoredPolicy {
-                document: r.get("document")?,
-                updated_by: r.get("updated_by")?,
-                updated_at: r.get("updated_at")?,
-            })
-        })
-        .transpose()
+        let row = stored_policy("programme_policy").fetch_optional(&mut *self.read().await?).await?;
+        row.as_ref().map(policy_from_row).transpose()
     }
 
     #[tracing::instrument(skip_all)]
     async fn save_programme_policy(&self, policy: &StoredPolicy) -> Result<()> {
-        let q = Sql::new(
-            "insert into programme_policy (id, document, updated_by, updated_at) values (1, $1, $2, $3) \
-             on conflict (id) do update set document = excluded.document, \
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(&policy.document)
-        .bind(policy.updated_by)
-        .bind(policy.updated_at);
-        B::execute(self, q).await?;
+        B::execute(self, save_policy("programme_policy", policy)).await?;
         Ok(())
     }
 }

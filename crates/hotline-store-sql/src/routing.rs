@@ -340,31 +340,40 @@ impl<B: Backend> RoutingStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all)]
     async fn stored_routing_policy(&self) -> Result<Option<StoredPolicy>> {
-        let row = Sql::new("select * from routing_policy where id = 1")
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.map(|row| {
-            let r = R(&row);
-            Ok(StoredPolicy {
-                document: r.get("document")?,
-                updated_by: r.get("updated_by")?,
-                updated_at: r.get("updated_at")?,
-            })
-        })
-        .transpose()
+        let row = stored_policy("routing_policy").fetch_optional(&mut *self.read().await?).await?;
+        row.as_ref().map(policy_from_row).transpose()
     }
 
     #[tracing::instrument(skip_all)]
     async fn save_routing_policy(&self, policy: &StoredPolicy) -> Result<()> {
-        let q = Sql::new(
-            "insert into routing_policy (id, document, updated_by, updated_at) values (1, $1, $2, $3) \
-             on conflict (id) do update set document = excluded.document, \
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(&policy.document)
-        .bind(policy.updated_by)
-        .bind(policy.updated_at);
-        B::execute(self, q).await?;
+        B::execute(self, save_policy("routing_policy", policy)).await?;
         Ok(())
     }
+}
+
+/// The one row of a table of a stored policy document (`routing_policy`,
+/// `time_limit_policy`, `programme_policy`).
+pub(crate) fn stored_policy<C: Dialect>(table: &str) -> Sql<C> {
+    Sql::new(format!("select * from {table} where id = 1"))
+}
+
+pub(crate) fn policy_from_row(row: &impl ReadRow) -> Result<StoredPolicy> {
+    let r = R(row);
+    Ok(StoredPolicy {
+        document: r.get("document")?,
+        updated_by: r.get("updated_by")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+/// Stores `policy` as the one row of `table`, replacing what it held.
+pub(crate) fn save_policy<C: Dialect>(table: &str, policy: &StoredPolicy) -> Sql<C> {
+    Sql::new(format!(
+        "insert into {table} (id, document, updated_by, updated_at) values (1, $1, $2, $3) \
+         on conflict (id) do update set document = excluded.document, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at"
+    ))
+    .bind(policy.document.clone())
+    .bind(policy.updated_by)
+    .bind(policy.updated_at)
 }

@@ -1,5 +1,6 @@
 //! The time-limit policy and the holiday years administrators stored, and their version.
 
+use crate::routing::{policy_from_row, save_policy, stored_policy};
 use crate::{Backend, Dialect, R, ReadRow, Sql, SqlStore};
 use async_trait::async_trait;
 use hotline_store::{Result, StoredPolicy, StoredTimeLimits, StoredYear, TimeLimitStore};
@@ -35,17 +36,11 @@ impl<B: Backend> TimeLimitStore for SqlStore<B> {
         let mut conn = self.read().await?;
         // The version first: a change committed after it is read again at the next poll.
         let version = version(&mut *conn).await?;
-        let policy = Sql::new("select * from time_limit_policy where id = 1")
+        let policy = stored_policy("time_limit_policy")
             .fetch_optional(&mut *conn)
             .await?
-            .map(|row| {
-                let r = R(&row);
-                Ok::<_, hotline_store::StoreError>(StoredPolicy {
-                    document: r.get("document")?,
-                    updated_by: r.get("updated_by")?,
-                    updated_at: r.get("updated_at")?,
-                })
-            })
+            .as_ref()
+            .map(policy_from_row)
             .transpose()?;
         let years = Sql::new("select * from holiday_years order by year")
             .fetch_all(&mut *conn)
@@ -61,16 +56,7 @@ impl<B: Backend> TimeLimitStore for SqlStore<B> {
         let policy = policy.clone();
         self.write(move |c| {
             Box::pin(async move {
-                Sql::new(
-                    "insert into time_limit_policy (id, document, updated_by, updated_at) \
-                     values (1, $1, $2, $3) on conflict (id) do update set document = excluded.document, \
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                )
-                .bind(policy.document)
-                .bind(policy.updated_by)
-                .bind(policy.updated_at)
-                .execute(c)
-                .await?;
+                save_policy("time_limit_policy", &policy).execute(c).await?;
                 bump(c).await
             })
         })

@@ -541,7 +541,6 @@ pub fn working_days<'a>(
 pub struct CounselPost {
     pub person_id: String,
     pub name: String,
-    pub active: bool,
     pub township_id: String,
     pub county_id: String,
     pub villages: Vec<String>,
@@ -572,12 +571,84 @@ pub struct ReportStatus {
     pub first_submitted_at: DateTime<Utc>,
 }
 
-/// What storage counted for a compliance board.
-#[derive(Debug, Clone, Default)]
-pub struct ComplianceInputs {
+/// Every duty holder of the directory: each counsel's posts (ordered by person, then
+/// township; villages in the counsel's order), every village (by id, with its first
+/// counsel by id) and every township team (by id). It changes only with the directory,
+/// so the server keeps it with the routing index of the same directory version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DutyPosts {
     pub counsel: Vec<CounselPost>,
     pub villages: Vec<VillagePost>,
     pub teams: Vec<TeamPost>,
+}
+
+impl DutyPosts {
+    /// The posts of the directory routing reads: its villages, its people (each with the
+    /// villages they counsel, in order), their names, and its townships.
+    pub fn build(
+        villages: &[crate::routing::VillageInput],
+        people: &[crate::routing::PersonInput],
+        names: &HashMap<String, String>,
+        townships: &[TeamPost],
+    ) -> DutyPosts {
+        let place: HashMap<&str, &crate::routing::VillageInput> =
+            villages.iter().map(|v| (v.id.as_str(), v)).collect();
+        let mut first_counsel: HashMap<&str, &str> = HashMap::new();
+        let mut people: Vec<&crate::routing::PersonInput> = people.iter().collect();
+        people.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut counsel = Vec::new();
+        for person in people {
+            // Their posts by township, each with its villages in the counsel's order.
+            let mut posts: BTreeMap<&str, CounselPost> = BTreeMap::new();
+            for v in person.villages.iter().filter_map(|id| place.get(id.as_str())) {
+                first_counsel.entry(v.id.as_str()).or_insert(person.id.as_str());
+                posts
+                    .entry(v.township_id.as_str())
+                    .or_insert_with(|| CounselPost {
+                        person_id: person.id.clone(),
+                        name: names.get(&person.id).cloned().unwrap_or_default(),
+                        township_id: v.township_id.clone(),
+                        county_id: v.county_id.clone(),
+                        villages: Vec::new(),
+                    })
+                    .villages
+                    .push(v.id.clone());
+            }
+            counsel.extend(posts.into_values());
+        }
+        let mut villages: Vec<VillagePost> = villages
+            .iter()
+            .map(|v| VillagePost {
+                village_id: v.id.clone(),
+                township_id: v.township_id.clone(),
+                county_id: v.county_id.clone(),
+                counsel_id: first_counsel.get(v.id.as_str()).map(|p| (*p).to_owned()),
+            })
+            .collect();
+        villages.sort_by(|a, b| a.village_id.cmp(&b.village_id));
+        let mut teams = townships.to_vec();
+        teams.sort_by(|a, b| a.township_id.cmp(&b.township_id));
+        DutyPosts { counsel, villages, teams }
+    }
+}
+
+/// The part of the city a board covers: all of it, a county, or a township.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Area<'a> {
+    pub county_id: Option<&'a str>,
+    pub township_id: Option<&'a str>,
+}
+
+impl Area<'_> {
+    /// Whether a post in `township_id` of `county_id` lies in the area.
+    pub fn holds(&self, county_id: &str, township_id: &str) -> bool {
+        self.county_id.is_none_or(|c| c == county_id) && self.township_id.is_none_or(|t| t == township_id)
+    }
+}
+
+/// What storage counted for a compliance board, in its area.
+#[derive(Debug, Clone, Default)]
+pub struct ComplianceActivity {
     /// Checked-out visits of the month (rejected ones may be left out).
     pub visits: Vec<VisitDay>,
     /// Education records from the start of the year to the end of the month, by unit
@@ -587,6 +658,8 @@ pub struct ComplianceInputs {
     pub reports: Vec<ReportStatus>,
     /// Townships whose monthly meeting of the month was recorded.
     pub meetings: HashSet<String>,
+    /// People who are not active now (those of other areas may be listed too).
+    pub inactive: HashSet<String>,
 }
 
 named_enum!(
@@ -620,6 +693,8 @@ pub struct Shortfall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounselRow {
     pub post: CounselPost,
+    /// The counsel is active now (not withdrawn, not disqualified).
+    pub active: bool,
     pub on_site_days: u32,
     /// Working days with flagged visits awaiting review only.
     pub pending_days: u32,
@@ -661,15 +736,19 @@ pub struct Board {
 type DaySets = (BTreeSet<NaiveDate>, BTreeSet<NaiveDate>);
 
 /// The compliance board of `month` at `now`: every duty holder's figures and every
-/// shortfall (see the module's docs). Rows and shortfalls are in the order of the
-/// inputs' posts (counsel, then teams, then villages; the reports with the counsel).
+/// shortfall (see the module's docs) of the posts in `area`. Rows and shortfalls are in
+/// the order of the posts (counsel, then teams, then villages; the reports with the
+/// counsel).
 pub fn compliance(
     month: Month,
     now: DateTime<Utc>,
     calendar: &Calendar,
     policy: &LedgerPolicy,
-    inputs: &ComplianceInputs,
+    posts: &DutyPosts,
+    area: Area<'_>,
+    activity: &ComplianceActivity,
 ) -> Board {
+    let counsel_posts = || posts.counsel.iter().filter(|p| area.holds(&p.county_id, &p.township_id));
     let month_closed = now >= start_of(month.next().first_day());
     let report_due = policy.report_due(month);
     let education_due = policy.education_due_by(month);
@@ -677,14 +756,12 @@ pub fn compliance(
     // Counted and pending days per (person, township) of village duty, and per team.
     let mut counsel_days: HashMap<(&str, &str), DaySets> = HashMap::new();
     let mut team_days: HashMap<&str, DaySets> = HashMap::new();
-    let villages_of: HashMap<(&str, &str), HashSet<&str>> = inputs
-        .counsel
-        .iter()
+    let villages_of: HashMap<(&str, &str), HashSet<&str>> = counsel_posts()
         .map(|p| {
             ((p.person_id.as_str(), p.township_id.as_str()), p.villages.iter().map(String::as_str).collect())
         })
         .collect();
-    for v in inputs.visits.iter().filter(|v| working(&v.day)) {
+    for v in activity.visits.iter().filter(|v| working(&v.day)) {
         let slot = match v.duty {
             Duty::Village => {
                 let key = (v.person_id.as_str(), v.township_id.as_str());
@@ -706,11 +783,11 @@ pub fn compliance(
         None => (0, 0),
     };
     let reports: HashMap<(&str, &str), &ReportStatus> =
-        inputs.reports.iter().map(|r| ((r.person_id.as_str(), r.township_id.as_str()), r)).collect();
+        activity.reports.iter().map(|r| ((r.person_id.as_str(), r.township_id.as_str()), r)).collect();
 
     let mut shortfalls = Vec::new();
-    let mut counsel = Vec::with_capacity(inputs.counsel.len());
-    for post in &inputs.counsel {
+    let mut counsel = Vec::new();
+    for post in counsel_posts() {
         let key = (post.person_id.as_str(), post.township_id.as_str());
         let (on_site_days, pending_days) = count(counsel_days.get(&key));
         let shortfall = |kind, required, actual, provisional| Shortfall {
@@ -743,16 +820,17 @@ pub fn compliance(
         }
         counsel.push(CounselRow {
             post: post.clone(),
+            active: !activity.inactive.contains(&post.person_id),
             on_site_days,
             pending_days,
             report,
             report_on_time: on_time,
         });
     }
-    let mut teams = Vec::with_capacity(inputs.teams.len());
-    for post in &inputs.teams {
+    let mut teams = Vec::new();
+    for post in posts.teams.iter().filter(|p| area.holds(&p.county_id, &p.township_id)) {
         let (on_site_days, pending_days) = count(team_days.get(post.township_id.as_str()));
-        let education_events = inputs.education.get(&post.township_id).copied().unwrap_or(0);
+        let education_events = activity.education.get(&post.township_id).copied().unwrap_or(0);
         let shortfall = |kind, required, actual| Shortfall {
             kind,
             person_id: None,
@@ -775,14 +853,14 @@ pub fn compliance(
             on_site_days,
             pending_days,
             education_events,
-            meeting_held: inputs.meetings.contains(&post.township_id),
+            meeting_held: activity.meetings.contains(&post.township_id),
         });
     }
     let names: HashMap<&str, &str> =
-        inputs.counsel.iter().map(|p| (p.person_id.as_str(), p.name.as_str())).collect();
-    let mut villages = Vec::with_capacity(inputs.villages.len());
-    for post in &inputs.villages {
-        let education_events = inputs.education.get(&post.village_id).copied().unwrap_or(0);
+        counsel_posts().map(|p| (p.person_id.as_str(), p.name.as_str())).collect();
+    let mut villages = Vec::new();
+    for post in posts.villages.iter().filter(|p| area.holds(&p.county_id, &p.township_id)) {
+        let education_events = activity.education.get(&post.village_id).copied().unwrap_or(0);
         if education_events < education_due {
             shortfalls.push(Shortfall {
                 kind: ShortfallKind::VillageEducation,
@@ -1050,12 +1128,11 @@ mod tests {
             day: d(day),
             review,
         };
-        let inputs = ComplianceInputs {
+        let posts = DutyPosts {
             counsel: vec![
                 CounselPost {
                     person_id: "P1".into(),
                     name: "张明".into(),
-                    active: true,
                     township_id: "T1".into(),
                     county_id: "C1".into(),
                     villages: vec!["V1".into(), "V2".into()],
@@ -1063,7 +1140,6 @@ mod tests {
                 CounselPost {
                     person_id: "P2".into(),
                     name: "李娜".into(),
-                    active: true,
                     township_id: "T1".into(),
                     county_id: "C1".into(),
                     villages: vec!["V3".into()],
@@ -1079,6 +1155,8 @@ mod tests {
                 })
                 .collect(),
             teams: vec![TeamPost { township_id: "T1".into(), county_id: "C1".into() }],
+        };
+        let inputs = ComplianceActivity {
             visits: vec![
                 // Holidays do not count; the adjusted Saturday does; two villages on one
                 // day count once.
@@ -1110,11 +1188,12 @@ mod tests {
                 first_submitted_at: start_of(d("2025-11-03")),
             }],
             meetings: HashSet::new(),
+            inactive: HashSet::new(),
         };
         // 18 working days: 9 and 10 October, the adjusted Saturday 11, then three
         // full weeks.
         let now = start_of(d("2025-11-20"));
-        let board = compliance(month, now, &cal, &LedgerPolicy::default(), &inputs);
+        let board = compliance(month, now, &cal, &LedgerPolicy::default(), &posts, Area::default(), &inputs);
         assert_eq!(board.working_days, 18);
         assert!(board.month_closed);
         let p1 = &board.counsel[0];
@@ -1144,10 +1223,98 @@ mod tests {
         assert_eq!(board.shortfalls[3].name.as_deref(), Some("李娜"));
         // Before the report's due day no report shortfall; in the running month the
         // counts are provisional.
-        let early = compliance(month, start_of(d("2025-10-20")), &cal, &LedgerPolicy::default(), &inputs);
+        let early = compliance(
+            month,
+            start_of(d("2025-10-20")),
+            &cal,
+            &LedgerPolicy::default(),
+            &posts,
+            Area::default(),
+            &inputs,
+        );
         assert!(!early.month_closed);
         assert!(early.shortfalls.iter().all(|s| s.kind != ShortfallKind::ReportMissing));
         assert!(early.shortfalls.iter().all(|s| s.provisional));
+    }
+
+    /// The posts come from the directory as routing reads it: a counsel's villages split
+    /// by township in their order, each village with its first counsel by id, and a board
+    /// of a county or a township takes only its own.
+    #[test]
+    fn duty_posts_follow_the_directory_and_boards_take_their_area() {
+        use crate::routing::{PersonInput, VillageInput};
+        let village = |id: &str, township: &str, county: &str| VillageInput {
+            id: id.into(),
+            township_id: township.into(),
+            county_id: county.into(),
+        };
+        let person = |id: &str, villages: &[&str]| PersonInput {
+            id: id.into(),
+            team_township_id: None,
+            lead: false,
+            villages: villages.iter().map(|v| (*v).to_owned()).collect(),
+        };
+        let villages = [
+            village("V3", "T2", "C2"),
+            village("V1", "T1", "C1"),
+            village("V2", "T1", "C1"),
+            village("V4", "T1", "C1"),
+        ];
+        // P2 counsels villages of two townships, in its own order; V1 has two counsel.
+        let people = [person("P2", &["V2", "V3", "V1", "V9"]), person("P1", &["V1"])];
+        let names: HashMap<String, String> = [("P1", "张明"), ("P2", "李娜")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let townships = [
+            TeamPost { township_id: "T2".into(), county_id: "C2".into() },
+            TeamPost { township_id: "T1".into(), county_id: "C1".into() },
+        ];
+        let posts = DutyPosts::build(&villages, &people, &names, &townships);
+        let counsel: Vec<(&str, &str, &str, Vec<&str>)> = posts
+            .counsel
+            .iter()
+            .map(|p| {
+                (
+                    p.person_id.as_str(),
+                    p.name.as_str(),
+                    p.township_id.as_str(),
+                    p.villages.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counsel,
+            [
+                ("P1", "张明", "T1", vec!["V1"]),
+                ("P2", "李娜", "T1", vec!["V2", "V1"]),
+                ("P2", "李娜", "T2", vec!["V3"]),
+            ],
+            "by person, then township; a village not in the directory (V9) is left out"
+        );
+        let firsts: Vec<(&str, Option<&str>)> =
+            posts.villages.iter().map(|v| (v.village_id.as_str(), v.counsel_id.as_deref())).collect();
+        assert_eq!(firsts, [("V1", Some("P1")), ("V2", Some("P2")), ("V3", Some("P2")), ("V4", None)]);
+        assert_eq!(posts.teams.iter().map(|t| t.township_id.as_str()).collect::<Vec<_>>(), ["T1", "T2"]);
+
+        let month = m("2025-03");
+        let now = start_of(d("2025-03-10"));
+        let activity =
+            ComplianceActivity { inactive: ["P2".to_owned()].into(), ..ComplianceActivity::default() };
+        let board = |area| {
+            compliance(month, now, &Calendar::official(), &LedgerPolicy::default(), &posts, area, &activity)
+        };
+        let city = board(Area::default());
+        assert_eq!((city.counsel.len(), city.villages.len(), city.teams.len()), (3, 4, 2));
+        assert_eq!(city.counsel.iter().map(|c| c.active).collect::<Vec<_>>(), [true, false, false]);
+        let county = board(Area { county_id: Some("C2"), township_id: None });
+        assert_eq!(county.counsel.len(), 1);
+        assert_eq!(county.villages.iter().map(|v| v.post.village_id.as_str()).collect::<Vec<_>>(), ["V3"]);
+        assert!(county.shortfalls.iter().all(|s| s.county_id == "C2"));
+        let township = board(Area { county_id: None, township_id: Some("T1") });
+        assert_eq!(township.teams.len(), 1);
+        assert_eq!(township.villages.len(), 3);
+        assert!(township.shortfalls.iter().all(|s| s.township_id == "T1"));
     }
 
     #[test]

@@ -135,14 +135,13 @@ impl Compliance for Neutral {
     }
 }
 
-/// Whether `board` lists a shortfall of `kind` of `person` at `unit`.
-fn missed(
-    board: &hotline_domain::ledger::Board,
-    kind: hotline_domain::ledger::ShortfallKind,
-    person: Option<&str>,
-    unit: &str,
-) -> bool {
-    board.shortfalls.iter().any(|f| f.kind == kind && f.person_id.as_deref() == person && f.unit_id == unit)
+/// The shortfalls of a board as (kind, person, unit), to ask of each duty whether it was
+/// missed in constant time (a city's board lists thousands).
+type Missed<'a> =
+    std::collections::HashSet<(hotline_domain::ledger::ShortfallKind, Option<&'a str>, &'a str)>;
+
+fn missed_of(board: &hotline_domain::ledger::Board) -> Missed<'_> {
+    board.shortfalls.iter().map(|f| (f.kind, f.person_id.as_deref(), f.unit_id.as_str())).collect()
 }
 
 /// Compliance from the duty ledger: over the months of the year that have ended, each
@@ -186,20 +185,31 @@ impl Compliance for LedgerCompliance {
         };
         // The board of the last month ended: the education events due by then.
         let mut last = None;
+        let built = app.routing.current(app.store.as_ref()).await?;
         while month.year() == year && now >= l::start_of(month.next().first_day()) {
-            let inputs = app.store.compliance_inputs(&Default::default(), month).await?;
-            let board = l::compliance(month, now, &in_force.calendar, &app.ledger, &inputs);
+            let activity = app.store.compliance_activity(&Default::default(), month).await?;
+            let board = l::compliance(
+                month,
+                now,
+                &in_force.calendar,
+                &app.ledger,
+                &built.duty,
+                l::Area::default(),
+                &activity,
+            );
+            let shortfalls = missed_of(&board);
+            let missed = |kind, person, unit| shortfalls.contains(&(kind, person, unit));
             let report_due = now >= board.report_due;
             for row in &board.counsel {
                 let (who, at) = (row.post.person_id.as_str(), row.post.township_id.as_str());
                 match subject {
                     Subject::Counsel => {
-                        owe(who, missed(&board, K::CounselOnSiteDays, Some(who), at));
+                        owe(who, missed(K::CounselOnSiteDays, Some(who), at));
                         if report_due {
                             owe(
                                 who,
-                                missed(&board, K::ReportMissing, Some(who), at)
-                                    || missed(&board, K::ReportLate, Some(who), at),
+                                missed(K::ReportMissing, Some(who), at)
+                                    || missed(K::ReportLate, Some(who), at),
                             );
                         }
                     }
@@ -209,25 +219,27 @@ impl Compliance for LedgerCompliance {
             if subject == Subject::Team {
                 for row in &board.teams {
                     let at = row.post.township_id.as_str();
-                    owe(at, missed(&board, K::TeamOnSiteDays, None, at));
+                    owe(at, missed(K::TeamOnSiteDays, None, at));
                 }
             }
             last = Some(board);
             month = month.next();
         }
         if let Some(board) = last.filter(|b| b.education_due > 0) {
+            let shortfalls = missed_of(&board);
+            let missed = |kind, person, unit| shortfalls.contains(&(kind, person, unit));
             match subject {
                 Subject::Counsel => {
                     for v in &board.villages {
                         if let Some(who) = v.post.counsel_id.as_deref() {
-                            owe(who, missed(&board, K::VillageEducation, Some(who), &v.post.village_id));
+                            owe(who, missed(K::VillageEducation, Some(who), &v.post.village_id));
                         }
                     }
                 }
                 Subject::Team => {
                     for row in &board.teams {
                         let at = row.post.township_id.as_str();
-                        owe(at, missed(&board, K::TeamEducation, None, at));
+                        owe(at, missed(K::TeamEducation, None, at));
                     }
                 }
             }

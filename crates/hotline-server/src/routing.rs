@@ -10,6 +10,7 @@
 use crate::error::{ApiError, ApiResult};
 use chrono::{DateTime, Utc};
 use hotline_domain::geo::GeoIndex;
+use hotline_domain::ledger::DutyPosts;
 use hotline_domain::routing::{
     Candidate, CentreInput, Matter, PersonStatus, Route, RoutingIndex, RoutingPolicy, UnknownVillage,
 };
@@ -26,6 +27,8 @@ pub struct Built {
     pub version: i64,
     pub index: RoutingIndex,
     pub map: MapIndex,
+    /// Every duty holder of the directory, for the duty ledger's compliance boards.
+    pub duty: DutyPosts,
     names: HashMap<String, String>,
 }
 
@@ -71,10 +74,12 @@ impl Built {
             .map(|i| CentreInput { id: i.id.clone(), county_id: i.county_id.clone(), kind: i.kind })
             .collect();
         let index = RoutingIndex::build(&snap.villages, &snap.people, &centres);
+        let duty = DutyPosts::build(&snap.villages, &snap.people, &snap.person_names, &snap.townships);
         Built {
             version: snap.version,
             index,
             map: MapIndex::new(snap.institutions, snap.village_coords),
+            duty,
             names: snap.person_names,
         }
     }

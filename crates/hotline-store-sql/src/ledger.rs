@@ -11,8 +11,7 @@ use crate::{Arg, Backend, Dialect, R, ReadRow, Sql, SqlStore, page_cursor};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use hotline_domain::ledger::{
-    ComplianceInputs, CounselPost, Function, Month, OrderTally, RecordTally, ReportStatus, TeamPost,
-    VillagePost, VisitDay, VisitReview,
+    ComplianceActivity, Function, Month, OrderTally, RecordTally, ReportStatus, VisitDay, VisitReview,
 };
 use hotline_domain::{Category, State};
 use hotline_store::{
@@ -853,76 +852,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
     }
 
     #[tracing::instrument(skip_all, fields(month = %month))]
-    async fn compliance_inputs(&self, filter: &LedgerFilter, month: Month) -> Result<ComplianceInputs> {
-        let mut conn = self.read().await?;
-        // The units of the scope: a township (t.id) or a county (t.parent_id).
-        let scope = |q: &mut Sql<B::Conn>| {
-            if let Some(c) = &filter.county_id {
-                q.push(" and t.parent_id = ").push_bind(c.as_str());
-            }
-            if let Some(t) = &filter.township_id {
-                q.push(" and t.id = ").push_bind(t.as_str());
-            }
-        };
-        let mut q = Sql::new(
-            "select cv.person_id, p.name, p.active, cv.village_id, t.id as township_id, t.parent_id as county_id \
-             from counsel_villages cv join people p on p.id = cv.person_id \
-             join units v on v.id = cv.village_id join units t on t.id = v.parent_id \
-             where v.level = 'village'",
-        );
-        scope(&mut q);
-        q.push(" order by cv.person_id, t.id, cv.position");
-        let mut counsel: Vec<CounselPost> = Vec::new();
-        for row in q.fetch_all(&mut *conn).await? {
-            let r = R(&row);
-            let (person_id, township_id): (String, String) = (r.get("person_id")?, r.get("township_id")?);
-            let village: String = r.get("village_id")?;
-            match counsel.last_mut() {
-                Some(p) if p.person_id == person_id && p.township_id == township_id => {
-                    p.villages.push(village)
-                }
-                _ => counsel.push(CounselPost {
-                    person_id,
-                    name: r.get("name")?,
-                    active: r.get("active")?,
-                    township_id,
-                    county_id: r.get("county_id")?,
-                    villages: vec![village],
-                }),
-            }
-        }
-        let mut q = Sql::new(
-            "select v.id, t.id as township_id, t.parent_id as county_id, \
-             (select min(cv.person_id) from counsel_villages cv where cv.village_id = v.id) as counsel_id \
-             from units v join units t on t.id = v.parent_id where v.level = 'village'",
-        );
-        scope(&mut q);
-        q.push(" order by v.id");
-        let villages = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| {
-                let r = R(row);
-                Ok(VillagePost {
-                    village_id: r.get("id")?,
-                    township_id: r.get("township_id")?,
-                    county_id: r.get("county_id")?,
-                    counsel_id: r.opt("counsel_id")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut q = Sql::new("select t.id, t.parent_id from units t where t.level = 'township'");
-        scope(&mut q);
-        q.push(" order by t.id");
-        let teams = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| Ok(TeamPost { township_id: R(row).get("id")?, county_id: R(row).get("parent_id")? }))
-            .collect::<Result<Vec<_>>>()?;
-        drop(conn);
-
+    async fn compliance_activity(&self, filter: &LedgerFilter, month: Month) -> Result<ComplianceActivity> {
         let area = LedgerFilter {
             county_id: filter.county_id.clone(),
             township_id: filter.township_id.clone(),
@@ -932,15 +862,24 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
             LedgerFilter { from: Some(month.first_day()), to: Some(month.last_day()), ..area.clone() };
         let visits = self.visit_days(&in_month).await?;
         let mut conn = self.read().await?;
+        // Few people are inactive at a time: all of them, whatever the area.
+        let inactive = Sql::new("select id from people where active = $1")
+            .bind(false)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|row| R(row).get("id"))
+            .collect::<Result<_>>()?;
         let mut q =
             Sql::new("select unit_id, count(*) as n from ledger_records where function = 'education'");
+        // Grouped in the order of `ledger_records_education_idx`, which covers the query.
         let year_to_date = LedgerFilter {
             from: NaiveDate::from_ymd_opt(month.year(), 1, 1),
             to: Some(month.last_day()),
             ..area.clone()
         };
         push_filter(&mut q, &year_to_date, Some("occurred_on"), false);
-        q.push(" group by unit_id");
+        q.push(" group by county_id, township_id, unit_id");
         let mut education = std::collections::HashMap::new();
         for row in q.fetch_all(&mut *conn).await? {
             education.insert(R(&row).get("unit_id")?, R(&row).count("n")? as u32);
@@ -972,6 +911,6 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
             .iter()
             .map(|row| R(row).get("township_id"))
             .collect::<Result<_>>()?;
-        Ok(ComplianceInputs { counsel, villages, teams, visits, education, reports, meetings })
+        Ok(ComplianceActivity { visits, education, reports, meetings, inactive })
     }
 }

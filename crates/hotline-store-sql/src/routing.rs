@@ -4,6 +4,7 @@ use crate::directory::CHUNK;
 use crate::{Arg, Backend, Dialect, R, ReadRow, Sql, SqlStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use hotline_domain::ledger::TeamPost;
 use hotline_domain::routing::{PersonInput, PersonStatus, VillageInput};
 use hotline_store::{
     AVAILABILITY_HISTORY, Availability, AvailabilityChange, AvailabilityEvent, Directory, Institution, Leave,
@@ -141,6 +142,15 @@ async fn snapshot<C: Dialect>(conn: &mut C) -> Result<RoutingSnapshot> {
         .iter()
         .map(institution_from_row)
         .collect::<Result<_>>()?;
+    let rows = Sql::new(
+        "select id, parent_id from units where level = 'township' and parent_id is not null order by id",
+    )
+    .fetch_all(conn)
+    .await?;
+    for row in &rows {
+        let r = R(row);
+        snapshot.townships.push(TeamPost { township_id: r.get("id")?, county_id: r.get("parent_id")? });
+    }
     Ok(snapshot)
 }
 

@@ -12,7 +12,7 @@ use crate::{Page, PageRequest, RequestKey, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use hotline_domain::ledger::{
-    ComplianceInputs, Detail, Duty, Function, Month, MonthFigures, NineOne, OrderTally, RecordTally,
+    ComplianceActivity, Detail, Duty, Function, Month, MonthFigures, NineOne, OrderTally, RecordTally,
     ReportState, VisitDay, VisitReview,
 };
 use serde::{Deserialize, Serialize};
@@ -256,11 +256,11 @@ pub trait LedgerStore: Send + Sync {
     /// Latest first.
     async fn list_meetings(&self, filter: &LedgerFilter, page: &PageRequest) -> Result<Page<Meeting>>;
 
-    /// Everything a compliance board of `month` counts, within `filter`'s county or
-    /// township: the posts (counsel by township, villages, teams), the month's checked-out
-    /// visits, education records from January to the month's end by unit, the month's
-    /// reports and meetings.
-    async fn compliance_inputs(&self, filter: &LedgerFilter, month: Month) -> Result<ComplianceInputs>;
+    /// What a compliance board of `month` counts, within `filter`'s county or township:
+    /// the month's checked-out visits, education records from January to the month's
+    /// end by unit, the month's reports and meetings, and who is inactive now. The posts
+    /// themselves come from the directory (`RoutingSnapshot`, `DutyPosts`).
+    async fn compliance_activity(&self, filter: &LedgerFilter, month: Month) -> Result<ComplianceActivity>;
 }
 
 /// Position in a ledger list: the item's day (or month) as text, and its id.

@@ -121,6 +121,8 @@ pub struct RoutingSnapshot {
     /// Each person's name, for candidate lists.
     pub person_names: HashMap<String, String>,
     pub institutions: Vec<Institution>,
+    /// Every township in a county, by id: the teams of the duty ledger.
+    pub townships: Vec<hotline_domain::ledger::TeamPost>,
 }
 
 impl RoutingSnapshot {
@@ -157,6 +159,18 @@ impl RoutingSnapshot {
         snap.people.sort_by(|a, b| a.id.cmp(&b.id));
         snap.institutions = dir.institutions.clone();
         snap.institutions.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut townships: Vec<&crate::Unit> =
+            dir.units.iter().filter(|u| u.level == UnitLevel::Township).collect();
+        townships.sort_by(|a, b| a.id.cmp(&b.id));
+        snap.townships = townships
+            .into_iter()
+            .filter_map(|u| {
+                Some(hotline_domain::ledger::TeamPost {
+                    township_id: u.id.clone(),
+                    county_id: u.parent_id.clone()?,
+                })
+            })
+            .collect();
         snap
     }
 }

@@ -875,16 +875,20 @@ impl LedgerSvc {
         if f.unit_id.is_some() {
             return Err(FieldError::new("unit_id", "must be the city, a county or a township").into());
         }
-        let inputs = self.app.store.compliance_inputs(&f, month).await?;
+        let built = self.app.routing.current(self.app.store.as_ref()).await?;
+        let activity = self.app.store.compliance_activity(&f, month).await?;
+        let area = l::Area { county_id: f.county_id.as_deref(), township_id: f.township_id.as_deref() };
         let board = l::compliance(
             month,
             self.app.now(),
             &self.app.time_limits.current().calendar,
             &self.app.ledger,
-            &inputs,
+            &built.duty,
+            area,
+            &activity,
         );
         let shown = f.township_id.as_ref().or(f.county_id.as_ref()).cloned().unwrap_or(unit_id);
-        Ok(board_pb(&shown, &self.app.ledger, &board))
+        Ok(board_pb(&shown, &self.app.ledger, board))
     }
 
     /// The year and county a report request names, checked against the reader's reach.

@@ -674,16 +674,16 @@ named_enum!(
 );
 
 /// One duty not met: who (a counsel, or empty for a team or a village), where, what was
-/// required and what was done.
+/// required and what was done. It borrows its names from the posts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Shortfall {
+pub struct Shortfall<'a> {
     pub kind: ShortfallKind,
-    pub person_id: Option<String>,
-    pub name: Option<String>,
+    pub person_id: Option<&'a str>,
+    pub name: Option<&'a str>,
     /// The village or township.
-    pub unit_id: String,
-    pub township_id: String,
-    pub county_id: String,
+    pub unit_id: &'a str,
+    pub township_id: &'a str,
+    pub county_id: &'a str,
     pub required: u32,
     pub actual: u32,
     /// The period measured is not over yet (the month is running): the count may rise.
@@ -691,20 +691,20 @@ pub struct Shortfall {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CounselRow {
-    pub post: CounselPost,
+pub struct CounselRow<'a> {
+    pub post: &'a CounselPost,
     /// The counsel is active now (not withdrawn, not disqualified).
     pub active: bool,
     pub on_site_days: u32,
     /// Working days with flagged visits awaiting review only.
     pub pending_days: u32,
-    pub report: Option<ReportStatus>,
+    pub report: Option<&'a ReportStatus>,
     pub report_on_time: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TeamRow {
-    pub post: TeamPost,
+pub struct TeamRow<'a> {
+    pub post: &'a TeamPost,
     pub on_site_days: u32,
     pub pending_days: u32,
     pub education_events: u32,
@@ -712,13 +712,15 @@ pub struct TeamRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VillageRow {
-    pub post: VillagePost,
+pub struct VillageRow<'a> {
+    pub post: &'a VillagePost,
     pub education_events: u32,
 }
 
+/// A compliance board: its rows borrow the posts and the activity it was counted from
+/// (a city's board has some ten thousand rows; nothing is copied until it is sent).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Board {
+pub struct Board<'a> {
     pub month: Month,
     pub working_days: u32,
     /// The month is over at `now`.
@@ -726,10 +728,10 @@ pub struct Board {
     pub report_due: DateTime<Utc>,
     /// Education events due by the end of the month (pro rata).
     pub education_due: u32,
-    pub counsel: Vec<CounselRow>,
-    pub teams: Vec<TeamRow>,
-    pub villages: Vec<VillageRow>,
-    pub shortfalls: Vec<Shortfall>,
+    pub counsel: Vec<CounselRow<'a>>,
+    pub teams: Vec<TeamRow<'a>>,
+    pub villages: Vec<VillageRow<'a>>,
+    pub shortfalls: Vec<Shortfall<'a>>,
 }
 
 /// Working days counted, and working days with visits awaiting review only.
@@ -739,15 +741,15 @@ type DaySets = (BTreeSet<NaiveDate>, BTreeSet<NaiveDate>);
 /// shortfall (see the module's docs) of the posts in `area`. Rows and shortfalls are in
 /// the order of the posts (counsel, then teams, then villages; the reports with the
 /// counsel).
-pub fn compliance(
+pub fn compliance<'a>(
     month: Month,
     now: DateTime<Utc>,
     calendar: &Calendar,
     policy: &LedgerPolicy,
-    posts: &DutyPosts,
+    posts: &'a DutyPosts,
     area: Area<'_>,
-    activity: &ComplianceActivity,
-) -> Board {
+    activity: &'a ComplianceActivity,
+) -> Board<'a> {
     let counsel_posts = || posts.counsel.iter().filter(|p| area.holds(&p.county_id, &p.township_id));
     let month_closed = now >= start_of(month.next().first_day());
     let report_due = policy.report_due(month);
@@ -792,11 +794,11 @@ pub fn compliance(
         let (on_site_days, pending_days) = count(counsel_days.get(&key));
         let shortfall = |kind, required, actual, provisional| Shortfall {
             kind,
-            person_id: Some(post.person_id.clone()),
-            name: Some(post.name.clone()),
-            unit_id: post.township_id.clone(),
-            township_id: post.township_id.clone(),
-            county_id: post.county_id.clone(),
+            person_id: Some(post.person_id.as_str()),
+            name: Some(post.name.as_str()),
+            unit_id: post.township_id.as_str(),
+            township_id: post.township_id.as_str(),
+            county_id: post.county_id.as_str(),
             required,
             actual,
             provisional,
@@ -809,7 +811,7 @@ pub fn compliance(
                 !month_closed,
             ));
         }
-        let report = reports.get(&key).map(|r| (*r).clone());
+        let report = reports.get(&key).copied();
         let on_time = report.as_ref().map(|r| r.first_submitted_at < report_due);
         if now >= report_due {
             match on_time {
@@ -819,7 +821,7 @@ pub fn compliance(
             }
         }
         counsel.push(CounselRow {
-            post: post.clone(),
+            post,
             active: !activity.inactive.contains(&post.person_id),
             on_site_days,
             pending_days,
@@ -835,9 +837,9 @@ pub fn compliance(
             kind,
             person_id: None,
             name: None,
-            unit_id: post.township_id.clone(),
-            township_id: post.township_id.clone(),
-            county_id: post.county_id.clone(),
+            unit_id: post.township_id.as_str(),
+            township_id: post.township_id.as_str(),
+            county_id: post.county_id.as_str(),
             required,
             actual,
             provisional: !month_closed,
@@ -849,7 +851,7 @@ pub fn compliance(
             shortfalls.push(shortfall(ShortfallKind::TeamEducation, education_due, education_events));
         }
         teams.push(TeamRow {
-            post: post.clone(),
+            post,
             on_site_days,
             pending_days,
             education_events,
@@ -864,17 +866,17 @@ pub fn compliance(
         if education_events < education_due {
             shortfalls.push(Shortfall {
                 kind: ShortfallKind::VillageEducation,
-                person_id: post.counsel_id.clone(),
-                name: post.counsel_id.as_deref().and_then(|p| names.get(p)).map(|n| (*n).to_owned()),
-                unit_id: post.village_id.clone(),
-                township_id: post.township_id.clone(),
-                county_id: post.county_id.clone(),
+                person_id: post.counsel_id.as_deref(),
+                name: post.counsel_id.as_deref().and_then(|p| names.get(p)).copied(),
+                unit_id: post.village_id.as_str(),
+                township_id: post.township_id.as_str(),
+                county_id: post.county_id.as_str(),
                 required: education_due,
                 actual: education_events,
                 provisional: !month_closed,
             });
         }
-        villages.push(VillageRow { post: post.clone(), education_events });
+        villages.push(VillageRow { post, education_events });
     }
     Board {
         month,
@@ -1208,7 +1210,7 @@ mod tests {
         assert_eq!(board.teams[0].on_site_days, 4);
         assert_eq!(board.education_due, 2);
         let kinds: Vec<(ShortfallKind, &str)> =
-            board.shortfalls.iter().map(|s| (s.kind, s.unit_id.as_str())).collect();
+            board.shortfalls.iter().map(|s| (s.kind, s.unit_id)).collect();
         assert_eq!(
             kinds,
             [
@@ -1219,8 +1221,8 @@ mod tests {
             ]
         );
         let missing = &board.shortfalls[1];
-        assert_eq!(missing.person_id.as_deref(), Some("P2"));
-        assert_eq!(board.shortfalls[3].name.as_deref(), Some("李娜"));
+        assert_eq!(missing.person_id, Some("P2"));
+        assert_eq!(board.shortfalls[3].name, Some("李娜"));
         // Before the report's due day no report shortfall; in the running month the
         // counts are provisional.
         let early = compliance(

@@ -140,8 +140,8 @@ impl Compliance for Neutral {
 type Missed<'a> =
     std::collections::HashSet<(hotline_domain::ledger::ShortfallKind, Option<&'a str>, &'a str)>;
 
-fn missed_of(board: &hotline_domain::ledger::Board) -> Missed<'_> {
-    board.shortfalls.iter().map(|f| (f.kind, f.person_id.as_deref(), f.unit_id.as_str())).collect()
+fn missed_of<'a>(board: &hotline_domain::ledger::Board<'a>) -> Missed<'a> {
+    board.shortfalls.iter().map(|f| (f.kind, f.person_id, f.unit_id)).collect()
 }
 
 /// Compliance from the duty ledger: over the months of the year that have ended, each
@@ -183,10 +183,9 @@ impl Compliance for LedgerCompliance {
         let Some(mut month) = chrono::NaiveDate::from_ymd_opt(year, 1, 1).map(Month::of) else {
             return Ok(HashMap::new());
         };
-        // The board of the last month ended: the education events due by then.
-        let mut last = None;
+        let ended = |m: Month| m.year() == year && now >= l::start_of(m.next().first_day());
         let built = app.routing.current(app.store.as_ref()).await?;
-        while month.year() == year && now >= l::start_of(month.next().first_day()) {
+        while ended(month) {
             let activity = app.store.compliance_activity(&Default::default(), month).await?;
             let board = l::compliance(
                 month,
@@ -222,27 +221,25 @@ impl Compliance for LedgerCompliance {
                     owe(at, missed(K::TeamOnSiteDays, None, at));
                 }
             }
-            last = Some(board);
-            month = month.next();
-        }
-        if let Some(board) = last.filter(|b| b.education_due > 0) {
-            let shortfalls = missed_of(&board);
-            let missed = |kind, person, unit| shortfalls.contains(&(kind, person, unit));
-            match subject {
-                Subject::Counsel => {
-                    for v in &board.villages {
-                        if let Some(who) = v.post.counsel_id.as_deref() {
-                            owe(who, missed(K::VillageEducation, Some(who), &v.post.village_id));
+            // The board of the last month ended: the education events due by then.
+            if !ended(month.next()) && board.education_due > 0 {
+                match subject {
+                    Subject::Counsel => {
+                        for v in &board.villages {
+                            if let Some(who) = v.post.counsel_id.as_deref() {
+                                owe(who, missed(K::VillageEducation, Some(who), &v.post.village_id));
+                            }
+                        }
+                    }
+                    Subject::Team => {
+                        for row in &board.teams {
+                            let at = row.post.township_id.as_str();
+                            owe(at, missed(K::TeamEducation, None, at));
                         }
                     }
                 }
-                Subject::Team => {
-                    for row in &board.teams {
-                        let at = row.post.township_id.as_str();
-                        owe(at, missed(K::TeamEducation, None, at));
-                    }
-                }
             }
+            month = month.next();
         }
         Ok(tally
             .into_iter()

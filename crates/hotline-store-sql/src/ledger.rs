@@ -245,6 +245,34 @@ fn meeting_from_row(row: &impl ReadRow) -> Result<Meeting> {
 
 /// Appends ` and <column> = $k` for each narrowing field of `f` this list reads, and the
 /// day range on `day`.
+/// The checked-out visits within `filter` that count or await review, as days.
+async fn visit_days_on<C: Dialect>(conn: &mut C, filter: &LedgerFilter) -> Result<Vec<VisitDay>> {
+    let mut q = Sql::new(
+        "select person_id, unit_id, duty, township_id, day, flagged, review from ledger_visits \
+         where check_out_at is not null and (review is null or review <> 'rejected')",
+    );
+    push_filter(&mut q, filter, Some("day"), true);
+    let rows = q.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let r = R(row);
+            let flagged: bool = r.get("flagged")?;
+            Ok(VisitDay {
+                person_id: r.get("person_id")?,
+                unit_id: r.get("unit_id")?,
+                duty: r.named("duty")?,
+                township_id: r.get("township_id")?,
+                day: read_day(&r, "day")?,
+                review: if flagged {
+                    Some(r.opt_named("review")?.unwrap_or(VisitReview::Pending))
+                } else {
+                    None
+                },
+            })
+        })
+        .collect()
+}
+
 fn push_filter<C: Dialect>(q: &mut Sql<C>, f: &LedgerFilter, day: Option<&str>, unit: bool) {
     let mut eq = |column: &str, value: Option<String>| {
         if let Some(v) = value {
@@ -464,30 +492,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all)]
     async fn visit_days(&self, filter: &LedgerFilter) -> Result<Vec<VisitDay>> {
-        let mut q = Sql::new(
-            "select person_id, unit_id, duty, township_id, day, flagged, review from ledger_visits \
-             where check_out_at is not null and (review is null or review <> 'rejected')",
-        );
-        push_filter(&mut q, filter, Some("day"), true);
-        let rows = q.fetch_all(&mut *self.read().await?).await?;
-        rows.iter()
-            .map(|row| {
-                let r = R(row);
-                let flagged: bool = r.get("flagged")?;
-                Ok(VisitDay {
-                    person_id: r.get("person_id")?,
-                    unit_id: r.get("unit_id")?,
-                    duty: r.named("duty")?,
-                    township_id: r.get("township_id")?,
-                    day: read_day(&r, "day")?,
-                    review: if flagged {
-                        Some(r.opt_named("review")?.unwrap_or(VisitReview::Pending))
-                    } else {
-                        None
-                    },
-                })
-            })
-            .collect()
+        visit_days_on(&mut *self.read().await?, filter).await
     }
 
     #[tracing::instrument(skip_all, fields(record_id = %record.id))]
@@ -860,57 +865,63 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
         };
         let in_month =
             LedgerFilter { from: Some(month.first_day()), to: Some(month.last_day()), ..area.clone() };
-        let visits = self.visit_days(&in_month).await?;
-        let mut conn = self.read().await?;
         // Few people are inactive at a time: all of them, whatever the area.
-        let inactive = Sql::new("select id from people where active = $1")
-            .bind(false)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| R(row).get("id"))
-            .collect::<Result<_>>()?;
-        let mut q =
-            Sql::new("select unit_id, count(*) as n from ledger_records where function = 'education'");
+        let inactive = Sql::new("select id from people where active = $1").bind(false);
         // Grouped in the order of `ledger_records_education_idx`, which covers the query.
+        let mut education =
+            Sql::new("select unit_id, count(*) as n from ledger_records where function = 'education'");
         let year_to_date = LedgerFilter {
             from: NaiveDate::from_ymd_opt(month.year(), 1, 1),
             to: Some(month.last_day()),
             ..area.clone()
         };
-        push_filter(&mut q, &year_to_date, Some("occurred_on"), false);
-        q.push(" group by county_id, township_id, unit_id");
-        let mut education = std::collections::HashMap::new();
-        for row in q.fetch_all(&mut *conn).await? {
-            education.insert(R(&row).get("unit_id")?, R(&row).count("n")? as u32);
-        }
-        let mut q = Sql::new(
+        push_filter(&mut education, &year_to_date, Some("occurred_on"), false);
+        education.push(" group by county_id, township_id, unit_id");
+        let mut reports = Sql::new(
             "select person_id, township_id, state, first_submitted_at from ledger_reports where month = $1",
         )
         .bind(month.to_string());
-        push_filter(&mut q, &area, None, false);
-        let reports = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| {
-                let r = R(row);
-                Ok(ReportStatus {
-                    person_id: r.get("person_id")?,
-                    township_id: r.get("township_id")?,
-                    state: r.named("state")?,
-                    first_submitted_at: r.get("first_submitted_at")?,
-                })
+        push_filter(&mut reports, &area, None, false);
+        let mut meetings = Sql::new("select distinct township_id from ledger_meetings where true");
+        push_filter(&mut meetings, &in_month, Some("held_on"), false);
+        // Read as figures are: a plan for these very days (a generic plan, guessing the
+        // period short, walks the whole year's records by day instead of the index).
+        B::read_figures(self, move |c| {
+            Box::pin(async move {
+                let visits = visit_days_on(&mut *c, &in_month).await?;
+                let inactive = inactive
+                    .fetch_all(&mut *c)
+                    .await?
+                    .iter()
+                    .map(|row| R(row).get("id"))
+                    .collect::<Result<_>>()?;
+                let mut counts = std::collections::HashMap::new();
+                for row in education.fetch_all(&mut *c).await? {
+                    counts.insert(R(&row).get("unit_id")?, R(&row).count("n")? as u32);
+                }
+                let reports = reports
+                    .fetch_all(&mut *c)
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let r = R(row);
+                        Ok(ReportStatus {
+                            person_id: r.get("person_id")?,
+                            township_id: r.get("township_id")?,
+                            state: r.named("state")?,
+                            first_submitted_at: r.get("first_submitted_at")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let meetings = meetings
+                    .fetch_all(&mut *c)
+                    .await?
+                    .iter()
+                    .map(|row| R(row).get("township_id"))
+                    .collect::<Result<_>>()?;
+                Ok(ComplianceActivity { visits, education: counts, reports, meetings, inactive })
             })
-            .collect::<Result<Vec<_>>>()?;
-        let mut q = Sql::new("select distinct township_id from ledger_meetings where true");
-        push_filter(&mut q, &in_month, Some("held_on"), false);
-        let meetings = q
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| R(row).get("township_id"))
-            .collect::<Result<_>>()?;
-        Ok(ComplianceActivity { visits, education, reports, meetings, inactive })
+        })
+        .await
     }
 }

@@ -888,7 +888,7 @@ impl LedgerSvc {
             &activity,
         );
         let shown = f.township_id.as_ref().or(f.county_id.as_ref()).cloned().unwrap_or(unit_id);
-        Ok(board_pb(&shown, &self.app.ledger, board))
+        Ok(board_pb(&shown, &self.app.ledger, &board))
     }
 
     /// The year and county a report request names, checked against the reader's reach.

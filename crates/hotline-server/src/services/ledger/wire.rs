@@ -277,9 +277,8 @@ pub fn meeting_pb(m: &Meeting) -> pb::TownshipMeeting {
     }
 }
 
-/// The board on the wire; it is taken by value, so its strings move rather than copy
-/// (a city's board holds some ten thousand rows).
-pub fn board_pb(unit_id: &str, policy: &l::LedgerPolicy, b: l::Board) -> pb::ComplianceBoard {
+/// The board on the wire: the one copy of the strings its rows borrow.
+pub fn board_pb(unit_id: &str, policy: &l::LedgerPolicy, b: &l::Board<'_>) -> pb::ComplianceBoard {
     pb::ComplianceBoard {
         unit_id: unit_id.to_owned(),
         month: b.month.to_string(),
@@ -290,26 +289,26 @@ pub fn board_pb(unit_id: &str, policy: &l::LedgerPolicy, b: l::Board) -> pb::Com
         education_due: b.education_due,
         counsel: b
             .counsel
-            .into_iter()
+            .iter()
             .map(|c| pb::CounselDuty {
-                counsel_id: c.post.person_id,
-                name: c.post.name,
+                counsel_id: c.post.person_id.clone(),
+                name: c.post.name.clone(),
                 active: c.active,
-                township_id: c.post.township_id,
-                county_id: c.post.county_id,
-                village_ids: c.post.villages,
+                township_id: c.post.township_id.clone(),
+                county_id: c.post.county_id.clone(),
+                village_ids: c.post.villages.clone(),
                 on_site_days: c.on_site_days,
                 pending_review_days: c.pending_days,
-                report_state: c.report.as_ref().map(|r| report_state_pb(r.state)).unwrap_or_default(),
+                report_state: c.report.map(|r| report_state_pb(r.state)).unwrap_or_default(),
                 report_on_time: c.report_on_time.unwrap_or(false),
             })
             .collect(),
         teams: b
             .teams
-            .into_iter()
+            .iter()
             .map(|t| pb::TeamDuty {
-                township_id: t.post.township_id,
-                county_id: t.post.county_id,
+                township_id: t.post.township_id.clone(),
+                county_id: t.post.county_id.clone(),
                 on_site_days: t.on_site_days,
                 pending_review_days: t.pending_days,
                 education_events: t.education_events,
@@ -318,24 +317,24 @@ pub fn board_pb(unit_id: &str, policy: &l::LedgerPolicy, b: l::Board) -> pb::Com
             .collect(),
         villages: b
             .villages
-            .into_iter()
+            .iter()
             .map(|v| pb::VillageEducation {
-                village_id: v.post.village_id,
-                township_id: v.post.township_id,
-                counsel_id: v.post.counsel_id.unwrap_or_default(),
+                village_id: v.post.village_id.clone(),
+                township_id: v.post.township_id.clone(),
+                counsel_id: v.post.counsel_id.clone().unwrap_or_default(),
                 education_events: v.education_events,
             })
             .collect(),
         shortfalls: b
             .shortfalls
-            .into_iter()
+            .iter()
             .map(|s| pb::Shortfall {
                 kind: shortfall_kind_pb(s.kind),
-                counsel_id: s.person_id.unwrap_or_default(),
-                counsel_name: s.name.unwrap_or_default(),
-                unit_id: s.unit_id,
-                township_id: s.township_id,
-                county_id: s.county_id,
+                counsel_id: s.person_id.unwrap_or_default().to_owned(),
+                counsel_name: s.name.unwrap_or_default().to_owned(),
+                unit_id: s.unit_id.to_owned(),
+                township_id: s.township_id.to_owned(),
+                county_id: s.county_id.to_owned(),
                 required: s.required,
                 actual: s.actual,
                 provisional: s.provisional,

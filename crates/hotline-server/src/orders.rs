@@ -55,3 +55,14 @@ pub async fn order_pb(
     let mut one = orders_pb(app, &[(order, view)], now, calendar).await?;
     Ok(one.remove(0))
 }
+
+/// An order this request has just created, as [`orders_pb`] shows it, without reading its
+/// marks: its only events are the ones the creation wrote, and none of those is a mark.
+pub fn created_order_pb(
+    order: &WorkOrder,
+    view: CallerView,
+    now: DateTime<Utc>,
+    calendar: &Calendar,
+) -> pb::WorkOrder {
+    convert::order_pb(order, view, now, calendar, &order.marks(std::iter::empty()))
+}

@@ -108,6 +108,17 @@ pub trait Dialect: sqlx::Connection + Send + Sized + 'static {
     /// changed (as `hotline_store::username_key` folds), compared byte by byte.
     fn ascii_folded(expr: &str) -> String;
 
+    /// An aggregate: the group's `key` to `value` pairs as one JSON object, as text (`{}`
+    /// for no rows). A count per unit of a whole city is one row this way, where row by
+    /// row it would be thousands (each a step through the driver).
+    fn json_object_agg(key: &str, value: &str) -> String;
+
+    /// Appended to a table's name in a `from` clause: the index the statement is to read,
+    /// where the planner left to itself would choose worse (SQLite's `indexed by`,
+    /// which keeps no statistics unless analysed); nothing on PostgreSQL, whose planner
+    /// has its statistics.
+    fn indexed_by(index: &str) -> String;
+
     /// Appended to a `select` that the transaction goes on to update from: a row lock
     /// on PostgreSQL; nothing on SQLite, whose writer holds the write lock already.
     const FOR_UPDATE: &'static str;

@@ -868,15 +868,27 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
         // Few people are inactive at a time: all of them, whatever the area.
         let inactive = Sql::new("select id from people where active = $1").bind(false);
         // Grouped in the order of `ledger_records_education_idx`, which covers the query.
-        let mut education =
-            Sql::new("select unit_id, count(*) as n from ledger_records where function = 'education'");
+        // For the city or a county it is named: SQLite left to itself reads a county's
+        // records of the year by `ledger_records_county_idx` and then sorts them (15 ms
+        // for a county of the generated year, against 1 ms). A township's own index
+        // serves a township.
+        let hint = match area.township_id {
+            None => <B::Conn as Dialect>::indexed_by("ledger_records_education_idx"),
+            Some(_) => String::new(),
+        };
+        // The counts of a city's 6,540 units in one row.
+        let mut education = Sql::new(format!(
+            "select {} as counts from (select unit_id, count(*) as n from ledger_records{hint} \
+             where function = 'education'",
+            <B::Conn as Dialect>::json_object_agg("e.unit_id", "e.n")
+        ));
         let year_to_date = LedgerFilter {
             from: NaiveDate::from_ymd_opt(month.year(), 1, 1),
             to: Some(month.last_day()),
             ..area.clone()
         };
         push_filter(&mut education, &year_to_date, Some("occurred_on"), false);
-        education.push(" group by county_id, township_id, unit_id");
+        education.push(" group by county_id, township_id, unit_id) e");
         let mut reports = Sql::new(
             "select person_id, township_id, state, first_submitted_at from ledger_reports where month = $1",
         )
@@ -895,10 +907,8 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
                     .iter()
                     .map(|row| R(row).get("id"))
                     .collect::<Result<_>>()?;
-                let mut counts = std::collections::HashMap::new();
-                for row in education.fetch_all(&mut *c).await? {
-                    counts.insert(R(&row).get("unit_id")?, R(&row).count("n")? as u32);
-                }
+                let counts: String = R(&education.fetch_one(&mut *c).await?).get("counts")?;
+                let counts = serde_json::from_str(&counts).map_err(|e| crate::corrupt("counts", e))?;
                 let reports = reports
                     .fetch_all(&mut *c)
                     .await?

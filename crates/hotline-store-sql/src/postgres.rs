@@ -74,6 +74,14 @@ impl Dialect for PgConnection {
         format!("translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') collate \"C\"")
     }
 
+    fn json_object_agg(key: &str, value: &str) -> String {
+        format!("coalesce(cast(json_object_agg({key}, {value}) as text), '{{}}')")
+    }
+
+    fn indexed_by(_index: &str) -> String {
+        String::new()
+    }
+
     const FOR_UPDATE: &'static str = " for update";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = " for update skip locked";
     const VALUES_PER_STATEMENT: usize = 10_000;

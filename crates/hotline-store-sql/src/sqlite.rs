@@ -75,6 +75,14 @@ impl Dialect for SqliteConnection {
         format!("lower({expr})")
     }
 
+    fn json_object_agg(key: &str, value: &str) -> String {
+        format!("json_group_object({key}, {value})")
+    }
+
+    fn indexed_by(index: &str) -> String {
+        format!(" indexed by {index}")
+    }
+
     const FOR_UPDATE: &'static str = "";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
     const VALUES_PER_STATEMENT: usize = 400;

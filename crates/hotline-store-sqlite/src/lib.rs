@@ -42,10 +42,7 @@ pub struct SqliteBackend {
 }
 
 /// The settings of every connection to `sqlite://path`: WAL, foreign keys, a 5 s busy
-/// timeout and `synchronous = NORMAL`; the file is created if missing. Each connection
-/// keeps up to [`PAGE_CACHE_KIB`] of pages and reads the file through a map of up to
-/// [`MMAP_BYTES`], so a read of the whole directory or a year of the ledger is served
-/// from memory rather than by one `pread` per page into SQLite's default 2 MB cache.
+/// timeout and `synchronous = NORMAL`; the file is created if missing.
 pub fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(url)
         .map_err(StoreError::other)?
@@ -53,17 +50,8 @@ pub fn connect_options(url: &str) -> Result<SqliteConnectOptions> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
-        .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
-        .pragma("mmap_size", MMAP_BYTES.to_string()))
+        .busy_timeout(BUSY_TIMEOUT))
 }
-
-/// The page cache of each connection, in KiB (SQLite's default is 2,000).
-pub const PAGE_CACHE_KIB: u32 = 16 * 1024;
-
-/// How much of the database file each connection reads through a memory map (pages of
-/// the map are the operating system's page cache, shared by every connection).
-pub const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Copies the SQLite database at `url` to the new file `to` while servers keep using it
 /// (`VACUUM INTO`: one read transaction, so the copy is the database as of one commit,

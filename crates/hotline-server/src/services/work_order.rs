@@ -4,7 +4,7 @@ use crate::authz::Scope;
 use crate::authz::actor;
 use crate::convert::{self, event_pb, instant, optional_code, or_default};
 use crate::error::{ApiResult, respond};
-use crate::orders::{order_pb, orders_pb};
+use crate::orders::{created_order_pb, order_pb, orders_pb};
 use crate::privacy::{Seen, record_views};
 use crate::requests::{repeat_or, request_key};
 use chrono::{DateTime, Utc};
@@ -290,7 +290,12 @@ impl WorkOrderSvc {
         let (order, _) = recorded.value;
         record_order(order.id);
         tracing::info!(order_id = %order.id, number = %order.number, created = recorded.created, state = %order.state, "work order created");
-        order_pb(&self.app, &order, order_view(&actor, &order), now, &limits.calendar).await
+        let view = order_view(&actor, &order);
+        if recorded.created {
+            Ok(created_order_pb(&order, view, now, &limits.calendar))
+        } else {
+            order_pb(&self.app, &order, view, now, &limits.calendar).await
+        }
     }
 
     async fn get(&self, req: Request<pb::GetWorkOrderRequest>) -> ApiResult<pb::WorkOrder> {

@@ -1,7 +1,7 @@
-//! Routing and the map as the server holds them: the routing index and the map index
-//! built from the directory (rebuilt when the directory version moves), and the policy
-//! in force (the administrator's saved policy, else the configured file, else the
-//! built-in defaults).
+//! Routing and the map as the server holds them: the routing index, the map index and
+//! the duty ledger's posts built from the directory (rebuilt when the directory version
+//! moves), and the policy in force (the administrator's saved policy, else the
+//! configured file, else the built-in defaults).
 //!
 //! A decision reads the statuses of its few candidates (active, leave, capacity, open
 //! orders) from storage in one query, so availability changes apply to the very next

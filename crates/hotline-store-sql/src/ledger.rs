@@ -243,8 +243,6 @@ fn meeting_from_row(row: &impl ReadRow) -> Result<Meeting> {
 
 // ---- filters and pages ---------------------------------------------------------------------
 
-/// Appends ` and <column> = $k` for each narrowing field of `f` this list reads, and the
-/// day range on `day`.
 /// The checked-out visits within `filter` that count or await review, as days.
 async fn visit_days_on<C: Dialect>(conn: &mut C, filter: &LedgerFilter) -> Result<Vec<VisitDay>> {
     let mut q = Sql::new(
@@ -273,6 +271,8 @@ async fn visit_days_on<C: Dialect>(conn: &mut C, filter: &LedgerFilter) -> Resul
         .collect()
 }
 
+/// Appends ` and <column> = $k` for each narrowing field of `f` this list reads, and the
+/// day range on `day`.
 fn push_filter<C: Dialect>(q: &mut Sql<C>, f: &LedgerFilter, day: Option<&str>, unit: bool) {
     let mut eq = |column: &str, value: Option<String>| {
         if let Some(v) = value {

@@ -296,6 +296,18 @@ fn push_filter<C: Dialect>(q: &mut Sql<C>, f: &LedgerFilter, day: Option<&str>, 
     }
 }
 
+/// The row of `table` with `id`, read by `read`; not found (as `what`) when there is none.
+async fn by_id<C: Dialect, T>(
+    conn: &mut C,
+    table: &str,
+    what: &'static str,
+    id: Uuid,
+    read: fn(&C::Row) -> Result<T>,
+) -> Result<T> {
+    let row = Sql::new(format!("select * from {table} where id = $1")).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(read).transpose()?.ok_or_else(|| StoreError::not_found(what, id))
+}
+
 /// One page of `q` (newest `key` first, then id), and its next cursor.
 async fn page_of<C: Dialect, T>(
     conn: &mut C,
@@ -472,11 +484,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all, fields(visit_id = %id))]
     async fn get_visit(&self, id: Uuid) -> Result<Visit> {
-        let row = Sql::new("select * from ledger_visits where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref().map(visit_from_row).transpose()?.ok_or_else(|| StoreError::not_found("visit", id))
+        by_id(&mut *self.read().await?, "ledger_visits", "visit", id, visit_from_row).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -547,11 +555,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all, fields(record_id = %id))]
     async fn get_record(&self, id: Uuid) -> Result<Record> {
-        let row = Sql::new("select * from ledger_records where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref().map(record_from_row).transpose()?.ok_or_else(|| StoreError::not_found("record", id))
+        by_id(&mut *self.read().await?, "ledger_records", "record", id, record_from_row).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -688,14 +692,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
     }
 
     async fn get_nine_one(&self, id: Uuid) -> Result<NineOneEntry> {
-        let row = Sql::new("select * from ledger_nine_ones where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref()
-            .map(nine_one_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::not_found("nine ones entry", id))
+        by_id(&mut *self.read().await?, "ledger_nine_ones", "nine ones entry", id, nine_one_from_row).await
     }
 
     #[tracing::instrument(skip_all, fields(report_id = %report.id))]
@@ -773,14 +770,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
 
     #[tracing::instrument(skip_all, fields(report_id = %id))]
     async fn get_report(&self, id: Uuid) -> Result<MonthlyReport> {
-        let row = Sql::new("select * from ledger_reports where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref()
-            .map(report_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::not_found("monthly report", id))
+        by_id(&mut *self.read().await?, "ledger_reports", "monthly report", id, report_from_row).await
     }
 
     async fn find_report(
@@ -841,11 +831,7 @@ impl<B: Backend> LedgerStore for SqlStore<B> {
     }
 
     async fn get_meeting(&self, id: Uuid) -> Result<Meeting> {
-        let row = Sql::new("select * from ledger_meetings where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.as_ref().map(meeting_from_row).transpose()?.ok_or_else(|| StoreError::not_found("meeting", id))
+        by_id(&mut *self.read().await?, "ledger_meetings", "meeting", id, meeting_from_row).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -22,14 +22,14 @@ pub mod testing;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use hotline_domain::{EventDraft, Place, WorkOrder};
+use hotline_domain::{EventDraft, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Event, EventSnapshot, PoolSettings, Recorded, RelayLease, RequestKey, Result,
-    Sequenced, StoreError, SweepLease, TargetStatus, repeated_call,
+    Sequenced, StoreError, SweepLease, repeated_call,
 };
 use hotline_store_sql::{
-    Backend, EVENT_COLUMNS, R, Sql, SqlStore, call_from_row, call_values, db, event_values,
-    is_foreign_key_violation, not_updated, push_order_assignments,
+    Backend, EVENT_COLUMNS, R, Sql, SqlStore, call_placed, call_values, db, event_values,
+    is_foreign_key_violation, not_updated, push_insert_call_in_village, push_order_assignments,
 };
 use sqlx::PgConnection;
 use sqlx::postgres::PgPoolOptions;
@@ -236,24 +236,9 @@ impl Backend for PostgresBackend {
         // which inserts nothing (and registers nothing) when the id is not a village of
         // the directory.
         let keys = store.caller_keys();
-        let village = &call.place.village_id;
-        let mut values = call_values(call, keys);
-        values.retain(|(column, _)| !matches!(*column, "county_id" | "township_id"));
-        let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
-        let mut q = Sql::new("with c as (insert into calls (");
-        q.push(names.join(", ")).push(", township_id, county_id) select ");
-        for (_, v) in values {
-            q.push_bind(v).push(", ");
-        }
-        q.push(
-            "p.township_id, p.county_id from (select t.id as township_id, t.parent_id as county_id \
-             from units v join units t on t.id = v.parent_id \
-             where v.id = ",
-        );
-        q.push_bind(village);
-        q.push(
-            " and v.level = 'village' and t.parent_id is not null) p returning id, township_id, county_id)",
-        );
+        let mut q = Sql::new("with c as (");
+        push_insert_call_in_village(&mut q, call, keys);
+        q.push(")");
         if let Some(key) = request {
             q.push(", ");
             push_register(&mut q, keys, key, "call_id");
@@ -261,53 +246,10 @@ impl Backend for PostgresBackend {
         }
         q.push(" select township_id, county_id from c");
         match q.fetch_optional(&mut *store.read().await?).await {
-            Ok(Some(row)) => {
-                let r = R(&row);
-                let place = Place {
-                    county_id: r.get("county_id")?,
-                    township_id: r.get("township_id")?,
-                    village_id: village.clone(),
-                };
-                Ok(Recorded { value: Call { place, ..call.clone() }, created: true })
-            }
-            Ok(None) => Err(StoreError::not_found("village", village)),
+            Ok(row) => Ok(Recorded { value: call_placed(call, row.as_ref())?, created: true }),
             Err(StoreError::Conflict(_)) => repeated_call(store, call, request).await,
             Err(e) => Err(e),
         }
-    }
-
-    /// One round trip: the target's two answers ride along with the call's row.
-    async fn call_and_target(
-        store: &PostgresStore,
-        call_id: Uuid,
-        target: Option<(&str, Option<&str>)>,
-    ) -> Result<(Call, Option<TargetStatus>)> {
-        let (unit, person) = target.map_or((None, None), |(u, p)| (Some(u), p));
-        let row = Sql::new(
-            "select c.*, exists (select 1 from units where id = $2) as target_unit_exists, \
-             (select active and disqualified_at is null from people where id = $3) as target_person_active, \
-             (select version from directory_version where id = 1) as target_directory_version \
-             from calls c where c.id = $1",
-        )
-        .bind(call_id)
-        .bind(unit)
-        .bind(person)
-        .fetch_optional(&mut *store.read().await?)
-        .await?;
-        let Some(row) = row else { return Err(StoreError::not_found("call", call_id)) };
-        let call = call_from_row(&row, store.caller_keys())?;
-        let status = match target {
-            Some(_) => {
-                let r = R(&row);
-                Some(TargetStatus {
-                    unit_exists: r.get("target_unit_exists")?,
-                    person_active: r.opt("target_person_active")?,
-                    directory_version: r.get("target_directory_version")?,
-                })
-            }
-            None => None,
-        };
-        Ok((call, status))
     }
 
     /// Through the store's writer of creations, which groups those that arrive together

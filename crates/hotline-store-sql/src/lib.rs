@@ -35,7 +35,7 @@ mod postgres;
 mod sqlite;
 
 pub use dialect::{Arg, Dialect, ReadRow};
-pub use orders::{not_updated, push_order_assignments};
+pub use orders::{call_placed, not_updated, push_insert_call_in_village, push_order_assignments};
 pub use outbox::batch_limit;
 pub use records::{
     EVENT_COLUMNS, EVENT_PAYLOAD, ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, event_values,
@@ -50,13 +50,12 @@ use futures::future::BoxFuture;
 use hotline_domain::{EventDraft, WorkOrder};
 use hotline_store::{
     Call, CallerKeys, Event, Notify, PoolSettings, Recorded, RelayLease, RequestKey, Result, Sequenced,
-    StoreError, SweepLease, TargetStatus,
+    StoreError, SweepLease,
 };
 use sqlx::Pool;
 use sqlx::pool::PoolConnection;
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// A backend's migrations as the server runs them: a database that a newer release
 /// has already migrated further (its migrations unknown here) is accepted, so that
@@ -171,17 +170,7 @@ pub trait Backend: Sized + Send + Sync + 'static {
         call: &Call,
         request: Option<&RequestKey>,
     ) -> Result<Recorded<Call>> {
-        let place = directory::village_place(&mut *store.read().await?, &call.place.village_id).await?;
-        Self::record_call(store, &Call { place, ..call.clone() }, request).await
-    }
-
-    /// See [`hotline_store::Store::call_and_target`].
-    async fn call_and_target(
-        store: &SqlStore<Self>,
-        call_id: Uuid,
-        target: Option<(&str, Option<&str>)>,
-    ) -> Result<(Call, Option<TargetStatus>)> {
-        orders::call_and_target(store, call_id, target).await
+        orders::record_call_in_village(store, call, request).await
     }
 
     /// Writes a new order, its events and their outbox rows, numbers it, registers

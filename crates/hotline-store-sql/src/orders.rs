@@ -5,7 +5,7 @@ use crate::records::{
     EVENT_COLUMNS, ORDER_IMMUTABLE, call_from_row, call_values, event_from_row, event_values, order_from_row,
     order_values, user_from_row,
 };
-use crate::{Backend, Dialect, R, Sql, SqlStore, directory, page_cursor};
+use crate::{Arg, Backend, Dialect, R, ReadRow, Sql, SqlStore, directory, page_cursor};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotline_domain::{EventDraft, EventKind, Phone, Place, State, UnitLevel, WorkOrder};
@@ -56,11 +56,49 @@ pub(crate) async fn insert_event<C: Dialect>(
     step_id: Option<&str>,
     snapshot: &EventSnapshot,
 ) -> Result<Event> {
-    let mut q = Sql::new(format!("insert into work_order_events ({EVENT_COLUMNS}) values "));
-    q.push_list(event_values::<C>(order_id, seq, draft, step_id, snapshot)?).push(" returning id");
-    let id: i64 = R(&q.fetch_one(conn).await?).get("id")?;
-    Sql::new("insert into event_outbox (event_id) values ($1)").bind(id).execute(conn).await?;
-    Ok(Event::stored(id, order_id, seq, draft))
+    let mut events =
+        insert_events(conn, order_id, seq, std::slice::from_ref(draft), step_id, snapshot).await?;
+    events.pop().ok_or_else(|| StoreError::other("an insert returned no event id"))
+}
+
+/// Appends events of one order, numbered from `first_seq`, with the snapshot they
+/// share, and their outbox rows, in the caller's transaction: two statements however
+/// many there are.
+pub(crate) async fn insert_events<C: Dialect>(
+    conn: &mut C,
+    order_id: Uuid,
+    first_seq: i64,
+    drafts: &[EventDraft],
+    step_id: Option<&str>,
+    snapshot: &EventSnapshot,
+) -> Result<Vec<Event>> {
+    let mut rows = Vec::with_capacity(drafts.len());
+    for (seq, draft) in (first_seq..).zip(drafts) {
+        rows.push(event_values::<C>(order_id, seq, draft, step_id, snapshot)?);
+    }
+    let mut q = Sql::new(format!("insert into work_order_events ({EVENT_COLUMNS}) "));
+    q.push_rows(rows).push(" returning id, seq");
+    // The order of the rows returned is not promised: each is matched by its number.
+    let mut ids = vec![None; drafts.len()];
+    for row in q.fetch_all(conn).await? {
+        let r = R(&row);
+        let (id, seq): (i64, i64) = (r.get("id")?, r.get("seq")?);
+        if let Some(slot) = usize::try_from(seq - first_seq).ok().and_then(|i| ids.get_mut(i)) {
+            *slot = Some(id);
+        }
+    }
+    let ids: Vec<i64> = ids
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(|| StoreError::other("an insert returned too few event ids"))?;
+    let mut q = Sql::new("insert into event_outbox (event_id) ");
+    q.push_rows(ids.iter().map(|&id| [Arg::from(id)]));
+    q.execute(conn).await?;
+    Ok((first_seq..)
+        .zip(drafts)
+        .zip(ids)
+        .map(|((seq, draft), id)| Event::stored(id, order_id, seq, draft))
+        .collect())
 }
 
 /// Appends `column = $k, ...` for every column of `next` an update writes.
@@ -120,14 +158,95 @@ pub(crate) async fn record_call<B: Backend>(
     }
 }
 
+/// Appends `insert into calls (..) select .. returning id, township_id, county_id`: the
+/// call placed in its village's township and county, read by the insert itself, which
+/// inserts nothing when `call.place.village_id` is not a village of the directory.
+pub fn push_insert_call_in_village<C: Dialect>(q: &mut Sql<C>, call: &Call, keys: &CallerKeys) {
+    let mut values = call_values(call, keys);
+    values.retain(|(column, _)| !matches!(*column, "county_id" | "township_id"));
+    let names: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    q.push("insert into calls (").push(names.join(", ")).push(", township_id, county_id) select ");
+    for (_, v) in values {
+        q.push_bind(v).push(", ");
+    }
+    q.push(
+        "p.township_id, p.county_id from (select t.id as township_id, t.parent_id as county_id \
+         from units v join units t on t.id = v.parent_id where v.id = ",
+    );
+    q.push_bind(&call.place.village_id);
+    q.push(" and v.level = 'village' and t.parent_id is not null) p returning id, township_id, county_id");
+}
+
+/// The call as [`push_insert_call_in_village`] wrote it, from the row it returned (none:
+/// the village is not one of the directory).
+pub fn call_placed(call: &Call, row: Option<&impl ReadRow>) -> Result<Call> {
+    let village_id = &call.place.village_id;
+    let Some(row) = row else { return Err(StoreError::not_found("village", village_id)) };
+    let r = R(row);
+    let place = Place {
+        county_id: r.get("county_id")?,
+        township_id: r.get("township_id")?,
+        village_id: village_id.clone(),
+    };
+    Ok(Call { place, ..call.clone() })
+}
+
+pub(crate) async fn record_call_in_village<B: Backend>(
+    store: &SqlStore<B>,
+    call: &Call,
+    request: Option<&RequestKey>,
+) -> Result<Recorded<Call>> {
+    let mut q = Sql::new("");
+    push_insert_call_in_village(&mut q, call, &store.keys);
+    let (placed, keys, key) = (call.clone(), store.keys.clone(), request.cloned());
+    let written = store
+        .write(move |c| {
+            Box::pin(async move {
+                let placed = call_placed(&placed, q.fetch_optional(c).await?.as_ref())?;
+                if let Some(key) = &key {
+                    register(c, &keys, key, Wrote::Call(placed.id)).await?;
+                }
+                Ok(placed)
+            })
+        })
+        .await;
+    match written {
+        Ok(placed) => Ok(Recorded { value: placed, created: true }),
+        Err(StoreError::Conflict(_)) => repeated_call(store, call, request).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// One read: the target's two answers and the directory's version ride along with the
+/// call's row.
 pub(crate) async fn call_and_target<B: Backend>(
     store: &SqlStore<B>,
     call_id: Uuid,
     target: Option<(&str, Option<&str>)>,
 ) -> Result<(Call, Option<TargetStatus>)> {
-    let call = store.get_call(call_id).await?;
+    let (unit, person) = target.map_or((None, None), |(u, p)| (Some(u), p));
+    let row = Sql::new(
+        "select c.*, exists (select 1 from units where id = $2) as target_unit_exists, \
+         (select active and disqualified_at is null from people where id = $3) as target_person_active, \
+         (select version from directory_version where id = 1) as target_directory_version \
+         from calls c where c.id = $1",
+    )
+    .bind(call_id)
+    .bind(unit)
+    .bind(person)
+    .fetch_optional(&mut *store.read().await?)
+    .await?;
+    let Some(row) = row else { return Err(StoreError::not_found("call", call_id)) };
+    let call = call_from_row(&row, &store.keys)?;
     let status = match target {
-        Some((unit, person)) => Some(store.target_status(unit, person).await?),
+        Some(_) => {
+            let r = R(&row);
+            Some(TargetStatus {
+                unit_exists: r.get("target_unit_exists")?,
+                person_active: r.opt("target_person_active")?,
+                directory_version: r.get("target_directory_version")?,
+            })
+        }
         None => None,
     };
     Ok((call, status))
@@ -163,13 +282,10 @@ pub(crate) async fn write_order<B: Backend>(
                 if let Some(key) = &request {
                     register(c, &keys, key, Wrote::Order(stored.id)).await?;
                 }
-                let mut events = Vec::with_capacity(drafts.len());
                 // The events written together carry the order as the command left it.
                 let snapshot = EventSnapshot::of(&stored, None);
-                for (i, draft) in drafts.iter().enumerate() {
-                    let draft = draft.numbered(&stored.number);
-                    events.push(insert_event(c, stored.id, i as i64 + 1, &draft, None, &snapshot).await?);
-                }
+                let drafts: Vec<EventDraft> = drafts.iter().map(|d| d.numbered(&stored.number)).collect();
+                let events = insert_events(c, stored.id, 1, &drafts, None, &snapshot).await?;
                 Ok((stored, events))
             })
         })
@@ -468,7 +584,7 @@ impl<B: Backend> Store for SqlStore<B> {
         call_id: Uuid,
         target: Option<(&str, Option<&str>)>,
     ) -> Result<(Call, Option<TargetStatus>)> {
-        B::call_and_target(self, call_id, target).await
+        call_and_target(self, call_id, target).await
     }
 
     #[tracing::instrument(skip_all)]

@@ -58,10 +58,16 @@ pub(crate) async fn sequence_events<B: Backend>(store: &SqlStore<B>, max: u32) -
     store
         .write(move |c| {
             Box::pin(async move {
-                let row = Sql::new("select last from event_positions where id = 1").fetch_one(c).await?;
-                let last: i64 = R(&row).get("last")?;
+                // The next positions, in event order after the last one given out, in one
+                // statement; then the events take theirs, and the counter the last.
                 let rows = Sql::new(
-                    "select event_id from event_outbox where position is null order by event_id limit $1",
+                    "with waiting as (select event_id, \
+                       (select last from event_positions where id = 1) \
+                       + row_number() over (order by event_id) as position \
+                       from event_outbox where position is null order by event_id limit $1) \
+                     update event_outbox set position = waiting.position from waiting \
+                     where event_outbox.event_id = waiting.event_id \
+                     returning event_outbox.position as position",
                 )
                 .bind(batch_limit(max))
                 .fetch_all(c)
@@ -69,21 +75,19 @@ pub(crate) async fn sequence_events<B: Backend>(store: &SqlStore<B>, max: u32) -
                 if rows.is_empty() {
                     return Ok(None);
                 }
-                let mut position = last;
+                let (mut first, mut position) = (i64::MAX, i64::MIN);
                 for row in &rows {
-                    let id: i64 = R(row).get("event_id")?;
-                    position += 1;
-                    Sql::new("update work_order_events set position = $1 where id = $2")
-                        .bind(position)
-                        .bind(id)
-                        .execute(c)
-                        .await?;
-                    Sql::new("update event_outbox set position = $1 where event_id = $2")
-                        .bind(position)
-                        .bind(id)
-                        .execute(c)
-                        .await?;
+                    let p: i64 = R(row).get("position")?;
+                    (first, position) = (first.min(p), position.max(p));
                 }
+                Sql::new(
+                    "update work_order_events set position = \
+                     (select x.position from event_outbox x where x.event_id = work_order_events.id) \
+                     where id in (select event_id from event_outbox where position >= $1)",
+                )
+                .bind(first)
+                .execute(c)
+                .await?;
                 Sql::new("update event_positions set last = $1 where id = 1")
                     .bind(position)
                     .execute(c)

@@ -143,8 +143,11 @@ impl Backend for SqliteBackend {
         let mut conn = options.connect().await.map_err(StoreError::other)?;
         MIGRATOR.run_direct(&mut conn).await.map_err(StoreError::other)?;
         let wait = pool.acquire_timeout;
+        // A connection to a local file does not go stale: a reader is not pinged before
+        // each read (a round trip to its thread).
         let pool = SqlitePoolOptions::new()
             .max_connections(pool.max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(wait)
             .connect_with(options.clone())
             .await

@@ -16,7 +16,9 @@
 //! unique key) finds what the others wrote; if the commit fails, nothing of the group
 //! was written and every caller whose job had succeeded gets the commit's error. A job
 //! that may fail at commit (deferred foreign keys: the directory import) runs in a
-//! group of its own.
+//! group of its own. Every statement is a round trip to the connection's own thread (a
+//! wake-up on each side), so the group's own statements ride together: the begin with
+//! the first savepoint, each release with the next savepoint or the commit.
 //!
 //! A job the task has not taken within the store's acquire timeout (the writer stuck
 //! behind a lock another process holds, or a queue too long) is withdrawn: it will not
@@ -292,12 +294,6 @@ async fn write_group(
     rx: &mut mpsc::Receiver<Message>,
     held: &mut Option<Message>,
 ) -> bool {
-    if let Err(e) = execute(conn, "BEGIN IMMEDIATE").await {
-        // Busy past the busy timeout (another process holds the lock), or worse.
-        tracing::warn!(error = %e, "a write could not begin");
-        first.refuse(&e);
-        return false;
-    }
     let alone = first.alone();
     let mut next = Some(first);
     let mut ran = 0;
@@ -307,23 +303,29 @@ async fn write_group(
     let mut waiting: Vec<Answer> = Vec::new();
     let mut failed: Vec<Answer> = Vec::new();
     let mut broken: Option<sqlx::Error> = None;
+    // The statements that close the step before (the transaction's begin, or the last
+    // job's release) go with the next one, in one call to the connection's thread.
+    let mut before = Before::Begin;
     while let Some(work) = next.take() {
         if work.take() {
             ran += 1;
-            if let Err(e) = execute(conn, "SAVEPOINT job").await {
+            let opened = match before {
+                Before::Begin => "BEGIN IMMEDIATE; SAVEPOINT job",
+                Before::Release => "RELEASE job; SAVEPOINT job",
+                Before::Nothing => "SAVEPOINT job",
+            };
+            if let Err(e) = execute(conn, opened).await {
+                // At the begin: busy past the busy timeout (another process holds the
+                // lock), or worse.
                 work.refuse(&e);
                 broken = Some(e);
                 break;
             }
             match AssertUnwindSafe(work.run(conn)).catch_unwind().await {
-                Ok((true, answer)) => match execute(conn, "RELEASE job").await {
-                    Ok(()) => waiting.push(answer),
-                    Err(e) => {
-                        answer(Some(&e));
-                        broken = Some(e);
-                        break;
-                    }
-                },
+                Ok((true, answer)) => {
+                    waiting.push(answer);
+                    before = Before::Release;
+                }
                 outcome => {
                     if outcome.is_err() {
                         // Its caller learns it from the answer dropped with the job.
@@ -331,10 +333,7 @@ async fn write_group(
                     }
                     // Fails when the error rolled the whole transaction back (a full
                     // disk, an I/O error): then nothing of the group is left to commit.
-                    let undone = match execute(conn, "ROLLBACK TO job").await {
-                        Ok(()) => execute(conn, "RELEASE job").await,
-                        Err(e) => Err(e),
-                    };
+                    let undone = execute(conn, "ROLLBACK TO job; RELEASE job").await;
                     if let Ok((_, answer)) = outcome {
                         failed.push(answer);
                     }
@@ -342,6 +341,7 @@ async fn write_group(
                         broken = Some(e);
                         break;
                     }
+                    before = Before::Nothing;
                 }
             }
         }
@@ -356,17 +356,24 @@ async fn write_group(
             };
         }
     }
+    if before == Before::Begin && broken.is_none() {
+        // No job was taken: no transaction was begun.
+        return true;
+    }
     let cause = match broken {
         Some(e) => e,
-        None => match execute(conn, "COMMIT").await {
-            Ok(()) => {
-                for answer in waiting.into_iter().chain(failed) {
-                    answer(None);
+        None => {
+            let close = if before == Before::Release { "RELEASE job; COMMIT" } else { "COMMIT" };
+            match execute(conn, close).await {
+                Ok(()) => {
+                    for answer in waiting.into_iter().chain(failed) {
+                        answer(None);
+                    }
+                    return true;
                 }
-                return true;
+                Err(e) => e,
             }
-            Err(e) => e,
-        },
+        }
     };
     tracing::warn!(error = %cause, jobs = waiting.len(), "a group of writes was not committed");
     let _ = execute(conn, "ROLLBACK").await;
@@ -379,6 +386,104 @@ async fn write_group(
     false
 }
 
+/// What must run before the group's next statement.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Before {
+    /// The transaction is not begun yet.
+    Begin,
+    /// The last job succeeded: its savepoint is released.
+    Release,
+    /// The last job was rolled back and its savepoint released.
+    Nothing,
+}
+
 async fn execute(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), sqlx::Error> {
     sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TempSqlite;
+    use sqlx::Row;
+
+    async fn insert(c: &mut SqliteConnection, k: i64, v: &str) -> Result<(), StoreError> {
+        sqlx::query("insert into t (k, v) values (?, ?)")
+            .bind(k)
+            .bind(v)
+            .execute(c)
+            .await
+            .map_err(StoreError::other)?;
+        Ok(())
+    }
+
+    /// Job `k` writes its row, and when it must fail, a second row that breaks `v`'s
+    /// unique rule: what it wrote first must be rolled back with it, and nothing else.
+    async fn job(writer: &Writer, k: i64, fail: bool) -> Result<(), StoreError> {
+        writer
+            .write(move |c| {
+                Box::pin(async move {
+                    insert(c, k, &format!("v{k}")).await?;
+                    if fail { insert(c, 100 + k, "v0").await } else { Ok(()) }
+                })
+            })
+            .await
+    }
+
+    async fn keys(options: &SqliteConnectOptions) -> Vec<i64> {
+        let mut c = options.connect().await.expect("read connection");
+        let rows = sqlx::query("select k from t order by k").fetch_all(&mut c).await.expect("read");
+        rows.iter().map(|r| r.get::<i64, _>("k")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_group_commits_every_job_but_those_that_failed() {
+        let db = TempSqlite::new();
+        let options = crate::connect_options(&db.url()).expect("options");
+        let mut conn = options.connect().await.expect("connect");
+        sqlx::query("create table t (k integer primary key, v text not null unique)")
+            .execute(&mut conn)
+            .await
+            .expect("table");
+        let writer = Writer::start(conn, options.clone(), Duration::from_secs(10));
+
+        // The first job holds the writer until the others wait behind it, so that they
+        // are written in its group, one after the other.
+        let (open, gate) = oneshot::channel::<()>();
+        let held = writer.clone();
+        let first = tokio::spawn(async move {
+            held.write(move |c| {
+                Box::pin(async move {
+                    insert(c, 0, "v0").await?;
+                    let _ = gate.await;
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .await
+        });
+        // Failures after a success, after a failure, and successes after a failure, the
+        // group closing on a success.
+        let fails = [(1, true), (2, false), (3, true), (4, true), (5, false), (6, false)];
+        let mut rest = Vec::new();
+        for (k, fail) in fails {
+            let writer = writer.clone();
+            rest.push(tokio::spawn(async move { job(&writer, k, fail).await }));
+        }
+        while writer.tx.max_capacity() - writer.tx.capacity() < fails.len() {
+            tokio::task::yield_now().await;
+        }
+        open.send(()).expect("the first job waits");
+        first.await.expect("first").expect("the first job is written");
+        for ((k, fail), handle) in fails.into_iter().zip(rest) {
+            let result = handle.await.expect("job");
+            assert_eq!(result.is_err(), fail, "job {k}: {result:?}");
+        }
+        assert_eq!(keys(&options).await, vec![0, 2, 5, 6]);
+
+        // A group of one job that fails writes nothing, and the next group writes.
+        assert!(job(&writer, 7, true).await.is_err());
+        job(&writer, 8, false).await.expect("a write after a failed group");
+        assert_eq!(keys(&options).await, vec![0, 2, 5, 6, 8]);
+        writer.close().await;
+    }
 }

@@ -406,6 +406,39 @@ async fn suggestions_and_policy_edits(backend: Backend) {
     app.stop().await;
 }
 
+/// Two servers on one PostgreSQL database: a routing policy saved through one routes the
+/// other's next orders within a few seconds, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_saved_through_one_instance_routes_on_another() {
+    use pb::{Category as C, Subcategory as S};
+    let Some(one) = TestApp::spawn(Backend::Postgres).await else { return };
+    let two = one.another_instance().await;
+    let admin = one.sign_in("admin").await;
+    let mut agent = two.sign_in("agent").await;
+    // The second instance has put the built-in policy in force and decided with it.
+    let o = routed(&mut agent, call("a", "371502101003", C::Mediation, S::NeighbourDispute, "")).await;
+    assert_eq!(reason(&mut agent, &o).await["level"], "village_counsel");
+
+    let edit =
+        pb::SetRoutingPolicyRequest { toml: "[category.mediation]\nlevel = \"station_lead\"\n".into() };
+    admin.routing.clone().set_routing_policy(edit).await.expect("saved through the first");
+    let started = std::time::Instant::now();
+    loop {
+        let p = agent.routing.get_routing_policy(pb::GetRoutingPolicyRequest {}).await.unwrap().into_inner();
+        if p.updated_by == admin.user.id {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "not in force on the second");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "in force after {:?}", started.elapsed());
+    let o = routed(&mut agent, call("b", "371502101003", C::Mediation, S::NeighbourDispute, "")).await;
+    assert_eq!(reason(&mut agent, &o).await["level"], "station_lead");
+    assert_eq!(assignee(&o), ("371502101", "P0003"));
+    two.stop().await;
+    one.stop().await;
+}
+
 /// Imports the generated city into the test app's store.
 async fn import_city(app: &TestApp) -> Directory {
     let city = hotline_store::citygen::generate(12348);

@@ -1,7 +1,10 @@
 //! Routing and the map as the server holds them: the routing index, the map index and
 //! the duty ledger's posts built from the directory (rebuilt when the directory version
 //! moves), and the policy in force (the administrator's saved policy, else the
-//! configured file, else the built-in defaults).
+//! configured file, else the built-in defaults). A policy saved through this instance is
+//! in force for its next decision; every instance reads the saved one every [`POLL`] and
+//! puts it in force when it changed, so a policy saved through another instance is in
+//! force here within about that long, without a restart.
 //!
 //! A decision reads the statuses of its few candidates (active, leave, capacity, open
 //! orders) from storage in one query, so availability changes apply to the very next
@@ -18,7 +21,11 @@ use hotline_domain::{DomainError, InstitutionKind};
 use hotline_store::{Institution, RoutingSnapshot, Store, StoredPolicy};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use uuid::Uuid;
+
+/// How often every instance reads the saved routing policy.
+pub const POLL: Duration = Duration::from_secs(2);
 
 /// The indexes built from one directory version.
 #[derive(Debug, Default)]
@@ -109,6 +116,10 @@ pub struct Routing {
     rebuilding: tokio::sync::Mutex<()>,
     policy: RwLock<Arc<PolicyInForce>>,
     stored_policy_loaded: tokio::sync::OnceCell<()>,
+    /// Who saved the stored policy last looked at, and when (`None`: none was saved);
+    /// held while the saved policy is read or written and put in force, so that a
+    /// reading of an older one never replaces a newer one.
+    stored_policy_seen: tokio::sync::Mutex<Option<(Uuid, DateTime<Utc>)>>,
 }
 
 impl std::fmt::Debug for Routing {
@@ -125,6 +136,7 @@ impl Routing {
             rebuilding: tokio::sync::Mutex::new(()),
             policy: RwLock::new(Arc::new(PolicyInForce { policy, updated_by: None, updated_at: None })),
             stored_policy_loaded: tokio::sync::OnceCell::new(),
+            stored_policy_seen: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -170,17 +182,27 @@ impl Routing {
     /// the first time it is needed.
     pub async fn policy(&self, store: &dyn Store) -> ApiResult<Arc<PolicyInForce>> {
         self.stored_policy_loaded
-            .get_or_try_init(|| async {
-                if let Some(stored) = store.stored_routing_policy().await? {
-                    match RoutingPolicy::from_toml(&stored.document) {
-                        Ok(policy) => self.install(policy, &stored),
-                        Err(e) => tracing::error!(error = %e, "the saved routing policy does not parse; keeping the configured one"),
-                    }
-                }
-                Ok::<(), ApiError>(())
-            })
+            .get_or_try_init(|| async { self.refresh_policy(store).await.map(|_| ()) })
             .await?;
         Ok(self.policy.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Reads the saved policy and puts it in force when it is not the one last read:
+    /// whether it changed.
+    pub async fn refresh_policy(&self, store: &dyn Store) -> ApiResult<bool> {
+        let mut seen = self.stored_policy_seen.lock().await;
+        let Some(stored) = store.stored_routing_policy().await? else { return Ok(false) };
+        if *seen == Some((stored.updated_by, stored.updated_at)) {
+            return Ok(false);
+        }
+        *seen = Some((stored.updated_by, stored.updated_at));
+        match RoutingPolicy::from_toml(&stored.document) {
+            Ok(policy) => self.install(policy, &stored),
+            Err(e) => {
+                tracing::error!(error = %e, "the saved routing policy does not parse; keeping the one in force");
+            }
+        }
+        Ok(true)
     }
 
     fn install(&self, policy: RoutingPolicy, stored: &StoredPolicy) {
@@ -200,8 +222,11 @@ impl Routing {
     ) -> ApiResult<Arc<PolicyInForce>> {
         // Load any earlier saved policy first, so it cannot overwrite this one later.
         self.policy(store).await?;
+        let mut seen = self.stored_policy_seen.lock().await;
         store.save_routing_policy(&stored).await?;
+        *seen = Some((stored.updated_by, stored.updated_at));
         self.install(policy, &stored);
+        drop(seen);
         self.policy(store).await
     }
 
@@ -255,4 +280,20 @@ async fn statuses(
 
 fn unknown(e: UnknownVillage) -> ApiError {
     DomainError::Precondition(format!("{e}: the directory has no township or county for it")).into()
+}
+
+/// Every [`POLL`], takes in a routing policy saved through another instance.
+pub async fn follow(app: crate::app::App) {
+    let mut every = tokio::time::interval(POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match app.routing.refresh_policy(app.store.as_ref()).await {
+            Ok(true) => tracing::info!("the saved routing policy is in force"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %tonic::Status::from(e).message(), "reading the saved routing policy failed; keeping the one in force");
+            }
+        }
+    }
 }

@@ -142,6 +142,8 @@ pub async fn serve(
     let holidays = tokio::spawn(crate::holidays::run(app.clone()));
     // Time limits stored through other instances reach this one within a poll.
     let time_limits = tokio::spawn(crate::time_limits::follow(app.clone()));
+    // A routing policy saved through another instance reaches this one within a poll.
+    let routing_policy = tokio::spawn(crate::routing::follow(app.clone()));
     let readiness = tokio::spawn(crate::health::follow_store(app.clone(), health, services));
     let hub = app.queue.clone();
     let event_hub = app.events.hub.clone();
@@ -262,6 +264,7 @@ pub async fn serve(
     folder.abort();
     holidays.abort();
     time_limits.abort();
+    routing_policy.abort();
     readiness.abort();
     result?;
     Ok(())

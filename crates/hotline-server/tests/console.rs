@@ -12,26 +12,21 @@
 //! must exist in `console/e2e`. Scenarios run one after another, on both backends: a
 //! browser is heavy on a small machine.
 
+mod support;
+
 use hotline_store_postgres::testing::pg_test_database;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{Proc, TempDir, free_port, in_ci};
 
 /// The scenarios, each a file of `console/e2e` named after it (`seat.mjs`).
 const SCENARIOS: &[&str] = &["admin", "counsel", "desks", "isolation", "retry", "seat", "wall"];
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// Whether `program` is an executable file in a directory of `PATH`.
@@ -74,24 +69,6 @@ fn has_scenario(dir: &Path, scenario: &str) -> bool {
             name.split('.').next() == Some(scenario)
         }
     })
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Runs `cmd`, copying its output line by line to this process's standard error as it

@@ -7,51 +7,16 @@
 //! the outage tests, the `redis-server` binary (each runs its own Redis on a free port).
 //! Without them a test is skipped with the reason, except under `CI=true`.
 
+mod support;
+
 use hotline_proto::v1 as pb;
-use hotline_store_postgres::testing::{TestDatabase, pg_test_database};
 use pb::work_order_service_client::WorkOrderServiceClient;
 use pb::work_order_update::Update;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use support::{Authed, Bearer, Cluster, Proc, free_port, skip};
 use tonic::{Code, Status, Streaming};
-
-const PASSWORD: &str = "hotline-demo-1";
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn skip(reason: &str) {
-    assert!(!in_ci(), "CI=true: {reason}");
-    eprintln!("skipped: {reason}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The shared Redis, or `None` (skipped) when it is not reachable.
 async fn shared_redis() -> Option<String> {
@@ -123,156 +88,24 @@ impl OwnRedis {
     }
 }
 
-/// A PostgreSQL database with the demo directory and users, and `hotline serve`
-/// processes on it sharing one signing key and one Redis stream.
-struct Cluster {
-    dir: TempDir,
-    db: TestDatabase,
-    redis_url: String,
-    stream_key: String,
-    instances: Vec<Option<Proc>>,
-    ports: Vec<u16>,
-    /// The instances' `RUST_LOG`.
-    log_filter: String,
-}
-
 impl Cluster {
-    async fn start(n: usize, redis_url: String) -> Option<Cluster> {
-        Cluster::start_logging(n, redis_url, "warn").await
-    }
-
-    /// Like [`Cluster::start`], the instances logging what `log_filter` lets through.
-    async fn start_logging(n: usize, redis_url: String, log_filter: &str) -> Option<Cluster> {
-        let db = pg_test_database().await?;
-        let dir = TempDir(std::env::temp_dir().join(format!("hotline-multi-{}", uuid::Uuid::new_v4())));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let key: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        std::fs::write(dir.0.join("signing.key"), key).unwrap();
-        let mut cluster = Cluster {
-            stream_key: format!("hotline:test:{}", uuid::Uuid::new_v4().simple()),
-            dir,
-            db,
-            redis_url,
-            instances: Vec::new(),
-            ports: Vec::new(),
-            log_filter: log_filter.into(),
-        };
-        let out = cluster.hotline().args(["demo", "seed"]).output().expect("run hotline demo seed");
-        assert!(out.status.success(), "demo seed: {}", String::from_utf8_lossy(&out.stderr));
-        for i in 0..n {
-            cluster.ports.push(free_port());
-            cluster.instances.push(None);
-            cluster.spawn(i).await;
-        }
-        Some(cluster)
-    }
-
-    fn hotline(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        cmd.current_dir(&self.dir.0)
-            .env("HOTLINE_DATABASE_URL", self.db.url())
-            .env("HOTLINE_SIGNING_KEY_FILE", self.dir.0.join("signing.key"))
-            .env("HOTLINE_REDIS_URL", &self.redis_url)
-            .env("HOTLINE_REDIS_STREAM_KEY", &self.stream_key)
-            .env("HOTLINE_CALLER_KEY_FILE", self.dir.0.join("caller.key"))
-            .env("HOTLINE_MAX_CONNECTIONS", "8")
-            // Every test client signs in from one address, faster than any console would.
-            .env("HOTLINE_RATE_LIMIT_PER_USER", "0")
-            .env("HOTLINE_RATE_LIMIT_PER_ADDRESS", "0")
-            .env("HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE", "0")
-            .env("HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE", "0")
-            .env("RUST_LOG", &self.log_filter)
-            .env_remove("HOTLINE_CONFIG");
-        cmd
-    }
-
-    async fn spawn(&mut self, i: usize) {
-        let log = std::fs::File::create(self.log_path(i)).unwrap();
-        let child = self
-            .hotline()
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.ports[i])])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn hotline serve");
-        let mut proc = Proc(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(ch) = Channel::from_shared(self.uri(i)).unwrap().connect().await {
-                let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
-                if health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()
-                {
-                    break;
-                }
-            }
-            assert!(proc.0.try_wait().unwrap().is_none(), "instance {i} exited: {}", self.log(i));
-            assert!(Instant::now() < deadline, "instance {i} did not become healthy");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.instances[i] = Some(proc);
-    }
-
-    fn log_path(&self, i: usize) -> PathBuf {
-        self.dir.0.join(format!("instance-{i}.log"))
-    }
-
-    fn log(&self, i: usize) -> String {
-        std::fs::read_to_string(self.log_path(i)).unwrap_or_default()
-    }
-
-    fn uri(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}", self.ports[i])
-    }
-
-    /// SIGKILL: no graceful anything.
-    fn kill(&mut self, i: usize) {
-        self.instances[i] = None;
-    }
-
     /// `username`'s work-order clients, one per instance (connecting lazily).
     async fn orders(&self, username: &str) -> Vec<Orders> {
-        let ch = Channel::from_shared(self.uri(0)).unwrap().connect().await.unwrap();
-        let token = pb::auth_service_client::AuthServiceClient::new(ch)
-            .sign_in(pb::SignInRequest { username: username.into(), password: PASSWORD.into() })
-            .await
-            .expect("sign in")
-            .into_inner()
-            .token;
-        let bearer = Bearer(format!("Bearer {token}").parse().unwrap());
+        let bearer = Bearer::of(&self.sign_in(username).await.token);
         (0..self.ports.len())
-            .map(|i| {
-                let ch = Channel::from_shared(self.uri(i)).unwrap().connect_lazy();
-                WorkOrderServiceClient::with_interceptor(ch, bearer.clone())
-            })
+            .map(|i| WorkOrderServiceClient::with_interceptor(self.channel(i), bearer.clone()))
             .collect()
     }
 
-    async fn calls(
-        &self,
-        username: &str,
-        i: usize,
-    ) -> pb::call_service_client::CallServiceClient<InterceptedService<Channel, Bearer>> {
-        let ch = Channel::from_shared(self.uri(0)).unwrap().connect().await.unwrap();
-        let token = pb::auth_service_client::AuthServiceClient::new(ch)
-            .sign_in(pb::SignInRequest { username: username.into(), password: PASSWORD.into() })
-            .await
-            .expect("sign in")
-            .into_inner()
-            .token;
-        let ch = Channel::from_shared(self.uri(i)).unwrap().connect_lazy();
-        pb::call_service_client::CallServiceClient::with_interceptor(
-            ch,
-            Bearer(format!("Bearer {token}").parse().unwrap()),
-        )
-    }
-
-    async fn pool(&self) -> sqlx::PgPool {
-        sqlx::PgPool::connect(self.db.url()).await.expect("connect to the test database")
+    async fn calls(&self, username: &str, i: usize) -> pb::call_service_client::CallServiceClient<Authed> {
+        let bearer = Bearer::of(&self.sign_in(username).await.token);
+        pb::call_service_client::CallServiceClient::with_interceptor(self.channel(i), bearer)
     }
 
     /// Removes this test's stream from the shared Redis.
     async fn drop_stream(&self) {
-        if let Ok(client) = redis::Client::open(self.redis_url.as_str())
+        if let Some(url) = &self.redis_url
+            && let Ok(client) = redis::Client::open(url.as_str())
             && let Ok(mut conn) = client.get_multiplexed_async_connection().await
         {
             let _ = redis::cmd("DEL").arg(&self.stream_key).query_async::<i64>(&mut conn).await;
@@ -280,17 +113,7 @@ impl Cluster {
     }
 }
 
-#[derive(Clone)]
-struct Bearer(MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        req.metadata_mut().insert("authorization", self.0.clone());
-        Ok(req)
-    }
-}
-
-type Orders = WorkOrderServiceClient<InterceptedService<Channel, Bearer>>;
+type Orders = WorkOrderServiceClient<Authed>;
 
 /// One event as a watcher saw it: order id, version, cursor.
 type Seen = (String, i64, String);
@@ -361,7 +184,7 @@ fn is_transport(s: &Status) -> bool {
 
 /// Records a call and makes an order of it through instance `via`; returns the order.
 async fn new_order(
-    calls: &mut pb::call_service_client::CallServiceClient<InterceptedService<Channel, Bearer>>,
+    calls: &mut pb::call_service_client::CallServiceClient<Authed>,
     orders: &mut Orders,
     rid: &str,
 ) -> Result<pb::WorkOrder, Status> {
@@ -406,7 +229,7 @@ fn dispatch_request(id: &str, version: i64, rid: &str) -> pb::DispatchWorkOrderR
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_every_watcher_every_event_once_in_order() {
     let Some(redis) = shared_redis().await else { return };
-    let Some(cluster) = Cluster::start(3, redis).await else { return };
+    let Some(cluster) = Cluster::start(3, Some(redis)).await else { return };
     // On every instance: the city, the station of the order's township, the counsel.
     let mut watchers = Vec::new();
     for user in ["admin", "lead", "counsel"] {
@@ -465,7 +288,7 @@ async fn three_instances_every_watcher_every_event_once_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_with_cursor_to_the_same_and_another_instance() {
     let Some(redis) = shared_redis().await else { return };
-    let Some(cluster) = Cluster::start(2, redis).await else { return };
+    let Some(cluster) = Cluster::start(2, Some(redis)).await else { return };
     let mut admin = cluster.orders("admin").await;
     let agents = cluster.orders("agent").await;
     let dispatchers = cluster.orders("dispatcher").await;
@@ -511,7 +334,7 @@ async fn reconnect_with_cursor_to_the_same_and_another_instance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_commands_go_on_and_events_arrive_after() {
     let Some(mut redis) = OwnRedis::start().await else { return };
-    let Some(cluster) = Cluster::start(2, redis.url()).await else { return };
+    let Some(cluster) = Cluster::start(2, Some(redis.url())).await else { return };
     let mut admin = cluster.orders("admin").await;
     let agents = cluster.orders("agent").await;
     let dispatchers = cluster.orders("dispatcher").await;
@@ -618,7 +441,8 @@ async fn redis_outage_watchers_get_events_from_the_database_meanwhile() {
     const BEHIND: &str = "event hub: the bus is behind";
     const AGAIN: &str = "event hub: the bus delivers again";
     let Some(mut redis) = OwnRedis::start().await else { return };
-    let Some(cluster) = Cluster::start_logging(2, redis.url(), "warn,hotline_server::events=info").await
+    let Some(cluster) =
+        Cluster::start_logging(2, Some(redis.url()), "warn,hotline_server::events=info").await
     else {
         return;
     };
@@ -763,7 +587,7 @@ async fn redis_outage_watchers_get_events_from_the_database_meanwhile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_instance_loses_no_acknowledged_command_and_applies_none_twice() {
     let Some(redis) = shared_redis().await else { return };
-    let Some(mut cluster) = Cluster::start(3, redis).await else { return };
+    let Some(mut cluster) = Cluster::start(3, Some(redis)).await else { return };
     // Watchers on the instances that survive, from before the load.
     let mut admin = cluster.orders("admin").await;
     let (mut w1, _) = watch(&mut admin[1], "").await;

@@ -8,55 +8,17 @@
 //! reason, except under `CI=true`. The queue needs no Redis, and these instances run
 //! without one.
 
+mod support;
+
 use hotline_proto::v1 as pb;
-use hotline_store_postgres::testing::{TestDatabase, pg_test_database};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{Authed, Bearer, Cluster};
 use tonic::Code;
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
-const PASSWORD: &str = "hotline-demo-1";
 /// How long every instance may take to show a change made through another.
 const CONVERGE: Duration = Duration::from_secs(2);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed (SIGKILL) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[derive(Clone)]
-struct Bearer(MetadataValue<tonic::metadata::Ascii>);
-
-impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        req.metadata_mut().insert("authorization", self.0.clone());
-        Ok(req)
-    }
-}
-
-type Authed = InterceptedService<Channel, Bearer>;
 
 /// One user's clients of the queue's services on one instance.
 #[derive(Clone)]
@@ -67,106 +29,15 @@ struct Clients {
     queue: pb::queue_service_client::QueueServiceClient<Authed>,
 }
 
-/// A PostgreSQL database with the demo directory and users, and `hotline serve`
-/// processes on it sharing one signing key and one caller data key.
-struct Cluster {
-    dir: TempDir,
-    db: TestDatabase,
-    instances: Vec<Option<Proc>>,
-    ports: Vec<u16>,
-}
-
 impl Cluster {
-    async fn start(n: usize) -> Option<Cluster> {
-        let db = pg_test_database().await?;
-        let dir = TempDir(std::env::temp_dir().join(format!("hotline-queue-{}", uuid::Uuid::new_v4())));
-        std::fs::create_dir_all(&dir.0).unwrap();
-        let key: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        std::fs::write(dir.0.join("signing.key"), key).unwrap();
-        let mut cluster = Cluster { dir, db, instances: Vec::new(), ports: Vec::new() };
-        let out = cluster.hotline().args(["demo", "seed"]).output().expect("run hotline demo seed");
-        assert!(out.status.success(), "demo seed: {}", String::from_utf8_lossy(&out.stderr));
-        for i in 0..n {
-            cluster.ports.push(free_port());
-            cluster.instances.push(None);
-            cluster.spawn(i).await;
-        }
-        Some(cluster)
-    }
-
-    fn hotline(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotline"));
-        cmd.current_dir(&self.dir.0)
-            .env("HOTLINE_DATABASE_URL", self.db.url())
-            .env("HOTLINE_SIGNING_KEY_FILE", self.dir.0.join("signing.key"))
-            .env("HOTLINE_CALLER_KEY_FILE", self.dir.0.join("caller.key"))
-            .env("HOTLINE_MAX_CONNECTIONS", "8")
-            .env("HOTLINE_RATE_LIMIT_PER_USER", "0")
-            .env("HOTLINE_RATE_LIMIT_PER_ADDRESS", "0")
-            .env("HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE", "0")
-            .env("HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE", "0")
-            .env("RUST_LOG", "warn")
-            .env_remove("HOTLINE_REDIS_URL")
-            .env_remove("HOTLINE_CONFIG");
-        cmd
-    }
-
-    async fn spawn(&mut self, i: usize) {
-        let log = std::fs::File::create(self.log_path(i)).unwrap();
-        let child = self
-            .hotline()
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.ports[i])])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn hotline serve");
-        let mut proc = Proc(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(ch) = Channel::from_shared(self.uri(i)).unwrap().connect().await {
-                let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
-                if health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()
-                {
-                    break;
-                }
-            }
-            assert!(proc.0.try_wait().unwrap().is_none(), "instance {i} exited: {}", self.log(i));
-            assert!(Instant::now() < deadline, "instance {i} did not become healthy");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.instances[i] = Some(proc);
-    }
-
-    fn log_path(&self, i: usize) -> PathBuf {
-        self.dir.0.join(format!("instance-{i}.log"))
-    }
-
-    fn log(&self, i: usize) -> String {
-        std::fs::read_to_string(self.log_path(i)).unwrap_or_default()
-    }
-
-    fn uri(&self, i: usize) -> String {
-        format!("http://127.0.0.1:{}", self.ports[i])
-    }
-
-    /// SIGKILL: no graceful anything.
-    fn kill(&mut self, i: usize) {
-        self.instances[i] = None;
-    }
-
     /// `username`'s clients, one set per instance (signed in through instance 0).
     async fn clients(&self, username: &str) -> Vec<Clients> {
-        let ch = Channel::from_shared(self.uri(0)).unwrap().connect().await.unwrap();
-        let signed = pb::auth_service_client::AuthServiceClient::new(ch)
-            .sign_in(pb::SignInRequest { username: username.into(), password: PASSWORD.into() })
-            .await
-            .expect("sign in")
-            .into_inner();
-        let bearer = Bearer(format!("Bearer {}", signed.token).parse().unwrap());
+        let signed = self.sign_in(username).await;
+        let bearer = Bearer::of(&signed.token);
         let user_id = signed.user.expect("the user").id;
         (0..self.ports.len())
             .map(|i| {
-                let ch = Channel::from_shared(self.uri(i)).unwrap().connect_lazy();
+                let ch = self.channel(i);
                 Clients {
                     user_id: user_id.clone(),
                     seats: pb::seat_service_client::SeatServiceClient::with_interceptor(
@@ -181,10 +52,6 @@ impl Cluster {
                 }
             })
             .collect()
-    }
-
-    async fn pool(&self) -> sqlx::PgPool {
-        sqlx::PgPool::connect(self.db.url()).await.expect("connect to the test database")
     }
 }
 
@@ -294,7 +161,7 @@ async fn agent_on(c: &Clients, agent: &str) -> pb::Agent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_one_queue() {
-    let Some(cluster) = Cluster::start(3).await else { return };
+    let Some(cluster) = Cluster::start(3, None).await else { return };
     let cti = cluster.clients("cti").await;
     let agent = cluster.clients("agent").await;
     let agent2 = cluster.clients("agent2").await;
@@ -419,7 +286,7 @@ async fn three_instances_one_queue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_instance_loses_no_call_and_strands_no_agent() {
-    let Some(mut cluster) = Cluster::start(3).await else { return };
+    let Some(mut cluster) = Cluster::start(3, None).await else { return };
     let cti = cluster.clients("cti").await;
     let agent = cluster.clients("agent").await;
     let agent2 = cluster.clients("agent2").await;

@@ -18,7 +18,6 @@ cd "$(dirname "$0")/.."
 CLIENTS=${1:-8}
 SECONDS_RUN=${2:-30}
 PG_ADMIN=${HOTLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
-PG_BASE=${PG_ADMIN%/*}
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
 # SQLite databases (2 GB with a million orders) and key files, removed at the end.
@@ -28,45 +27,19 @@ cargo build --release -q -p hotline-server -p hotline-loadgen
 HOTLINE=${CARGO_TARGET_DIR:-target}/release/hotline
 LOADGEN=${CARGO_TARGET_DIR:-target}/release/hotline-loadgen
 PORT=50777
+. scripts/lib.sh
+# The pool as large as the clients; glibc's allocator returning large blocks to the system.
+SERVER_SETTINGS=(HOTLINE_DATABASE__MAX_CONNECTIONS="$CLIENTS" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_-1048576}")
 
-fresh_db() { # backend name -> URL of an empty database
-  if [ "$1" = sqlite ]; then
-    local dir; dir=$(mktemp -d -p "$SCRATCH"); echo "sqlite://$dir/$2.db"
-  else
-    psql -q "$PG_ADMIN" -c "drop database if exists $2 with (force)" -c "create database $2" \
-      -c "alter database $2 set wal_compression = ${BENCH_WAL_COMPRESSION:-lz4}" >/dev/null
-    echo "$PG_BASE/$2"
-  fi
-}
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 # The process's CPU time (user + system) in clock ticks, from /proc.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-start_server() { # URL -> starts the server in the background, sets $pid
-  local keydir; keydir=$(mktemp -d -p "$SCRATCH")
-  # The load generator is a few users on one address: the abuse limits are lifted.
-  MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_-1048576} \
-  HOTLINE_LIMITS__USER_REQUESTS_PER_SECOND=0 HOTLINE_LIMITS__ADDRESS_REQUESTS_PER_SECOND=0 \
-  HOTLINE_LIMITS__ADDRESS_SIGN_INS_PER_MINUTE=0 HOTLINE_LIMITS__USERNAME_SIGN_INS_PER_MINUTE=0 \
-  HOTLINE_KEYS__CALLER_KEY_FILE="$keydir/caller.key" HOTLINE_KEYS__SIGNING_KEY_FILE="$keydir/key" \
-  HOTLINE_LOG__LEVEL=warn HOTLINE_DATABASE__MAX_CONNECTIONS="$CLIENTS" \
-    "$HOTLINE" serve --demo --database-url "$1" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
-  pid=$!
-  # The first start on a loaded history seals its caller data before it listens
-  # (minutes for a million orders): wait for the port as long as the server runs.
-  for _ in $(seq 1 18000); do
-    (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { echo "the server exited; see $OUT/server.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  sleep 1
-}
 # A server left running by a failed step would hold the port for the next run.
 trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$SCRATCH"' EXIT
 # Before each measured PostgreSQL step: a checkpoint, so that one forced by the WAL of the
 # step before (max_wal_size) does not fall inside this one.
 settle() { if [ "$1" = postgres ]; then psql -q "$PG_ADMIN" -c checkpoint >/dev/null; fi; }
 mib() { awk "BEGIN { printf \"%.1f\", $1 / 1024 }"; }
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
   [ "${BENCH_INTAKE:-1}" = 1 ] || break
@@ -89,7 +62,7 @@ for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
     raw_rate=$(grep -oP 'tps = \K[0-9.]+' "$OUT/postgres-pgbench.txt")
     raw_name="pgbench (sqlx raw: $sqlx_rate/s)"
   fi
-  start_server "$(fresh_db $backend hotline_bench_server)"
+  start_server "$(fresh_db $backend hotline_bench_server)" "${SERVER_SETTINGS[@]}"
   rest=$(rss_kb $pid)
   settle $backend
   echo "== $backend: server intake, closed loop, $CLIENTS clients"
@@ -122,7 +95,7 @@ if [ -n "${BENCH_HISTORY:-}" ]; then
     echo "== $backend: the generated city and $BENCH_HISTORY historical orders"
     url=$(fresh_db $backend hotline_bench_history)
     "$LOADGEN" --load-history "$url" --orders "$BENCH_HISTORY"
-    start_server "$url"
+    start_server "$url" "${SERVER_SETTINGS[@]}"
     rest=$(rss_kb $pid)
     settle $backend
     echo "== $backend: every list and statistics RPC, ${BENCH_ROUNDS:-50} rounds"
@@ -144,7 +117,7 @@ if [ -n "${BENCH_LEDGER:-}" ]; then
     # What autovacuum does within a minute of a bulk load: the statistics, and the
     # visibility map that lets the education count read its covering index alone.
     if [ $backend = postgres ]; then psql -q "$url" -c "vacuum analyze"; fi
-    start_server "$url"
+    start_server "$url" "${SERVER_SETTINGS[@]}"
     settle $backend
     echo "== $backend: the ledger's boards and the year's report, ${BENCH_ROUNDS:-50} rounds"
     "$LOADGEN" --target "http://127.0.0.1:$PORT" --ledger-figures --rounds "${BENCH_ROUNDS:-50}" \

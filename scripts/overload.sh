@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 CLIENTS=${1:-8}
 SECONDS_RUN=${2:-30}
 PG_ADMIN=${HOTLINE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
-PG_BASE=${PG_ADMIN%/*}
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
 SCRATCH=$(mktemp -d)
@@ -25,35 +24,12 @@ HOTLINE=${CARGO_TARGET_DIR:-target}/release/hotline
 LOADGEN=${CARGO_TARGET_DIR:-target}/release/hotline-loadgen
 PORT=50778
 METRICS=50779
+. scripts/lib.sh
 
-fresh_db() { # backend name -> URL of an empty database
-  if [ "$1" = sqlite ]; then
-    echo "sqlite://$SCRATCH/$2.db"
-  else
-    psql -q "$PG_ADMIN" -c "drop database if exists $2 with (force)" -c "create database $2" >/dev/null
-    echo "$PG_BASE/$2"
-  fi
-}
-start_server() { # URL -> starts the server in the background, sets $pid
-  local keydir; keydir=$(mktemp -d -p "$SCRATCH")
-  HOTLINE_LIMITS__USER_REQUESTS_PER_SECOND=0 HOTLINE_LIMITS__ADDRESS_REQUESTS_PER_SECOND=0 \
-  HOTLINE_LIMITS__ADDRESS_SIGN_INS_PER_MINUTE=0 HOTLINE_LIMITS__USERNAME_SIGN_INS_PER_MINUTE=0 \
-  HOTLINE_KEYS__CALLER_KEY_FILE="$keydir/caller.key" HOTLINE_KEYS__SIGNING_KEY_FILE="$keydir/key" \
-  HOTLINE_LOG__LEVEL=warn HOTLINE_LISTEN__METRICS_ADDRESS="127.0.0.1:$METRICS" \
-    "$HOTLINE" serve --demo --database-url "$1" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
-  pid=$!
-  for _ in $(seq 1 600); do
-    (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { echo "the server exited; see $OUT/server.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  sleep 1
-}
 trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$SCRATCH"' EXIT
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 for backend in ${BENCH_BACKENDS:-sqlite postgres}; do
-  start_server "$(fresh_db "$backend" hotline_bench_overload)"
+  start_server "$(fresh_db "$backend" hotline_bench_overload)" HOTLINE_LISTEN__METRICS_ADDRESS="127.0.0.1:$METRICS"
   echo "== $backend: capacity, closed loop, $CLIENTS clients, ${SECONDS_RUN}s"
   "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode closed --scenario intake --clients "$CLIENTS" \
     --duration "$SECONDS_RUN" --managers 0 --report "$OUT/$backend-capacity.json" | tail -1

@@ -17,23 +17,9 @@ PORT=50778
 cargo build --release -q -p hotline-server -p hotline-loadgen
 HOTLINE=${CARGO_TARGET_DIR:-target}/release/hotline
 LOADGEN=${CARGO_TARGET_DIR:-target}/release/hotline-loadgen
-if [ "$BACKEND" = postgres ]; then
-  psql -q "$PG_ADMIN" -c "drop database if exists hotline_profile with (force)" \
-    -c "create database hotline_profile" >/dev/null
-  URL=${PG_ADMIN%/*}/hotline_profile
-else
-  URL="sqlite://$SCRATCH/hotline.db"
-fi
+. scripts/lib.sh
 trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$SCRATCH"' EXIT
-HOTLINE_RATE_LIMIT_PER_USER=0 HOTLINE_RATE_LIMIT_PER_ADDRESS=0 HOTLINE_SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE=0 \
-HOTLINE_SIGN_IN_LIMIT_PER_USERNAME_PER_MINUTE=0 HOTLINE_CALLER_KEY_FILE="$SCRATCH/caller.key" \
-HOTLINE_SIGNING_KEY_FILE="$SCRATCH/key" HOTLINE_LOG_LEVEL=warn HOTLINE_MAX_CONNECTIONS="$CLIENTS" \
-  "$HOTLINE" serve --demo --database-url "$URL" --listen "127.0.0.1:$PORT" 2>>"$OUT/server.log" &
-pid=$!
-for _ in $(seq 1 600); do
-  (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-  sleep 0.1
-done
+start_server "$(fresh_db "$BACKEND" hotline_profile)" HOTLINE_DATABASE__MAX_CONNECTIONS="$CLIENTS"
 # A short warm-up, then the sampled run.
 "$LOADGEN" --target "http://127.0.0.1:$PORT" --mode closed --scenario intake --clients "$CLIENTS" \
   --duration 3 --managers 0 >/dev/null

@@ -182,8 +182,7 @@ async fn scenarios(backend: Backend) {
             has_scenario(&repo.join("console/e2e"), scenario),
             "console/e2e has no `{scenario}` scenario"
         );
-        let dir = TempDir(std::env::temp_dir().join(format!("hotline-console-{}", uuid::Uuid::new_v4())));
-        std::fs::create_dir_all(&dir.0).unwrap();
+        let dir = TempDir::new("hotline-console");
         // A fresh database for each scenario: each sets up what it needs on the demo data.
         let (url, _db) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.0.join("hotline.db").display()), None),
@@ -234,7 +233,7 @@ async fn console_scenarios_on_postgres() {
 
 #[test]
 fn scenarios_are_found_by_their_file_names() {
-    let dir = TempDir(std::env::temp_dir().join(format!("hotline-e2e-{}", uuid::Uuid::new_v4())));
+    let dir = TempDir::new("hotline-e2e");
     std::fs::create_dir_all(dir.0.join("scenarios")).unwrap();
     std::fs::create_dir_all(dir.0.join("node_modules/seat")).unwrap();
     std::fs::write(dir.0.join("scenarios/counsel.mjs"), "").unwrap();

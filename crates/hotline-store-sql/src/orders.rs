@@ -217,36 +217,43 @@ pub(crate) async fn record_call_in_village<B: Backend>(
     }
 }
 
-/// One read: the target's two answers and the directory's version ride along with the
-/// call's row.
+/// The columns of a target's status (`target_unit_exists`, `target_person_active`,
+/// `target_directory_version`) for the unit and person bound at `unit` and `person`.
+fn target_columns(unit: &str, person: &str) -> String {
+    format!(
+        "exists (select 1 from units where id = {unit}) as target_unit_exists, \
+         (select active and disqualified_at is null from people where id = {person}) as target_person_active, \
+         (select version from directory_version where id = 1) as target_directory_version"
+    )
+}
+
+/// A target's status from a row with [`target_columns`].
+fn target_status_from(row: &impl ReadRow) -> Result<TargetStatus> {
+    let r = R(row);
+    Ok(TargetStatus {
+        unit_exists: r.get("target_unit_exists")?,
+        person_active: r.opt("target_person_active")?,
+        directory_version: r.get("target_directory_version")?,
+    })
+}
+
+/// One read: the target's status rides along with the call's row.
 pub(crate) async fn call_and_target<B: Backend>(
     store: &SqlStore<B>,
     call_id: Uuid,
     target: Option<(&str, Option<&str>)>,
 ) -> Result<(Call, Option<TargetStatus>)> {
     let (unit, person) = target.map_or((None, None), |(u, p)| (Some(u), p));
-    let row = Sql::new(
-        "select c.*, exists (select 1 from units where id = $2) as target_unit_exists, \
-         (select active and disqualified_at is null from people where id = $3) as target_person_active, \
-         (select version from directory_version where id = 1) as target_directory_version \
-         from calls c where c.id = $1",
-    )
-    .bind(call_id)
-    .bind(unit)
-    .bind(person)
-    .fetch_optional(&mut *store.read().await?)
-    .await?;
+    let row = Sql::new(format!("select c.*, {} from calls c where c.id = $1", target_columns("$2", "$3")))
+        .bind(call_id)
+        .bind(unit)
+        .bind(person)
+        .fetch_optional(&mut *store.read().await?)
+        .await?;
     let Some(row) = row else { return Err(StoreError::not_found("call", call_id)) };
     let call = call_from_row(&row, &store.keys)?;
     let status = match target {
-        Some(_) => {
-            let r = R(&row);
-            Some(TargetStatus {
-                unit_exists: r.get("target_unit_exists")?,
-                person_active: r.opt("target_person_active")?,
-                directory_version: r.get("target_directory_version")?,
-            })
-        }
+        Some(_) => Some(target_status_from(&row)?),
         None => None,
     };
     Ok((call, status))
@@ -398,21 +405,12 @@ impl<B: Backend> Store for SqlStore<B> {
 
     #[tracing::instrument(skip_all)]
     async fn target_status(&self, unit_id: &str, person_id: Option<&str>) -> Result<TargetStatus> {
-        let row = Sql::new(
-            "select exists (select 1 from units where id = $1) as unit_exists, \
-             (select active and disqualified_at is null from people where id = $2) as person_active, \
-             (select version from directory_version where id = 1) as directory_version",
-        )
-        .bind(unit_id)
-        .bind(person_id)
-        .fetch_one(&mut *self.read().await?)
-        .await?;
-        let r = R(&row);
-        Ok(TargetStatus {
-            unit_exists: r.get("unit_exists")?,
-            person_active: r.opt("person_active")?,
-            directory_version: r.get("directory_version")?,
-        })
+        let row = Sql::new(format!("select {}", target_columns("$1", "$2")))
+            .bind(unit_id)
+            .bind(person_id)
+            .fetch_one(&mut *self.read().await?)
+            .await?;
+        target_status_from(&row)
     }
 
     #[tracing::instrument(skip_all)]

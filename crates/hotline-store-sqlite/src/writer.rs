@@ -356,10 +356,6 @@ async fn write_group(
             };
         }
     }
-    if before == Before::Begin && broken.is_none() {
-        // No job was taken: no transaction was begun.
-        return true;
-    }
     let cause = match broken {
         Some(e) => e,
         None => {

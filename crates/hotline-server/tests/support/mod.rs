@@ -155,15 +155,9 @@ impl Cluster {
             .spawn()
             .expect("spawn hotline serve");
         let mut proc = Proc(child);
+        let addr = format!("127.0.0.1:{}", self.ports[i]).parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(ch) = Channel::from_shared(self.uri(i)).unwrap().connect().await {
-                let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
-                if health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok()
-                {
-                    break;
-                }
-            }
+        while hotline_server::cli::check_health(addr, "", Duration::from_secs(1)).await.is_err() {
             assert!(proc.0.try_wait().unwrap().is_none(), "instance {i} exited: {}", self.log(i));
             assert!(Instant::now() < deadline, "instance {i} did not become healthy");
             tokio::time::sleep(Duration::from_millis(50)).await;
